@@ -1,0 +1,426 @@
+//! The boundary types: what crosses between the wasm UI, the Tauri shell and the sync server.
+//!
+//! Everything here is plain data with serde, compiles for wasm32 and native, and does no IO.
+//! Domain logic (validation, documents, policy) lives in `liveline-domain`; it converts to these at the edge.
+
+pub mod countries;
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Where a lead was captured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    TiktokLive,
+    AlibabaLive,
+    Facebook,
+    Youtube,
+    Instagram,
+    Other,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 6] = [
+        Channel::TiktokLive,
+        Channel::AlibabaLive,
+        Channel::Facebook,
+        Channel::Youtube,
+        Channel::Instagram,
+        Channel::Other,
+    ];
+    /// The stable code used in documents, SQL columns and message keys.
+    pub fn code(self) -> &'static str {
+        match self {
+            Channel::TiktokLive => "tiktok_live",
+            Channel::AlibabaLive => "alibaba_live",
+            Channel::Facebook => "facebook",
+            Channel::Youtube => "youtube",
+            Channel::Instagram => "instagram",
+            Channel::Other => "other",
+        }
+    }
+    pub fn from_code(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.code() == s)
+    }
+}
+
+/// Follow-up status of a lead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeadStatus {
+    New,
+    Contacted,
+    Qualified,
+    Quoted,
+    Won,
+    Lost,
+}
+
+impl LeadStatus {
+    pub const ALL: [LeadStatus; 6] = [
+        LeadStatus::New,
+        LeadStatus::Contacted,
+        LeadStatus::Qualified,
+        LeadStatus::Quoted,
+        LeadStatus::Won,
+        LeadStatus::Lost,
+    ];
+    pub fn code(self) -> &'static str {
+        match self {
+            LeadStatus::New => "new",
+            LeadStatus::Contacted => "contacted",
+            LeadStatus::Qualified => "qualified",
+            LeadStatus::Quoted => "quoted",
+            LeadStatus::Won => "won",
+            LeadStatus::Lost => "lost",
+        }
+    }
+    pub fn from_code(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.code() == s)
+    }
+}
+
+/// Kind of the buyer's messaging contact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactKind {
+    Whatsapp,
+    Wechat,
+    Other,
+}
+
+impl ContactKind {
+    pub const ALL: [ContactKind; 3] = [ContactKind::Whatsapp, ContactKind::Wechat, ContactKind::Other];
+    pub fn code(self) -> &'static str {
+        match self {
+            ContactKind::Whatsapp => "whatsapp",
+            ContactKind::Wechat => "wechat",
+            ContactKind::Other => "other",
+        }
+    }
+    pub fn from_code(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.code() == s)
+    }
+}
+
+/// What the capture form sends: raw text as typed, validated by the domain.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LeadInput {
+    pub buyer_name: String,
+    pub company: String,
+    /// ISO 3166-1 alpha-2, for example `US`.
+    pub country: String,
+    /// As typed; stored as E.164 after validation.
+    pub phone: String,
+    pub email: String,
+    /// `whatsapp`, `wechat` or `other`.
+    pub contact_kind: String,
+    pub contact: String,
+    /// A [`Channel`] code.
+    pub channel: String,
+    /// Live session document id, or empty.
+    pub live_session: String,
+    pub product_interest: String,
+    /// Expected quantity as typed (a whole number, or empty).
+    pub quantity: String,
+    pub notes: String,
+    /// A [`LeadStatus`] code.
+    pub status: String,
+    /// User id of the owner, or empty.
+    pub owner: String,
+}
+
+/// A lead as lists and the detail screen show it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LeadView {
+    pub id: String,
+    pub team: String,
+    pub buyer_name: String,
+    pub company: String,
+    pub country: String,
+    pub phone: String,
+    pub email: String,
+    pub contact_kind: String,
+    pub contact: String,
+    pub channel: String,
+    pub live_session: String,
+    pub live_session_title: String,
+    pub product_interest: String,
+    pub quantity: Option<i64>,
+    pub notes: String,
+    pub status: String,
+    pub owner: String,
+    pub owner_name: String,
+    pub created_by: String,
+    /// Milliseconds since the Unix epoch (UTC).
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// True while this lead has local changes the server has not confirmed.
+    pub pending: bool,
+}
+
+impl LeadView {
+    /// The form's starting values when editing this lead.
+    pub fn to_input(&self) -> LeadInput {
+        LeadInput {
+            buyer_name: self.buyer_name.clone(),
+            company: self.company.clone(),
+            country: self.country.clone(),
+            phone: self.phone.clone(),
+            email: self.email.clone(),
+            contact_kind: self.contact_kind.clone(),
+            contact: self.contact.clone(),
+            channel: self.channel.clone(),
+            live_session: self.live_session.clone(),
+            product_interest: self.product_interest.clone(),
+            quantity: self.quantity.map(|q| q.to_string()).unwrap_or_default(),
+            notes: self.notes.clone(),
+            status: self.status.clone(),
+            owner: self.owner.clone(),
+        }
+    }
+}
+
+/// Search and filters for the lead list. Empty strings mean "any".
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LeadQuery {
+    pub search: String,
+    pub status: String,
+    pub channel: String,
+    pub live_session: String,
+    pub owner: String,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LeadPage {
+    pub leads: Vec<LeadView>,
+    pub total: u64,
+}
+
+/// A live stream session of the team.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveSessionView {
+    pub id: String,
+    pub title: String,
+    pub platform: String,
+    pub host: String,
+    pub starts_at: i64,
+    pub ends_at: i64,
+}
+
+/// A member of the signed-in user's team.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+}
+
+/// Who is signed in on this device.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub server: String,
+    pub user_id: String,
+    pub user_name: String,
+    pub email: String,
+    pub role: String,
+    pub team_id: String,
+    pub team_name: String,
+    pub device_id: String,
+    pub members: Vec<MemberView>,
+}
+
+/// The connection state shown at all times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    /// Not signed in: nothing to sync.
+    SignedOut,
+    /// No connection to the server; local saves still work.
+    Offline,
+    /// Connected and exchanging changes.
+    Syncing,
+    /// Connected and nothing pending in either direction.
+    Synced,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    pub state: SyncState,
+    /// Local changes not yet confirmed by the server.
+    pub pending: u64,
+    /// Refused edits in the inbox.
+    pub refused: u64,
+    /// Documents received so far during a first sync (bootstrap), for progress.
+    pub received: u64,
+    /// Last connection error, if any, as a code.
+    pub last_error: Option<AppError>,
+}
+
+/// An edit the server refused, kept so the user can see and copy it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RefusedEditView {
+    pub id: i64,
+    pub doc_id: String,
+    /// A short title of the record (for a lead, the buyer's name).
+    pub title: String,
+    /// The field the refusal is about, for example `team`.
+    pub path: String,
+    pub error: AppError,
+    /// What the refused edit wrote, as readable text to copy.
+    pub content: String,
+    pub at: i64,
+}
+
+/// One error as it reaches a user: a stable code and its arguments, turned into text by the UI's catalogue.
+///
+/// Codes are dotted and stable (`lead.phone.invalid`); see [`codes`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppError {
+    pub code: String,
+    #[serde(default)]
+    pub args: BTreeMap<String, String>,
+}
+
+impl AppError {
+    pub fn new(code: &str) -> Self {
+        Self { code: code.to_string(), args: BTreeMap::new() }
+    }
+    pub fn with(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.args.insert(key.to_string(), value.into());
+        self
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.code)?;
+        for (k, v) in &self.args {
+            write!(f, " {k}={v}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for AppError {}
+
+/// A field-level validation failure on a form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// The [`LeadInput`] field name, for example `phone`.
+    pub field: String,
+    pub error: AppError,
+}
+
+/// What `save_lead` answers: the saved lead, or the fields to fix (nothing is saved then, and the form keeps what was typed).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum SaveOutcome {
+    Saved { lead: LeadView },
+    Invalid { errors: Vec<FieldError> },
+}
+
+/// Stable error codes. The UI's message catalogue has one entry per code.
+pub mod codes {
+    pub const REQUIRED: &str = "field.required";
+    pub const TOO_LONG: &str = "field.too_long";
+    pub const COUNTRY_UNKNOWN: &str = "lead.country.unknown";
+    pub const PHONE_INVALID: &str = "lead.phone.invalid";
+    pub const PHONE_NEEDS_COUNTRY: &str = "lead.phone.needs_country";
+    pub const EMAIL_INVALID: &str = "lead.email.invalid";
+    pub const CONTACT_REQUIRED: &str = "lead.contact.required";
+    pub const CHANNEL_UNKNOWN: &str = "lead.channel.unknown";
+    pub const STATUS_UNKNOWN: &str = "lead.status.unknown";
+    pub const QUANTITY_INVALID: &str = "lead.quantity.invalid";
+    pub const OWNER_UNKNOWN: &str = "lead.owner.unknown";
+    pub const SESSION_UNKNOWN: &str = "lead.live_session.unknown";
+    /// A lead may not move to another team.
+    pub const TEAM_CHANGE_FORBIDDEN: &str = "policy.team_change";
+    /// A record may only be created in the author's own team.
+    pub const FOREIGN_TEAM: &str = "policy.foreign_team";
+    pub const KIND_CHANGE_FORBIDDEN: &str = "policy.kind_change";
+    pub const NOT_A_RECORD: &str = "policy.not_a_record";
+    pub const ACTOR_MISMATCH: &str = "sync.actor_mismatch";
+    pub const MISSING_DEPENDENCY: &str = "sync.missing_dependency";
+    pub const BAD_CHANGE: &str = "sync.bad_change";
+    pub const BAD_MESSAGE: &str = "sync.bad_message";
+    pub const TOO_LARGE: &str = "sync.too_large";
+    pub const VERSION: &str = "sync.version";
+    pub const UNAUTHENTICATED: &str = "auth.unauthenticated";
+    pub const BAD_CREDENTIALS: &str = "auth.bad_credentials";
+    pub const DEVICE_REVOKED: &str = "auth.device_revoked";
+    pub const SERVER_UNREACHABLE: &str = "net.unreachable";
+    pub const SERVER_ERROR: &str = "server.error";
+    pub const NOT_SIGNED_IN: &str = "app.not_signed_in";
+    pub const NOT_FOUND: &str = "app.not_found";
+    pub const STORAGE: &str = "storage.error";
+    pub const STORAGE_CORRUPT: &str = "storage.corrupt";
+    pub const RATE_LIMITED: &str = "server.rate_limited";
+}
+
+/// Names of the Tauri commands the UI calls, with their argument and answer types in the comment.
+pub mod commands {
+    /// `{}` -> `Option<SessionView>`
+    pub const SESSION: &str = "session";
+    /// `{server, email, password}` -> `SessionView`
+    pub const SIGN_IN: &str = "sign_in";
+    /// `{wipe: bool}` -> `()`
+    pub const SIGN_OUT: &str = "sign_out";
+    /// `{id: Option<String>, input: LeadInput}` -> `SaveOutcome`
+    pub const SAVE_LEAD: &str = "save_lead";
+    /// `{input: LeadInput}` -> `Vec<FieldError>` (checks only, saves nothing)
+    pub const VALIDATE_LEAD: &str = "validate_lead";
+    /// `{query: LeadQuery}` -> `LeadPage`
+    pub const LIST_LEADS: &str = "list_leads";
+    /// `{id}` -> `LeadView`
+    pub const GET_LEAD: &str = "get_lead";
+    /// `{}` -> `Vec<LiveSessionView>`
+    pub const LIVE_SESSIONS: &str = "live_sessions";
+    /// `{}` -> `Option<LiveSessionView>` (the session in progress now)
+    pub const CURRENT_LIVE_SESSION: &str = "current_live_session";
+    /// `{}` -> `SyncStatus`
+    pub const SYNC_STATUS: &str = "sync_status";
+    /// `{}` -> `Vec<RefusedEditView>`
+    pub const REFUSED_EDITS: &str = "refused_edits";
+    /// `{id}` -> `()`
+    pub const DISMISS_REFUSED: &str = "dismiss_refused";
+    /// `{}` -> `()` drop the local replica and fetch everything again from the server
+    pub const RESYNC: &str = "resync";
+    /// `{}` -> `String` the default server address shown on the sign-in screen
+    pub const DEFAULT_SERVER: &str = "default_server";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        for c in Channel::ALL {
+            assert_eq!(Channel::from_code(c.code()), Some(c));
+        }
+        for s in LeadStatus::ALL {
+            assert_eq!(LeadStatus::from_code(s.code()), Some(s));
+        }
+        assert_eq!(Channel::from_code("myspace"), None);
+    }
+
+    #[test]
+    fn save_outcome_is_tagged() {
+        let json = serde_json::to_string(&SaveOutcome::Invalid {
+            errors: vec![FieldError { field: "phone".into(), error: AppError::new(codes::PHONE_INVALID) }],
+        })
+        .unwrap();
+        assert_eq!(json, r#"{"outcome":"invalid","errors":[{"field":"phone","error":{"code":"lead.phone.invalid","args":{}}}]}"#);
+    }
+
+    #[test]
+    fn countries_are_sorted_and_named_in_both_languages() {
+        assert!(countries::COUNTRIES.len() > 240);
+        assert!(countries::COUNTRIES.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(countries::COUNTRIES.iter().all(|c| !c.1.is_empty() && !c.2.is_empty()));
+    }
+}
