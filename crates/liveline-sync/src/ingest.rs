@@ -1,0 +1,247 @@
+//! The server's judgement of changes a device pushed to one document: decode, bind to the device's actor,
+//! order by dependencies, apply one by one and check the write policy after each.
+//!
+//! Pure: the caller loads the document before and stores the outcome; nothing here touches a disk or a socket.
+
+use automerge::{ActorId, AutoCommit, Change, ChangeHash};
+use liveline_domain::{check_write, policy::Principal, RecordMeta};
+use liveline_types::{codes, AppError};
+
+use crate::proto::Hash;
+
+/// What happened to a push for one document.
+#[derive(Debug, Default)]
+pub struct IngestOutcome {
+    /// Changes now in the document, in the order applied, with their bytes for the log.
+    pub accepted: Vec<(Hash, Vec<u8>)>,
+    /// Changes the document already had (a resend after a lost ack): acknowledged again, stored once.
+    pub duplicates: Vec<Hash>,
+    /// Refused changes, with the field and reason. Changes that depend on a refused one are refused with it.
+    pub refused: Vec<(Vec<Hash>, String, AppError)>,
+    /// Changes held back because they depend on changes the server does not have.
+    pub missing: Vec<(Vec<Hash>, Vec<Hash>)>,
+    /// The document after the accepted changes (unchanged when none were accepted).
+    pub doc: Option<AutoCommit>,
+    /// The document's placement before and after.
+    pub meta_before: Option<RecordMeta>,
+    pub meta_after: Option<RecordMeta>,
+}
+
+fn hash_of(h: &ChangeHash) -> Hash {
+    h.0
+}
+
+/// Judges `changes` (raw bytes as pushed) for the document `doc` (`None`: the server does not have it yet),
+/// written by `who` through the device whose automerge actor is `actor`.
+pub fn ingest(doc: Option<AutoCommit>, changes: &[Vec<u8>], who: &Principal, actor: &ActorId) -> IngestOutcome {
+    let mut out = IngestOutcome::default();
+    let existed = doc.is_some();
+    let mut doc = doc.unwrap_or_default();
+    out.meta_before = if existed { RecordMeta::read(&doc).ok() } else { None };
+
+    // Decode and bind to the device; anything else is refused as a whole, since we cannot tell what it depends on.
+    let mut decoded: Vec<Change> = Vec::with_capacity(changes.len());
+    for bytes in changes {
+        match Change::from_bytes(bytes.clone()) {
+            Ok(c) if c.actor_id() == actor => decoded.push(c),
+            Ok(c) => {
+                out.refused.push((vec![hash_of(&c.hash())], String::new(), AppError::new(codes::ACTOR_MISMATCH)));
+            }
+            Err(_) => {
+                out.refused.push((Vec::new(), String::new(), AppError::new(codes::BAD_CHANGE)));
+            }
+        }
+    }
+    if !out.refused.is_empty() {
+        // A batch with a forged or broken change is refused whole: the rest are from the same device and chain on it.
+        let all: Vec<Hash> = decoded.iter().map(|c| hash_of(&c.hash())).collect();
+        if !all.is_empty() {
+            let (_, path, err) = out.refused[0].clone();
+            out.refused.push((all, path, err));
+        }
+        out.doc = None;
+        return out;
+    }
+
+    // Drop what the document has already.
+    let mut todo: Vec<Change> = Vec::new();
+    for c in decoded {
+        if doc.get_change_by_hash(&c.hash()).is_some() {
+            out.duplicates.push(hash_of(&c.hash()));
+        } else if !todo.iter().any(|t| t.hash() == c.hash()) {
+            todo.push(c);
+        }
+    }
+
+    // Apply in dependency order, judging each change on the document it produces.
+    let mut current_meta = out.meta_before.clone();
+    let mut refused_hashes: Vec<ChangeHash> = Vec::new();
+    let mut progress = true;
+    while progress && !todo.is_empty() {
+        progress = false;
+        let mut i = 0;
+        while i < todo.len() {
+            let ready = todo[i].deps().iter().all(|d| doc.get_change_by_hash(d).is_some());
+            let blocked_by_refusal = todo[i].deps().iter().any(|d| refused_hashes.contains(d));
+            if blocked_by_refusal {
+                let c = todo.remove(i);
+                refused_hashes.push(c.hash());
+                if let Some(last) = out.refused.last_mut() {
+                    last.0.push(hash_of(&c.hash()));
+                }
+                progress = true;
+                continue;
+            }
+            if !ready {
+                i += 1;
+                continue;
+            }
+            let c = todo.remove(i);
+            progress = true;
+            let before_heads = doc.get_heads();
+            if doc.apply_changes([c.clone()]).is_err() {
+                refused_hashes.push(c.hash());
+                out.refused.push((vec![hash_of(&c.hash())], String::new(), AppError::new(codes::BAD_CHANGE)));
+                doc = rollback(&mut doc, &before_heads);
+                continue;
+            }
+            let verdict = match RecordMeta::read(&doc) {
+                Ok(after) => check_write(who, current_meta.as_ref(), &after).map(|_| after).map_err(|r| {
+                    (r.path, AppError::new(r.code))
+                }),
+                Err(_) => Err((String::from("kind"), AppError::new(codes::NOT_A_RECORD))),
+            };
+            match verdict {
+                Ok(after) => {
+                    current_meta = Some(after);
+                    let mut c = c;
+                    out.accepted.push((hash_of(&c.hash()), c.bytes().into_owned()));
+                }
+                Err((path, err)) => {
+                    refused_hashes.push(c.hash());
+                    out.refused.push((vec![hash_of(&c.hash())], path, err));
+                    doc = rollback(&mut doc, &before_heads);
+                }
+            }
+        }
+    }
+    for c in todo {
+        let missing: Vec<Hash> =
+            c.deps().iter().filter(|d| doc.get_change_by_hash(d).is_none()).map(hash_of).collect();
+        out.missing.push((vec![hash_of(&c.hash())], missing));
+    }
+    out.meta_after = current_meta;
+    out.doc = if out.accepted.is_empty() { None } else { Some(doc) };
+    out
+}
+
+/// The document as it was at `heads` (automerge cannot un-apply a change, so we fork at the heads before it).
+fn rollback(doc: &mut AutoCommit, heads: &[ChangeHash]) -> AutoCommit {
+    if heads.is_empty() {
+        return AutoCommit::new();
+    }
+    doc.fork_at(heads).expect("heads taken from this document")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use liveline_domain::{policy::Role, Lead};
+
+    fn who() -> Principal {
+        Principal { user_id: "u1".into(), team_id: "t1".into(), role: Role::Assistant }
+    }
+    fn actor() -> ActorId {
+        ActorId::from(&[7u8; 16][..])
+    }
+    fn lead(team: &str) -> Lead {
+        Lead { kind: "lead".into(), team: team.into(), buyer_name: "Ann".into(), ..Default::default() }
+    }
+    fn change(doc: &mut AutoCommit, l: &Lead) -> Vec<u8> {
+        l.save_into(doc).unwrap();
+        doc.commit();
+        doc.get_last_local_change().unwrap().bytes().into_owned()
+    }
+
+    #[test]
+    fn a_new_lead_in_the_own_team_is_accepted() {
+        let mut d = AutoCommit::new().with_actor(actor());
+        let c = change(&mut d, &lead("t1"));
+        let out = ingest(None, &[c], &who(), &actor());
+        assert_eq!(out.accepted.len(), 1);
+        assert!(out.refused.is_empty());
+        assert_eq!(Lead::load(out.doc.as_ref().unwrap()).unwrap().buyer_name, "Ann");
+    }
+
+    #[test]
+    fn moving_a_lead_to_another_team_is_refused_with_its_dependents() {
+        let mut d = AutoCommit::new().with_actor(actor());
+        let c1 = change(&mut d, &lead("t1"));
+        let server = ingest(None, &[c1], &who(), &actor()).doc.unwrap();
+        let c2 = change(&mut d, &lead("t2"));
+        let mut l = lead("t2");
+        l.notes = "after the move".into();
+        let c3 = change(&mut d, &l);
+        let out = ingest(Some(server), &[c2, c3], &who(), &actor());
+        assert!(out.accepted.is_empty());
+        assert_eq!(out.refused.len(), 1);
+        assert_eq!(out.refused[0].0.len(), 2, "the dependent change goes with the refused one");
+        assert_eq!(out.refused[0].1, "team");
+        assert_eq!(out.refused[0].2.code, codes::TEAM_CHANGE_FORBIDDEN);
+        assert!(out.doc.is_none());
+    }
+
+    #[test]
+    fn another_devices_actor_is_refused() {
+        let mut d = AutoCommit::new().with_actor(ActorId::from(&[9u8; 16][..]));
+        let c = change(&mut d, &lead("t1"));
+        let out = ingest(None, &[c], &who(), &actor());
+        assert_eq!(out.refused[0].2.code, codes::ACTOR_MISMATCH);
+        assert!(out.accepted.is_empty());
+    }
+
+    #[test]
+    fn garbage_is_refused_not_stored() {
+        let out = ingest(None, &[vec![1, 2, 3]], &who(), &actor());
+        assert_eq!(out.refused[0].2.code, codes::BAD_CHANGE);
+        assert!(out.doc.is_none());
+    }
+
+    #[test]
+    fn a_change_with_missing_dependencies_is_held() {
+        let mut d = AutoCommit::new().with_actor(actor());
+        let _c1 = change(&mut d, &lead("t1"));
+        let mut l = lead("t1");
+        l.company = "ACME".into();
+        let c2 = change(&mut d, &l);
+        let out = ingest(None, &[c2], &who(), &actor());
+        assert!(out.accepted.is_empty());
+        assert_eq!(out.missing.len(), 1);
+        assert_eq!(out.missing[0].1.len(), 1);
+    }
+
+    #[test]
+    fn a_resent_change_is_a_duplicate_and_out_of_order_changes_are_sorted() {
+        let mut d = AutoCommit::new().with_actor(actor());
+        let c1 = change(&mut d, &lead("t1"));
+        let mut l = lead("t1");
+        l.company = "ACME".into();
+        let c2 = change(&mut d, &l);
+        let out = ingest(None, &[c2.clone(), c1.clone()], &who(), &actor());
+        assert_eq!(out.accepted.len(), 2);
+        let out2 = ingest(out.doc, &[c1, c2], &who(), &actor());
+        assert_eq!(out2.duplicates.len(), 2);
+        assert!(out2.accepted.is_empty());
+    }
+
+    #[test]
+    fn a_document_without_kind_is_not_a_record() {
+        let mut d = AutoCommit::new().with_actor(actor());
+        use automerge::transaction::Transactable;
+        d.put(automerge::ROOT, "hello", "world").unwrap();
+        d.commit();
+        let c = d.get_last_local_change().unwrap().bytes().into_owned();
+        let out = ingest(None, &[c], &who(), &actor());
+        assert_eq!(out.refused[0].2.code, codes::NOT_A_RECORD);
+    }
+}
