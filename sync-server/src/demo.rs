@@ -1,0 +1,139 @@
+//! The demo team a first run offers: members with the password `demo`, live sessions around now, and a few hundred
+//! leads, so a new user sees a living app.
+
+use std::sync::LazyLock;
+
+use automerge::{ActorId, AutoCommit};
+use liveline_domain::lead::{normalize_phone, LeadFields};
+use liveline_domain::{DocKind, Lead, LiveSession};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+
+use crate::store::{meta_of, DocCommit, Store, StoreError};
+use crate::{auth, now_ms};
+
+/// A hash to verify against when the user is unknown, so that answer takes as long as a wrong password.
+pub static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| auth::hash_password("not a password"));
+
+pub const TEAM_ID: &str = "demo";
+pub const PASSWORD: &str = "demo";
+
+/// `(id, e-mail, name, role)` of the demo members.
+pub const MEMBERS: &[(&str, &str, &str, &str)] = &[
+    ("u-assistant", "assistant@demo.liveline", "林小雨 Lin Xiaoyu", "assistant"),
+    ("u-rep1", "rep1@demo.liveline", "王磊 Wang Lei", "sales_rep"),
+    ("u-rep2", "rep2@demo.liveline", "Emily Chen", "sales_rep"),
+    ("u-rep3", "rep3@demo.liveline", "张伟 Zhang Wei", "sales_rep"),
+    ("u-lead", "lead@demo.liveline", "刘洋 Liu Yang", "sales_lead"),
+    ("u-manager", "manager@demo.liveline", "陈静 Chen Jing", "manager"),
+];
+
+const BUYERS: &[&str] = &[
+    "Maria Lopez", "John Smith", "Ahmed Hassan", "Olga Petrova", "Lucas Silva", "Fatima Khan", "Kenji Sato",
+    "Anna Müller", "Carlos Ruiz", "Priya Sharma", "David Cohen", "Nguyen Van An", "Sofia Rossi", "Omar Farouk",
+    "Emma Johnson", "Juan Perez", "Aisha Bello", "Tom Becker", "Leila Haddad", "Ivan Novak",
+];
+const COMPANIES: &[&str] = &[
+    "Sunrise Trading", "Andes Imports", "Gulf Retail", "Nordic Home", "Lagos Mart", "Pacific Goods", "Atlas Supply",
+    "Blue Harbor", "", "Casa Bonita", "Desert Rose LLC", "",
+];
+const PRODUCTS: &[&str] =
+    &["LED strip lights", "Phone cases", "Yoga mats", "Bluetooth speakers", "Kitchen knives", "Hair dryers"];
+/// `(country, a valid national number to vary)`.
+const PHONES: &[(&str, &str)] = &[
+    ("US", "2015550123"),
+    ("MX", "5512345678"),
+    ("BR", "11961234567"),
+    ("DE", "15123456789"),
+    ("GB", "7400123456"),
+    ("AE", "501234567"),
+    ("NG", "8021234567"),
+    ("IN", "9123456789"),
+    ("SA", "512345678"),
+    ("FR", "612345678"),
+];
+
+fn actor() -> ActorId {
+    ActorId::from(&[0xd3u8; 16][..])
+}
+
+/// Seeds the demo team once; does nothing when any team exists.
+pub fn seed<S: Store>(store: &S) -> Result<(), StoreError> {
+    if store.team_count()? > 0 {
+        return Ok(());
+    }
+    tracing::info!("seeding the demo team");
+    store.create_team(TEAM_ID, "Demo Trading Co. 演示外贸团队")?;
+    let hash = auth::hash_password(PASSWORD);
+    for (id, email, name, role) in MEMBERS {
+        store.create_user(id, TEAM_ID, email, name, role, &hash)?;
+    }
+    let now = now_ms();
+    let hour = 3_600_000i64;
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut commits = Vec::new();
+    let platforms = ["tiktok_live", "alibaba_live", "facebook", "youtube"];
+    let mut sessions = Vec::new();
+    for i in 0..8i64 {
+        // Past sessions every other day, one in progress now, one tomorrow.
+        let starts = match i {
+            6 => now - hour / 2,
+            7 => now + 24 * hour,
+            _ => now - (14 - 2 * i) * 24 * hour,
+        };
+        let platform = platforms[i as usize % platforms.len()];
+        let s = LiveSession {
+            kind: "live_session".into(),
+            team: TEAM_ID.into(),
+            title: format!("#{} {}", i + 1, ["Spring lights", "Home & kitchen", "Phone accessories", "Fitness week"][i as usize % 4]),
+            platform: platform.into(),
+            host: ["Lin Xiaoyu", "Emily Chen"][i as usize % 2].into(),
+            starts_at: starts,
+            ends_at: starts + 3 * hour,
+            owner: String::new(),
+            created_by: "u-manager".into(),
+        };
+        let id = format!("00000000-0000-4000-8000-{:012}", i + 1);
+        let mut doc = AutoCommit::new().with_actor(actor());
+        autosurgeon::reconcile(&mut doc, &s).expect("plain struct");
+        commits.push(commit(&id, DocKind::LiveSession, "", "u-manager", doc));
+        sessions.push((id, s));
+    }
+    let reps = ["u-rep1", "u-rep2", "u-rep3"];
+    for n in 0..300u32 {
+        let (sid, s) = &sessions[rng.gen_range(0..7)];
+        let (country, national) = PHONES[rng.gen_range(0..PHONES.len())];
+        let mut national = national.to_string();
+        national.pop();
+        national.push(char::from(b'0' + rng.gen_range(0..10)));
+        let buyer = BUYERS[rng.gen_range(0..BUYERS.len())];
+        let status = ["new", "new", "contacted", "contacted", "qualified", "quoted", "won", "lost"][rng.gen_range(0..8)];
+        let fields = LeadFields {
+            buyer_name: buyer.into(),
+            company: COMPANIES[rng.gen_range(0..COMPANIES.len())].into(),
+            country: country.into(),
+            phone: normalize_phone(&national, Some(country)).unwrap_or_default(),
+            email: format!("{}{}@example.com", buyer.split(' ').next().unwrap_or("buyer").to_lowercase(), n),
+            channel: s.platform.clone(),
+            live_session: sid.clone(),
+            product_interest: PRODUCTS[rng.gen_range(0..PRODUCTS.len())].into(),
+            quantity: Some(rng.gen_range(1..50) * 10),
+            status: status.into(),
+            owner: if status == "new" && rng.gen_bool(0.5) { String::new() } else { reps[rng.gen_range(0..3)].into() },
+            ..Default::default()
+        };
+        let at = s.starts_at.min(now) + rng.gen_range(0..3 * hour).min((now - s.starts_at).max(1));
+        let lead = Lead::create(fields, TEAM_ID, "u-assistant", at);
+        let mut doc = AutoCommit::new().with_actor(actor());
+        lead.save_into(&mut doc).expect("plain struct");
+        let id = format!("00000000-0000-4000-9000-{:012}", n + 1);
+        commits.push(commit(&id, DocKind::Lead, &lead.owner, "u-assistant", doc));
+    }
+    store.write(|_| (commits, ()), None, now)?;
+    Ok(())
+}
+
+fn commit(id: &str, kind: DocKind, owner: &str, created_by: &str, mut doc: AutoCommit) -> DocCommit {
+    doc.commit();
+    let changes = doc.get_changes(&[]).into_iter().map(|mut c| c.bytes().into_owned()).collect();
+    DocCommit { doc_id: id.into(), meta: meta_of(kind, TEAM_ID, owner, created_by), bytes: doc.save(), changes }
+}

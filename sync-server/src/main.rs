@@ -1,0 +1,61 @@
+//! `sync-server`: settings from flags and environment, structured logs, and a clean stop on SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use liveline_sync_server::{launch, Settings};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The Liveline sync server.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on (loopback by default; put a TLS proxy in front to expose it).
+    #[arg(long, env = "LIVELINE_ADDR", default_value = "127.0.0.1:8787")]
+    addr: SocketAddr,
+    /// Folder for the server's SQLite store.
+    #[arg(long, env = "LIVELINE_DATA_DIR", default_value = "./liveline-server-data")]
+    data_dir: PathBuf,
+    /// Log filter, for example `info` or `liveline_sync_server=debug`.
+    #[arg(long, env = "LIVELINE_LOG", default_value = "info")]
+    log: String,
+    /// Log as JSON lines.
+    #[arg(long, env = "LIVELINE_LOG_JSON")]
+    log_json: bool,
+    /// Seed the demo team on first start (users `*@demo.liveline`, password `demo`).
+    #[arg(long, env = "LIVELINE_DEMO")]
+    demo: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)?;
+    if args.log_json {
+        tracing_subscriber::fmt().with_env_filter(filter).json().init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    let settings = Settings { data_dir: args.data_dir, demo: args.demo };
+    launch(settings, listener, shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutdown requested");
+}

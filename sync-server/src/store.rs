@@ -1,0 +1,332 @@
+//! The server's storage behind a small trait, with the embedded SQLite engine.
+//!
+//! One writer connection judges and commits pushes under a lock, so a document is never read and written by two
+//! pushes at once; readers use their own connections (WAL). An acknowledged change is committed with
+//! `synchronous=FULL` before the ack leaves.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use include_dir::{include_dir, Dir};
+use liveline_domain::{buckets_for, DocKind, RecordMeta};
+use liveline_sync::{Entry, EntryOp};
+use liveline_types::{codes, AppError, MemberView};
+use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite_migration::Migrations;
+
+static MIGRATIONS: Dir = include_dir!("$CARGO_MANIFEST_DIR/migrations/sqlite");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("migration: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+}
+
+impl StoreError {
+    pub fn to_app_error(&self) -> AppError {
+        AppError::new(codes::STORAGE)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// An authenticated device and its user.
+#[derive(Clone, Debug)]
+pub struct DeviceAuth {
+    pub device_id: String,
+    pub user_id: String,
+    pub user_name: String,
+    pub email: String,
+    pub role: String,
+    pub team_id: String,
+    pub team_name: String,
+}
+
+/// What one accepted push writes for one document.
+pub struct DocCommit {
+    pub doc_id: String,
+    pub meta: RecordMeta,
+    pub bytes: Vec<u8>,
+    pub changes: Vec<Vec<u8>>,
+}
+
+/// A user row, for sign-in.
+pub struct UserRow {
+    pub id: String,
+    pub team_id: String,
+    pub password_hash: String,
+}
+
+/// The operations the server needs from storage. SQLite implements it; other engines can.
+pub trait Store: Send + Sync + 'static {
+    fn create_team(&self, id: &str, name: &str) -> Result<()>;
+    fn create_user(&self, id: &str, team: &str, email: &str, name: &str, role: &str, hash: &str) -> Result<()>;
+    fn user_by_email(&self, email: &str) -> Result<Option<UserRow>>;
+    fn add_device(&self, id: &str, user: &str, name: &str, token_hash: &[u8], now: i64) -> Result<()>;
+    fn device_by_token(&self, token_hash: &[u8]) -> Result<Option<(DeviceAuth, bool)>>;
+    fn revoke_device(&self, id: &str, now: i64) -> Result<bool>;
+    fn members(&self, team: &str) -> Result<Vec<MemberView>>;
+    fn team_count(&self) -> Result<u64>;
+    /// Runs `f` with exclusive write access: it may load documents and must return what to commit.
+    fn write<T>(&self, f: impl FnOnce(&dyn DocReader) -> (Vec<DocCommit>, T), device: Option<&str>, now: i64)
+        -> Result<(T, Vec<(String, u64)>)>;
+    fn read_log(&self, bucket: &str, after: u64, limit: usize) -> Result<Vec<Entry>>;
+    fn high_water(&self, bucket: &str) -> Result<u64>;
+    fn snapshot_page(&self, bucket: &str, after_doc: &str, limit: usize) -> Result<Vec<(String, Vec<u8>)>>;
+    fn bucket_size(&self, bucket: &str) -> Result<u64>;
+    fn doc(&self, id: &str) -> Result<Option<Vec<u8>>>;
+    fn integrity_ok(&self) -> Result<bool>;
+}
+
+/// Loads a document's saved bytes inside a write.
+pub trait DocReader {
+    fn load(&self, id: &str) -> Result<Option<Vec<u8>>>;
+}
+
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    path: std::path::PathBuf,
+}
+
+fn open(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in `dir/liveline-server.sqlite3` and migrates it forward.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let path = dir.join("liveline-server.sqlite3");
+        let mut writer = open(&path)?;
+        Migrations::from_directory(&MIGRATIONS)?.to_latest(&mut writer)?;
+        Ok(Self { writer: Mutex::new(writer), readers: Mutex::new(Vec::new()), path })
+    }
+
+    fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.readers.lock().unwrap().pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => open(&self.path)?,
+        };
+        let out = f(&conn);
+        let mut pool = self.readers.lock().unwrap();
+        if pool.len() < 8 {
+            pool.push(conn);
+        }
+        out
+    }
+}
+
+struct TxReader<'a>(&'a rusqlite::Transaction<'a>);
+
+impl DocReader for TxReader<'_> {
+    fn load(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.0.query_row("SELECT bytes FROM docs WHERE id = ?1", [id], |r| r.get(0)).optional()?)
+    }
+}
+
+impl Store for SqliteStore {
+    fn create_team(&self, id: &str, name: &str) -> Result<()> {
+        self.writer.lock().unwrap().execute("INSERT INTO teams (id, name) VALUES (?1, ?2)", params![id, name])?;
+        Ok(())
+    }
+
+    fn create_user(&self, id: &str, team: &str, email: &str, name: &str, role: &str, hash: &str) -> Result<()> {
+        self.writer.lock().unwrap().execute(
+            "INSERT INTO users (id, team_id, email, name, role, password_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![id, team, email.to_lowercase(), name, role, hash],
+        )?;
+        Ok(())
+    }
+
+    fn user_by_email(&self, email: &str) -> Result<Option<UserRow>> {
+        self.with_reader(|c| {
+            Ok(c.query_row(
+                "SELECT id, team_id, password_hash FROM users WHERE email = ?1",
+                [email.trim().to_lowercase()],
+                |r| Ok(UserRow { id: r.get(0)?, team_id: r.get(1)?, password_hash: r.get(2)? }),
+            )
+            .optional()?)
+        })
+    }
+
+    fn add_device(&self, id: &str, user: &str, name: &str, token_hash: &[u8], now: i64) -> Result<()> {
+        self.writer.lock().unwrap().execute(
+            "INSERT INTO devices (id, user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, user, name, token_hash, now],
+        )?;
+        Ok(())
+    }
+
+    fn device_by_token(&self, token_hash: &[u8]) -> Result<Option<(DeviceAuth, bool)>> {
+        self.with_reader(|c| {
+            Ok(c.query_row(
+                "SELECT d.id, u.id, u.name, u.email, u.role, t.id, t.name, d.revoked_at IS NOT NULL
+                 FROM devices d JOIN users u ON u.id = d.user_id JOIN teams t ON t.id = u.team_id
+                 WHERE d.token_hash = ?1",
+                [token_hash],
+                |r| {
+                    Ok((
+                        DeviceAuth {
+                            device_id: r.get(0)?,
+                            user_id: r.get(1)?,
+                            user_name: r.get(2)?,
+                            email: r.get(3)?,
+                            role: r.get(4)?,
+                            team_id: r.get(5)?,
+                            team_name: r.get(6)?,
+                        },
+                        r.get(7)?,
+                    ))
+                },
+            )
+            .optional()?)
+        })
+    }
+
+    fn revoke_device(&self, id: &str, now: i64) -> Result<bool> {
+        let n = self.writer.lock().unwrap().execute(
+            "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            params![id, now],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn members(&self, team: &str) -> Result<Vec<MemberView>> {
+        self.with_reader(|c| {
+            let mut st = c.prepare_cached("SELECT id, name, role FROM users WHERE team_id = ?1 ORDER BY name")?;
+            let rows = st.query_map([team], |r| Ok(MemberView { id: r.get(0)?, name: r.get(1)?, role: r.get(2)? }))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn team_count(&self) -> Result<u64> {
+        self.with_reader(|c| Ok(c.query_row("SELECT COUNT(*) FROM teams", [], |r| r.get(0))?))
+    }
+
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&dyn DocReader) -> (Vec<DocCommit>, T),
+        device: Option<&str>,
+        now: i64,
+    ) -> Result<(T, Vec<(String, u64)>)> {
+        let mut conn = self.writer.lock().unwrap();
+        let tx = conn.transaction()?;
+        let (commits, out) = f(&TxReader(&tx));
+        let mut touched: Vec<(String, u64)> = Vec::new();
+        for c in commits {
+            let old: Vec<String> = {
+                let mut st = tx.prepare_cached("SELECT bucket FROM doc_buckets WHERE doc_id = ?1")?;
+                let rows = st.query_map([&c.doc_id], |r| r.get(0))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            let new = buckets_for(&c.meta);
+            let mut ins_log = tx.prepare_cached(
+                "INSERT INTO log (bucket, doc_id, op, bytes, device_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            let mut last = 0i64;
+            for b in &new {
+                if old.contains(b) {
+                    for ch in &c.changes {
+                        ins_log.execute(params![b, c.doc_id, 0, ch, device, now])?;
+                    }
+                } else {
+                    ins_log.execute(params![b, c.doc_id, 1, c.bytes, device, now])?;
+                    tx.execute("INSERT INTO doc_buckets (bucket, doc_id) VALUES (?1, ?2)", params![b, c.doc_id])?;
+                }
+                last = tx.last_insert_rowid();
+                note(&mut touched, b, last as u64);
+            }
+            for b in old.iter().filter(|b| !new.contains(b)) {
+                ins_log.execute(params![b, c.doc_id, 2, Option::<Vec<u8>>::None, device, now])?;
+                tx.execute("DELETE FROM doc_buckets WHERE bucket = ?1 AND doc_id = ?2", params![b, c.doc_id])?;
+                last = tx.last_insert_rowid();
+                note(&mut touched, b, last as u64);
+            }
+            tx.execute(
+                "INSERT INTO docs (id, kind, team_id, owner, created_by, bytes, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (id) DO UPDATE SET kind = ?2, team_id = ?3, owner = ?4, created_by = ?5, bytes = ?6, seq = ?7",
+                params![c.doc_id, c.meta.kind.code(), c.meta.team, c.meta.owner, c.meta.created_by, c.bytes, last],
+            )?;
+        }
+        tx.commit()?;
+        Ok((out, touched))
+    }
+
+    fn read_log(&self, bucket: &str, after: u64, limit: usize) -> Result<Vec<Entry>> {
+        self.with_reader(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT seq, doc_id, op, bytes FROM log WHERE bucket = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            let rows = st.query_map(params![bucket, after as i64, limit as i64], |r| {
+                let op: i64 = r.get(2)?;
+                let bytes: Option<Vec<u8>> = r.get(3)?;
+                Ok(Entry {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    doc: r.get(1)?,
+                    op: match op {
+                        0 => EntryOp::Change(bytes.unwrap_or_default()),
+                        1 => EntryOp::Doc(bytes.unwrap_or_default()),
+                        _ => EntryOp::Remove,
+                    },
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn high_water(&self, bucket: &str) -> Result<u64> {
+        self.with_reader(|c| {
+            let v: Option<i64> =
+                c.query_row("SELECT MAX(seq) FROM log WHERE bucket = ?1", [bucket], |r| r.get(0))?;
+            Ok(v.unwrap_or(0) as u64)
+        })
+    }
+
+    fn snapshot_page(&self, bucket: &str, after_doc: &str, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
+        self.with_reader(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT d.id, d.bytes FROM doc_buckets b JOIN docs d ON d.id = b.doc_id
+                 WHERE b.bucket = ?1 AND b.doc_id > ?2 ORDER BY b.doc_id LIMIT ?3",
+            )?;
+            let rows = st.query_map(params![bucket, after_doc, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn bucket_size(&self, bucket: &str) -> Result<u64> {
+        self.with_reader(|c| {
+            Ok(c.query_row("SELECT COUNT(*) FROM doc_buckets WHERE bucket = ?1", [bucket], |r| r.get(0))?)
+        })
+    }
+
+    fn doc(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        self.with_reader(|c| Ok(c.query_row("SELECT bytes FROM docs WHERE id = ?1", [id], |r| r.get(0)).optional()?))
+    }
+
+    fn integrity_ok(&self) -> Result<bool> {
+        self.with_reader(|c| {
+            let s: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+            Ok(s == "ok")
+        })
+    }
+}
+
+fn note(touched: &mut Vec<(String, u64)>, bucket: &str, seq: u64) {
+    match touched.iter_mut().find(|(b, _)| b == bucket) {
+        Some(t) => t.1 = t.1.max(seq),
+        None => touched.push((bucket.to_string(), seq)),
+    }
+}
+
+/// Kind of a record a commit writes; used by seeding.
+pub fn meta_of(kind: DocKind, team: &str, owner: &str, created_by: &str) -> RecordMeta {
+    RecordMeta { kind, team: team.into(), owner: owner.into(), created_by: created_by.into() }
+}

@@ -1,0 +1,301 @@
+//! One device's sync connection: authenticate the upgrade, answer `Hello` with snapshots and log pages per bucket,
+//! judge pushes, and forward what other devices committed to the buckets this device holds.
+
+use std::collections::HashMap;
+
+use automerge::{ActorId, AutoCommit};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::{SinkExt, StreamExt};
+use liveline_domain::doc::uuid_bytes;
+use liveline_domain::policy::{Principal, Role};
+use liveline_sync::{decode, encode, ingest, ClientMsg, Cursor, ServerMsg, MAX_FRAME, PAGE};
+use liveline_types::{codes, AppError};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::store::{DeviceAuth, DocCommit, Store};
+use crate::{auth, now_ms, AppState, Signal};
+
+fn refuse(status: StatusCode, code: &str) -> Response {
+    (status, Json(AppError::new(code))).into_response()
+}
+
+pub(crate) async fn upgrade<S: Store>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string());
+    let Some(token) = token else {
+        return refuse(StatusCode::UNAUTHORIZED, codes::UNAUTHENTICATED);
+    };
+    let hash = auth::token_hash(&token);
+    let st = state.clone();
+    let found = tokio::task::spawn_blocking(move || st.store.device_by_token(&hash)).await;
+    let device = match found {
+        Ok(Ok(Some((device, false)))) => device,
+        Ok(Ok(Some((_, true)))) => return refuse(StatusCode::UNAUTHORIZED, codes::DEVICE_REVOKED),
+        Ok(Ok(None)) => return refuse(StatusCode::UNAUTHORIZED, codes::UNAUTHENTICATED),
+        _ => return refuse(StatusCode::INTERNAL_SERVER_ERROR, codes::SERVER_ERROR),
+    };
+    ws.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME).on_upgrade(move |socket| session(state, device, socket))
+}
+
+struct Conn<S: Store> {
+    state: AppState<S>,
+    device: DeviceAuth,
+    principal: Principal,
+    actor: ActorId,
+    out: mpsc::Sender<Vec<u8>>,
+    cursors: HashMap<String, u64>,
+    live: bool,
+}
+
+async fn session<S: Store>(state: AppState<S>, device: DeviceAuth, socket: WebSocket) {
+    let (mut sink, mut stream) = socket.split();
+    let (out, mut rx) = mpsc::channel::<Vec<u8>>(32);
+    let writer = tokio::spawn(async move {
+        while let Some(frame) = rx.recv().await {
+            if sink.send(Message::Binary(frame.into())).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    let mut hub = state.hub.subscribe();
+    let principal = Principal {
+        user_id: device.user_id.clone(),
+        team_id: device.team_id.clone(),
+        role: Role::from_code(&device.role).unwrap_or(Role::Assistant),
+    };
+    let actor = ActorId::from(&uuid_bytes::parse(&device.device_id).unwrap_or_default()[..]);
+    tracing::info!(device = %device.device_id, user = %device.user_id, "device connected");
+    let mut conn = Conn { state, device, principal, actor, out, cursors: HashMap::new(), live: false };
+
+    loop {
+        tokio::select! {
+            msg = stream.next() => {
+                let ok = match msg {
+                    Some(Ok(Message::Binary(bytes))) => conn.on_frame(&bytes).await,
+                    Some(Ok(Message::Text(_))) => conn.send(&ServerMsg::Error { error: AppError::new(codes::BAD_MESSAGE), fatal: false }).await,
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => false,
+                    Some(Ok(_)) => true,
+                };
+                if !ok { break; }
+            }
+            sig = hub.recv() => {
+                let ok = match sig {
+                    Ok(Signal::Poke { bucket, seq }) => {
+                        if conn.live && conn.cursors.get(&bucket).is_some_and(|c| *c < seq) {
+                            conn.catch_up(&bucket).await
+                        } else { true }
+                    }
+                    Ok(Signal::Revoked { device_id }) if device_id == conn.device.device_id => {
+                        tracing::info!(device = %device_id, "revoked device disconnected");
+                        let _ = conn.send(&ServerMsg::Error { error: AppError::new(codes::DEVICE_REVOKED), fatal: true }).await;
+                        false
+                    }
+                    Ok(_) => true,
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let buckets: Vec<String> = conn.cursors.keys().cloned().collect();
+                        let mut ok = true;
+                        for b in buckets { ok = ok && conn.catch_up(&b).await; }
+                        ok
+                    }
+                    Err(broadcast::error::RecvError::Closed) => false,
+                };
+                if !ok { break; }
+            }
+        }
+    }
+    tracing::info!(device = %conn.device.device_id, "device disconnected");
+    drop(conn);
+    let _ = writer.await;
+}
+
+impl<S: Store> Conn<S> {
+    async fn send(&self, msg: &ServerMsg) -> bool {
+        self.out.send(encode(msg)).await.is_ok()
+    }
+
+    async fn storage_error(&self, e: impl std::fmt::Display) -> bool {
+        tracing::error!(error = %e, device = %self.device.device_id, "storage error");
+        self.send(&ServerMsg::Error { error: AppError::new(codes::STORAGE), fatal: false }).await
+    }
+
+    async fn on_frame(&mut self, bytes: &[u8]) -> bool {
+        match decode::<ClientMsg>(bytes) {
+            Err(e) => {
+                tracing::warn!(device = %self.device.device_id, error = %e, "bad frame");
+                self.send(&ServerMsg::Error { error: e.to_app_error(), fatal: false }).await
+            }
+            Ok(ClientMsg::Ping) => self.send(&ServerMsg::Pong).await,
+            Ok(ClientMsg::Hello { cursors }) => self.hello(cursors).await,
+            Ok(ClientMsg::Push { docs }) => self.push(docs).await,
+        }
+    }
+
+    async fn hello(&mut self, cursors: Vec<Cursor>) -> bool {
+        let members = match self.state.store.members(&self.device.team_id) {
+            Ok(m) => m,
+            Err(e) => return self.storage_error(e).await,
+        };
+        let buckets = self.principal.subscriptions();
+        let d = &self.device;
+        let welcome = ServerMsg::Welcome {
+            user_id: d.user_id.clone(),
+            user_name: d.user_name.clone(),
+            role: d.role.clone(),
+            team_id: d.team_id.clone(),
+            team_name: d.team_name.clone(),
+            device_id: d.device_id.clone(),
+            buckets: buckets.clone(),
+            members,
+        };
+        if !self.send(&welcome).await {
+            return false;
+        }
+        // The server decides the buckets; cursors for anything else the client names are ignored.
+        self.cursors = buckets
+            .iter()
+            .map(|b| (b.clone(), cursors.iter().find(|c| &c.bucket == b).map(|c| c.seq).unwrap_or(0)))
+            .collect();
+        for b in &buckets {
+            if self.cursors[b] == 0 && !self.snapshot(b).await {
+                return false;
+            }
+            if !self.catch_up(b).await {
+                return false;
+            }
+        }
+        self.live = true;
+        true
+    }
+
+    /// Sends every document of a bucket in pages; the cursor becomes the log position taken before the first page,
+    /// so anything committed while paging is sent again from the log (applying it twice changes nothing).
+    async fn snapshot(&mut self, bucket: &str) -> bool {
+        let store = &self.state.store;
+        let (upto, total) = match (store.high_water(bucket), store.bucket_size(bucket)) {
+            (Ok(h), Ok(t)) => (h, t),
+            (Err(e), _) | (_, Err(e)) => return self.storage_error(e).await,
+        };
+        if upto == 0 {
+            return true;
+        }
+        let mut after = String::new();
+        loop {
+            let page = match self.state.store.snapshot_page(bucket, &after, PAGE) {
+                Ok(p) => p,
+                Err(e) => return self.storage_error(e).await,
+            };
+            let last = page.len() < PAGE;
+            after = page.last().map(|d| d.0.clone()).unwrap_or_default();
+            let msg = ServerMsg::Snapshot { bucket: bucket.to_string(), docs: page, upto, last, total };
+            if !self.send(&msg).await {
+                return false;
+            }
+            if last {
+                break;
+            }
+        }
+        self.cursors.insert(bucket.to_string(), upto);
+        true
+    }
+
+    /// Sends the bucket's log after the device's cursor, in pages, then `CaughtUp`.
+    async fn catch_up(&mut self, bucket: &str) -> bool {
+        let mut cursor = self.cursors.get(bucket).copied().unwrap_or(0);
+        loop {
+            let entries = match self.state.store.read_log(bucket, cursor, PAGE) {
+                Ok(e) => e,
+                Err(e) => return self.storage_error(e).await,
+            };
+            let Some(last) = entries.last() else { break };
+            let upto = last.seq;
+            let full = entries.len() == PAGE;
+            if !self.send(&ServerMsg::Changes { bucket: bucket.to_string(), entries, upto }).await {
+                return false;
+            }
+            cursor = upto;
+            if !full {
+                break;
+            }
+        }
+        self.cursors.insert(bucket.to_string(), cursor);
+        self.send(&ServerMsg::CaughtUp { bucket: bucket.to_string(), seq: cursor }).await
+    }
+
+    async fn push(&mut self, docs: Vec<liveline_sync::DocChanges>) -> bool {
+        let state = self.state.clone();
+        let principal = self.principal.clone();
+        let actor = self.actor.clone();
+        let device_id = self.device.device_id.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            state.store.write(
+                |reader| {
+                    let mut commits = Vec::new();
+                    let mut replies = Vec::new();
+                    for d in docs {
+                        if uuid_bytes::parse(&d.doc).is_none() {
+                            let hashes = Vec::new();
+                            let error = AppError::new(codes::BAD_MESSAGE).with("doc", d.doc.chars().take(64).collect::<String>());
+                            replies.push(ServerMsg::Refused { doc: d.doc, hashes, path: String::new(), error });
+                            continue;
+                        }
+                        let before = match reader.load(&d.doc) {
+                            Ok(Some(bytes)) => AutoCommit::load(&bytes).ok(),
+                            _ => None,
+                        };
+                        let out = ingest(before, &d.changes, &principal, &actor);
+                        let mut acked = out.duplicates.clone();
+                        acked.extend(out.accepted.iter().map(|a| a.0));
+                        if !acked.is_empty() {
+                            replies.push(ServerMsg::Ack { doc: d.doc.clone(), hashes: acked });
+                        }
+                        for (hashes, path, error) in out.refused {
+                            tracing::info!(doc = %d.doc, code = %error.code, path = %path, "change refused");
+                            replies.push(ServerMsg::Refused { doc: d.doc.clone(), hashes, path, error });
+                        }
+                        for (hashes, missing) in out.missing {
+                            replies.push(ServerMsg::MissingDeps { doc: d.doc.clone(), hashes, missing });
+                        }
+                        if let (Some(mut doc), Some(meta)) = (out.doc, out.meta_after) {
+                            commits.push(DocCommit {
+                                doc_id: d.doc,
+                                meta,
+                                bytes: doc.save(),
+                                changes: out.accepted.into_iter().map(|a| a.1).collect(),
+                            });
+                        }
+                    }
+                    (commits, replies)
+                },
+                Some(&device_id),
+                now_ms(),
+            )
+        })
+        .await;
+        let (replies, touched) = match result {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => return self.storage_error(e).await,
+            Err(e) => return self.storage_error(e).await,
+        };
+        for r in &replies {
+            if !self.send(r).await {
+                return false;
+            }
+        }
+        for (bucket, seq) in touched {
+            let _ = self.state.hub.send(Signal::Poke { bucket, seq });
+        }
+        true
+    }
+}
