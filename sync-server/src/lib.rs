@@ -34,6 +34,8 @@ pub struct Settings {
 pub(crate) enum Signal {
     Poke { bucket: String, seq: u64 },
     Revoked { device_id: String },
+    /// The server is stopping: sessions finish what they are doing and close.
+    Shutdown,
 }
 
 pub struct Shared<S: Store> {
@@ -66,6 +68,11 @@ pub async fn serve<S: Store>(
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "sync server listening");
+    let hub = state.hub.clone();
+    let shutdown = async move {
+        shutdown.await;
+        let _ = hub.send(Signal::Shutdown);
+    };
     let app = router(state);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)

@@ -102,6 +102,7 @@ async fn session<S: Store>(state: AppState<S>, device: DeviceAuth, socket: WebSo
                         let _ = conn.send(&ServerMsg::Error { error: AppError::new(codes::DEVICE_REVOKED), fatal: true }).await;
                         false
                     }
+                    Ok(Signal::Shutdown) => false,
                     Ok(_) => true,
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         let buckets: Vec<String> = conn.cursors.keys().cloned().collect();

@@ -1,1 +1,14 @@
-//! stub
+//! A device's side of Liveline: the local replica in one SQLite file, and the sync client that keeps it in step
+//! with the server over one authenticated WebSocket.
+//!
+//! The Tauri shell, the tests and the benchmarks all drive a device through this crate; it knows nothing of Tauri.
+
+pub mod client;
+pub mod replica;
+
+pub use client::{sign_in, SyncClient, SyncHandle};
+pub use replica::{Replica, ReplicaError};
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}

@@ -1,0 +1,432 @@
+//! The sync client: one authenticated WebSocket to the server, reconnecting with backoff, that pushes pending
+//! changes, applies what the server sends, and publishes the sync state the UI shows.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use liveline_sync::{decode, encode, plan_push, ClientMsg, Hash, ServerMsg, MAX_FRAME};
+use liveline_types::{codes, AppError, SyncState, SyncStatus};
+use rand::Rng;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::replica::{Credentials, Replica};
+use crate::now_ms;
+
+/// Signs in on the server and returns the device's credentials. Wrong credentials and an unreachable server come
+/// back as distinct codes.
+pub async fn sign_in(server: &str, email: &str, password: &str, device_name: &str) -> Result<Credentials, AppError> {
+    let server = server.trim().trim_end_matches('/').to_string();
+    let base = if server.contains("://") { server.clone() } else { format!("http://{server}") };
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/v1/sign-in"))
+        .timeout(Duration::from_secs(20))
+        .json(&serde_json::json!({ "email": email, "password": password, "device_name": device_name }))
+        .send()
+        .await
+        .map_err(|_| AppError::new(codes::SERVER_UNREACHABLE).with("server", server.clone()))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(resp.json::<AppError>().await.unwrap_or_else(|_| AppError::new(codes::SERVER_ERROR)));
+    }
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        token: String,
+        device_id: String,
+        user_id: String,
+        team_id: String,
+    }
+    let a: Answer = resp.json().await.map_err(|_| AppError::new(codes::SERVER_ERROR))?;
+    Ok(Credentials {
+        server: base,
+        token: a.token,
+        device_id: a.device_id,
+        user_id: a.user_id,
+        team_id: a.team_id,
+        email: email.trim().to_lowercase(),
+    })
+}
+
+/// Bytes exchanged on the sync socket (frames' payloads), for benchmarks and diagnostics.
+#[derive(Default, Debug)]
+pub struct Traffic {
+    pub sent: AtomicU64,
+    pub received: AtomicU64,
+}
+
+/// A running sync client.
+pub struct SyncHandle {
+    status: watch::Receiver<SyncStatus>,
+    status_tx: Arc<watch::Sender<SyncStatus>>,
+    nudge: Arc<Notify>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+    pub traffic: Arc<Traffic>,
+}
+
+impl SyncHandle {
+    /// Tells the client that there are new local changes to push.
+    pub fn nudge(&self) {
+        // Whoever looks next sees that something is on its way, before the client task has pushed it.
+        self.status_tx.send_modify(|s| {
+            s.pending += 1;
+            if s.state == SyncState::Synced {
+                s.state = SyncState::Syncing;
+            }
+        });
+        self.nudge.notify_one();
+    }
+
+    pub fn status(&self) -> SyncStatus {
+        self.status.borrow().clone()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<SyncStatus> {
+        self.status.clone()
+    }
+
+    /// Waits until the client is connected, caught up and has nothing pending.
+    pub async fn wait_synced(&self, limit: Duration) -> Result<(), SyncStatus> {
+        let mut rx = self.status.clone();
+        let ok = tokio::time::timeout(limit, async {
+            rx.wait_for(|s| s.state == SyncState::Synced).await.is_ok()
+        })
+        .await
+        .unwrap_or(false);
+        if ok {
+            Ok(())
+        } else {
+            Err(self.status())
+        }
+    }
+
+    /// Stops the client and closes its connection.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+pub struct SyncClient;
+
+/// Resolves once a stop was asked for (the guard of `wait_for` is not held across an await).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await.map(|_| ());
+}
+
+enum End {
+    /// Try again after a pause.
+    Retry(AppError),
+    /// Do not retry: the device was refused (revoked, signed out).
+    Fatal(AppError),
+    Stopped,
+}
+
+type Shared = Arc<Mutex<Replica>>;
+
+async fn with<T: Send + 'static>(
+    replica: &Shared,
+    f: impl FnOnce(&mut Replica) -> crate::replica::Result<T> + Send + 'static,
+) -> Result<T, AppError> {
+    let r = replica.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut guard = r.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard).map_err(|e| e.to_app_error())
+    })
+    .await
+    .map_err(|_| AppError::new(codes::STORAGE))?
+}
+
+impl SyncClient {
+    /// Starts syncing `replica` with the server it is signed in to.
+    pub fn spawn(replica: Shared) -> SyncHandle {
+        let initial = SyncStatus { state: SyncState::Offline, pending: 0, refused: 0, received: 0, last_error: None };
+        let (status_tx, status) = watch::channel(initial);
+        let status_tx = Arc::new(status_tx);
+        let nudge = Arc::new(Notify::new());
+        let (stop, stop_rx) = watch::channel(false);
+        let traffic = Arc::new(Traffic::default());
+        let task = tokio::spawn(run(replica, status_tx.clone(), nudge.clone(), stop_rx, traffic.clone()));
+        SyncHandle { status, status_tx, nudge, stop, task, traffic }
+    }
+}
+
+async fn run(
+    replica: Shared,
+    status: Arc<watch::Sender<SyncStatus>>,
+    nudge: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+    traffic: Arc<Traffic>,
+) {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        let mut conn = Conn {
+            replica: replica.clone(),
+            status: &status,
+            inflight: HashSet::new(),
+            buckets: None,
+            caught_up: HashSet::new(),
+            received: 0,
+            connected: false,
+            traffic: traffic.clone(),
+        };
+        let end = conn.session(&nudge, &mut stop).await;
+        let was_connected = conn.connected;
+        let (pending, refused) =
+            with(&replica, |r| Ok((r.pending_count()?, r.refused_count()?))).await.unwrap_or((0, 0));
+        let offline = |e: Option<AppError>| SyncStatus {
+            state: SyncState::Offline,
+            pending,
+            refused,
+            received: 0,
+            last_error: e,
+        };
+        match end {
+            End::Stopped => {
+                status.send_replace(offline(None));
+                return;
+            }
+            End::Fatal(e) => {
+                tracing::warn!(code = %e.code, "sync stopped by the server");
+                status.send_replace(offline(Some(e)));
+                stopped(&mut stop).await;
+                return;
+            }
+            End::Retry(e) => {
+                status.send_replace(offline(Some(e)));
+                if was_connected {
+                    backoff = Duration::from_millis(200);
+                }
+                let jitter = rand::thread_rng().gen_range(0..=backoff.as_millis() as u64 / 2);
+                let pause = backoff + Duration::from_millis(jitter);
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = stopped(&mut stop) => return,
+                }
+            }
+        }
+    }
+}
+
+struct Conn<'a> {
+    replica: Shared,
+    status: &'a watch::Sender<SyncStatus>,
+    inflight: HashSet<Hash>,
+    buckets: Option<Vec<String>>,
+    caught_up: HashSet<String>,
+    received: u64,
+    connected: bool,
+    traffic: Arc<Traffic>,
+}
+
+type Sink = futures_util::stream::SplitSink<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    Message,
+>;
+
+fn ws_url(server: &str) -> String {
+    let s = server.trim_end_matches('/');
+    let s = s.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
+    format!("{s}/v1/sync")
+}
+
+impl Conn<'_> {
+    async fn session(&mut self, nudge: &Notify, stop: &mut watch::Receiver<bool>) -> End {
+        let creds = match with(&self.replica, |r| r.credentials()).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return End::Fatal(AppError::new(codes::NOT_SIGNED_IN)),
+            Err(e) => return End::Fatal(e),
+        };
+        let mut request = match ws_url(&creds.server).into_client_request() {
+            Ok(r) => r,
+            Err(_) => return End::Fatal(AppError::new(codes::SERVER_UNREACHABLE).with("server", creds.server)),
+        };
+        let auth = format!("Bearer {}", creds.token).parse().expect("token is hex");
+        request.headers_mut().insert("authorization", auth);
+        let config = WebSocketConfig::default().max_message_size(Some(MAX_FRAME)).max_frame_size(Some(MAX_FRAME));
+        let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+        let ws = tokio::select! {
+            r = tokio::time::timeout(Duration::from_secs(15), connect) => r,
+            _ = stopped(stop) => return End::Stopped,
+        };
+        let ws = match ws {
+            Ok(Ok((ws, _))) => ws,
+            Ok(Err(tokio_tungstenite::tungstenite::Error::Http(resp))) => {
+                let err = resp
+                    .body()
+                    .as_ref()
+                    .and_then(|b| serde_json::from_slice::<AppError>(b).ok())
+                    .unwrap_or_else(|| AppError::new(codes::SERVER_ERROR).with("status", resp.status().as_str()));
+                return if resp.status().as_u16() == 401 { End::Fatal(err) } else { End::Retry(err) };
+            }
+            _ => return End::Retry(AppError::new(codes::SERVER_UNREACHABLE).with("server", creds.server)),
+        };
+        self.connected = true;
+        let (mut sink, mut stream) = ws.split();
+        self.publish(SyncState::Syncing, None).await;
+
+        let cursors = match with(&self.replica, |r| r.cursors()).await {
+            Ok(c) => c,
+            Err(e) => return End::Fatal(e),
+        };
+        if let Err(e) = self.send(&mut sink, &ClientMsg::Hello { cursors }).await {
+            return e;
+        }
+        if let Err(e) = self.push(&mut sink).await {
+            return e;
+        }
+        let mut ping = tokio::time::interval(Duration::from_secs(20));
+        ping.tick().await;
+        loop {
+            tokio::select! {
+                _ = stopped(stop) => {
+                    let _ = sink.close().await;
+                    return End::Stopped;
+                }
+                _ = nudge.notified() => {
+                    if let Err(e) = self.push(&mut sink).await { return e; }
+                }
+                _ = ping.tick() => {
+                    if let Err(e) = self.send(&mut sink, &ClientMsg::Ping).await { return e; }
+                }
+                frame = stream.next() => {
+                    let bytes = match frame {
+                        Some(Ok(Message::Binary(b))) => b,
+                        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                            return End::Retry(AppError::new(codes::SERVER_UNREACHABLE).with("server", creds.server.clone()));
+                        }
+                        Some(Ok(_)) => continue,
+                    };
+                    self.traffic.received.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    let msg = match decode::<ServerMsg>(&bytes) {
+                        Ok(m) => m,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "undecodable frame from server");
+                            continue;
+                        }
+                    };
+                    match self.on_message(msg, &mut sink).await {
+                        Ok(()) => {}
+                        Err(e) => return e,
+                    }
+                }
+            }
+        }
+    }
+
+    async fn send(&self, sink: &mut Sink, msg: &ClientMsg) -> Result<(), End> {
+        let bytes = encode(msg);
+        self.traffic.sent.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        sink.send(Message::Binary(bytes.into()))
+            .await
+            .map_err(|_| End::Retry(AppError::new(codes::SERVER_UNREACHABLE)))
+    }
+
+    /// Sends pending changes that are not already on their way.
+    async fn push(&mut self, sink: &mut Sink) -> Result<(), End> {
+        let pending = with(&self.replica, |r| r.pending(5000)).await.map_err(End::Fatal)?;
+        let fresh: Vec<_> = pending.into_iter().filter(|p| !self.inflight.contains(&p.hash)).collect();
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        for p in &fresh {
+            self.inflight.insert(p.hash);
+        }
+        for msg in plan_push(&fresh) {
+            self.send(sink, &msg).await?;
+        }
+        self.publish(SyncState::Syncing, None).await;
+        Ok(())
+    }
+
+    async fn on_message(&mut self, msg: ServerMsg, sink: &mut Sink) -> Result<(), End> {
+        let storage = |e: AppError| End::Fatal(e);
+        match msg {
+            ServerMsg::Welcome { user_name, role, team_name, members, buckets, .. } => {
+                let b = buckets.clone();
+                with(&self.replica, move |r| r.apply_welcome(&user_name, &role, &team_name, &members, &b))
+                    .await
+                    .map_err(storage)?;
+                self.buckets = Some(buckets);
+            }
+            ServerMsg::Snapshot { bucket, docs, upto, last, .. } => {
+                self.received += docs.len() as u64;
+                with(&self.replica, move |r| r.apply_snapshot(&bucket, &docs, upto, last)).await.map_err(storage)?;
+            }
+            ServerMsg::Changes { bucket, entries, upto } => {
+                self.received += entries.len() as u64;
+                with(&self.replica, move |r| r.apply_changes(&bucket, &entries, upto)).await.map_err(storage)?;
+            }
+            ServerMsg::CaughtUp { bucket, .. } => {
+                self.caught_up.insert(bucket);
+            }
+            ServerMsg::Ack { doc, hashes } => {
+                for h in &hashes {
+                    self.inflight.remove(h);
+                }
+                with(&self.replica, move |r| r.ack(&doc, &hashes)).await.map_err(storage)?;
+                if self.inflight.is_empty() {
+                    self.push(sink).await?;
+                }
+            }
+            ServerMsg::Refused { doc, hashes, path, error } => {
+                tracing::info!(doc = %doc, code = %error.code, "edit refused by the server");
+                for h in &hashes {
+                    self.inflight.remove(h);
+                }
+                with(&self.replica, move |r| r.refuse(&doc, &hashes, &path, &error, now_ms())).await.map_err(storage)?;
+                // Dependents of the refused changes were dropped locally; forget them as in flight too.
+                let pending: HashSet<Hash> =
+                    with(&self.replica, |r| r.pending(usize::MAX >> 1)).await.map_err(storage)?.into_iter().map(|p| p.hash).collect();
+                self.inflight.retain(|h| pending.contains(h));
+            }
+            ServerMsg::MissingDeps { doc, hashes, missing } => {
+                for h in &hashes {
+                    self.inflight.remove(h);
+                }
+                let d = doc.clone();
+                let resend = with(&self.replica, move |r| r.missing_deps(&d, &hashes, &missing, now_ms()))
+                    .await
+                    .map_err(storage)?;
+                if resend {
+                    let pending = with(&self.replica, |r| r.pending(usize::MAX >> 1)).await.map_err(storage)?;
+                    for p in pending.iter().filter(|p| p.doc == doc) {
+                        self.inflight.remove(&p.hash);
+                    }
+                    self.push(sink).await?;
+                }
+            }
+            ServerMsg::Error { error, fatal } => {
+                if fatal {
+                    return Err(End::Fatal(error));
+                }
+                tracing::warn!(code = %error.code, "server reported an error");
+                self.publish(SyncState::Syncing, Some(error)).await;
+                return Ok(());
+            }
+            ServerMsg::Pong => return Ok(()),
+        }
+        let done = self.buckets.as_ref().is_some_and(|b| b.iter().all(|b| self.caught_up.contains(b)));
+        let state = if done && self.inflight.is_empty() { SyncState::Synced } else { SyncState::Syncing };
+        self.publish(state, None).await;
+        Ok(())
+    }
+
+    async fn publish(&self, mut state: SyncState, error: Option<AppError>) {
+        let (pending, refused) = with(&self.replica, |r| Ok((r.pending_count()?, r.refused_count()?)))
+            .await
+            .unwrap_or((0, 0));
+        if state == SyncState::Synced && pending > 0 {
+            state = SyncState::Syncing;
+        }
+        let received = if state == SyncState::Synced { 0 } else { self.received };
+        self.status.send_replace(SyncStatus { state, pending, refused, received, last_error: error });
+    }
+}

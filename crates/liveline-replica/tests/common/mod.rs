@@ -1,0 +1,150 @@
+//! Shared test harness: a real sync server in-process on a loopback port, and devices with real SQLite replicas.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use liveline_replica::{sign_in, Replica, SyncClient, SyncHandle};
+use liveline_sync_server::{open_state, serve, AppState, Settings, SqliteStore};
+use liveline_types::{LeadInput, LeadQuery, LeadView, SaveOutcome};
+use tokio::sync::oneshot;
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub dir: PathBuf,
+    pub state: AppState<SqliteStore>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start(dir: &Path) -> Self {
+        Self::start_on(dir, "127.0.0.1:0".parse().unwrap()).await
+    }
+
+    /// Starts on `addr` (port 0 for any), retrying briefly while a previous server's port is released.
+    pub async fn start_on(dir: &Path, addr: SocketAddr) -> Self {
+        let settings = Settings { data_dir: dir.to_path_buf(), demo: true };
+        let state = open_state(&settings).expect("server store opens");
+        let mut tries = 0;
+        let listener = loop {
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(l) => break l,
+                Err(e) if tries < 50 => {
+                    tries += 1;
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("bind {addr}: {e}"),
+            }
+        };
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let s = state.clone();
+        let task = tokio::spawn(async move {
+            serve(s, listener, async move {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        TestServer { addr, dir: dir.to_path_buf(), state, stop: Some(tx), task: Some(task) }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the server the way a signal does, and waits until it has.
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        let task = self.task.take().unwrap();
+        tokio::time::timeout(Duration::from_secs(10), task).await.expect("server stops").unwrap();
+    }
+}
+
+pub struct Device {
+    pub replica: Arc<Mutex<Replica>>,
+    pub sync: Option<SyncHandle>,
+    pub path: PathBuf,
+}
+
+impl Device {
+    /// A device signed in as `email` (demo password) with its own replica file in `dir`.
+    pub async fn sign_in(server: &TestServer, dir: &Path, email: &str) -> Device {
+        let path = dir.join(format!("{}.sqlite3", email.replace('@', "_")));
+        let mut replica = Replica::open(&path).expect("replica opens");
+        let creds = sign_in(&server.url(), email, "demo", "test").await.expect("sign-in works");
+        replica.set_credentials(&creds).unwrap();
+        Device { replica: Arc::new(Mutex::new(replica)), sync: None, path }
+    }
+
+    pub fn online(&mut self) {
+        if self.sync.is_none() {
+            self.sync = Some(SyncClient::spawn(self.replica.clone()));
+        }
+    }
+
+    pub async fn offline(&mut self) {
+        if let Some(s) = self.sync.take() {
+            s.stop().await;
+        }
+    }
+
+    pub async fn synced(&self) {
+        let s = self.sync.as_ref().expect("device is online");
+        if let Err(status) = s.wait_synced(Duration::from_secs(30)).await {
+            panic!("device did not sync: {status:?}");
+        }
+    }
+
+    pub fn capture(&self, input: &LeadInput) -> LeadView {
+        let out = self.replica.lock().unwrap().save_lead(None, input, liveline_replica::now_ms()).unwrap();
+        if let Some(s) = &self.sync {
+            s.nudge();
+        }
+        match out {
+            SaveOutcome::Saved { lead } => lead,
+            SaveOutcome::Invalid { errors } => panic!("invalid lead: {errors:?}"),
+        }
+    }
+
+    pub fn edit(&self, id: &str, f: impl FnOnce(&mut LeadInput)) -> LeadView {
+        let mut input = self.lead(id).to_input();
+        f(&mut input);
+        let out = self.replica.lock().unwrap().save_lead(Some(id), &input, liveline_replica::now_ms()).unwrap();
+        if let Some(s) = &self.sync {
+            s.nudge();
+        }
+        match out {
+            SaveOutcome::Saved { lead } => lead,
+            SaveOutcome::Invalid { errors } => panic!("invalid edit: {errors:?}"),
+        }
+    }
+
+    pub fn lead(&self, id: &str) -> LeadView {
+        self.replica.lock().unwrap().get_lead(id).unwrap()
+    }
+
+    pub fn find(&self, search: &str) -> Vec<LeadView> {
+        let q = LeadQuery { search: search.into(), limit: 500, ..Default::default() };
+        self.replica.lock().unwrap().list_leads(&q).unwrap().leads
+    }
+
+    pub fn count(&self) -> u64 {
+        self.replica.lock().unwrap().lead_count().unwrap()
+    }
+}
+
+pub fn lead(name: &str) -> LeadInput {
+    LeadInput {
+        buyer_name: name.into(),
+        country: "US".into(),
+        phone: "(201) 555-0123".into(),
+        channel: "tiktok_live".into(),
+        ..Default::default()
+    }
+}
