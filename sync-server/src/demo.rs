@@ -19,25 +19,78 @@ pub const PASSWORD: &str = "demo";
 
 /// `(id, e-mail, name, role)` of the demo members.
 pub const MEMBERS: &[(&str, &str, &str, &str)] = &[
-    ("u-assistant", "assistant@demo.liveline", "林小雨 Lin Xiaoyu", "assistant"),
+    (
+        "u-assistant",
+        "assistant@demo.liveline",
+        "林小雨 Lin Xiaoyu",
+        "assistant",
+    ),
     ("u-rep1", "rep1@demo.liveline", "王磊 Wang Lei", "sales_rep"),
     ("u-rep2", "rep2@demo.liveline", "Emily Chen", "sales_rep"),
-    ("u-rep3", "rep3@demo.liveline", "张伟 Zhang Wei", "sales_rep"),
-    ("u-lead", "lead@demo.liveline", "刘洋 Liu Yang", "sales_lead"),
-    ("u-manager", "manager@demo.liveline", "陈静 Chen Jing", "manager"),
+    (
+        "u-rep3",
+        "rep3@demo.liveline",
+        "张伟 Zhang Wei",
+        "sales_rep",
+    ),
+    (
+        "u-lead",
+        "lead@demo.liveline",
+        "刘洋 Liu Yang",
+        "sales_lead",
+    ),
+    (
+        "u-manager",
+        "manager@demo.liveline",
+        "陈静 Chen Jing",
+        "manager",
+    ),
 ];
 
 const BUYERS: &[&str] = &[
-    "Maria Lopez", "John Smith", "Ahmed Hassan", "Olga Petrova", "Lucas Silva", "Fatima Khan", "Kenji Sato",
-    "Anna Müller", "Carlos Ruiz", "Priya Sharma", "David Cohen", "Nguyen Van An", "Sofia Rossi", "Omar Farouk",
-    "Emma Johnson", "Juan Perez", "Aisha Bello", "Tom Becker", "Leila Haddad", "Ivan Novak",
+    "Maria Lopez",
+    "John Smith",
+    "Ahmed Hassan",
+    "Olga Petrova",
+    "Lucas Silva",
+    "Fatima Khan",
+    "Kenji Sato",
+    "Anna Müller",
+    "Carlos Ruiz",
+    "Priya Sharma",
+    "David Cohen",
+    "Nguyen Van An",
+    "Sofia Rossi",
+    "Omar Farouk",
+    "Emma Johnson",
+    "Juan Perez",
+    "Aisha Bello",
+    "Tom Becker",
+    "Leila Haddad",
+    "Ivan Novak",
 ];
 const COMPANIES: &[&str] = &[
-    "Sunrise Trading", "Andes Imports", "Gulf Retail", "Nordic Home", "Lagos Mart", "Pacific Goods", "Atlas Supply",
-    "Blue Harbor", "", "Casa Bonita", "Desert Rose LLC", "",
+    "Sunrise Trading",
+    "Andes Imports",
+    "Gulf Retail",
+    "Nordic Home",
+    "Lagos Mart",
+    "Pacific Goods",
+    "Atlas Supply",
+    "Blue Harbor",
+    "",
+    "Casa Bonita",
+    "Desert Rose LLC",
+    "",
 ];
-const PRODUCTS: &[&str] =
-    &["LED strip lights", "Phone cases", "Yoga mats", "Bluetooth speakers", "Kitchen knives", "Hair dryers"];
+const PRODUCTS: &[&str] = &[
+    "LED strip lights",
+    "Phone cases",
+    "Yoga mats",
+    "Bluetooth speakers",
+    "Kitchen knives",
+    "Hair dryers",
+];
 /// `(country, a valid national number to vary)`.
 const PHONES: &[(&str, &str)] = &[
     ("US", "2015550123"),
@@ -69,10 +122,8 @@ pub fn seed<S: Store>(store: &S) -> Result<(), StoreError> {
     }
     let now = now_ms();
     let hour = 3_600_000i64;
-    let mut rng = StdRng::seed_from_u64(7);
     let mut commits = Vec::new();
     let platforms = ["tiktok_live", "alibaba_live", "facebook", "youtube"];
-    let mut sessions = Vec::new();
     for i in 0..8i64 {
         // Past sessions every other day, one in progress now, one tomorrow.
         let starts = match i {
@@ -84,7 +135,16 @@ pub fn seed<S: Store>(store: &S) -> Result<(), StoreError> {
         let s = LiveSession {
             kind: "live_session".into(),
             team: TEAM_ID.into(),
-            title: format!("#{} {}", i + 1, ["Spring lights", "Home & kitchen", "Phone accessories", "Fitness week"][i as usize % 4]),
+            title: format!(
+                "#{} {}",
+                i + 1,
+                [
+                    "Spring lights",
+                    "Home & kitchen",
+                    "Phone accessories",
+                    "Fitness week"
+                ][i as usize % 4]
+            ),
             platform: platform.into(),
             host: ["Lin Xiaoyu", "Emily Chen"][i as usize % 2].into(),
             starts_at: starts,
@@ -96,44 +156,103 @@ pub fn seed<S: Store>(store: &S) -> Result<(), StoreError> {
         let mut doc = AutoCommit::new().with_actor(actor());
         autosurgeon::reconcile(&mut doc, &s).expect("plain struct");
         commits.push(commit(&id, DocKind::LiveSession, "", "u-manager", doc));
-        sessions.push((id, s));
     }
+    store.write(|_| (commits, ()), None, now)?;
+    add_leads(store, 0, 300)
+}
+
+/// Adds `count` generated leads (numbered from `first`) to the demo team, in batches; for the demo and benchmarks.
+pub fn add_leads<S: Store>(store: &S, first: u32, count: u32) -> Result<(), StoreError> {
+    let now = now_ms();
+    let hour = 3_600_000i64;
+    let mut rng = StdRng::seed_from_u64(first as u64 + 11);
+    let platforms = ["tiktok_live", "alibaba_live", "facebook", "youtube"];
+    let sessions: Vec<(String, i64, &str)> = (0..7i64)
+        .map(|i| {
+            let starts = if i == 6 {
+                now - hour / 2
+            } else {
+                now - (14 - 2 * i) * 24 * hour
+            };
+            (
+                format!("00000000-0000-4000-8000-{:012}", i + 1),
+                starts,
+                platforms[i as usize % platforms.len()],
+            )
+        })
+        .collect();
     let reps = ["u-rep1", "u-rep2", "u-rep3"];
-    for n in 0..300u32 {
-        let (sid, s) = &sessions[rng.gen_range(0..7)];
+    let mut commits = Vec::new();
+    for n in first..first + count {
+        let (sid, starts_at, platform) = &sessions[rng.gen_range(0..sessions.len())];
         let (country, national) = PHONES[rng.gen_range(0..PHONES.len())];
         let mut national = national.to_string();
         national.pop();
         national.push(char::from(b'0' + rng.gen_range(0..10)));
         let buyer = BUYERS[rng.gen_range(0..BUYERS.len())];
-        let status = ["new", "new", "contacted", "contacted", "qualified", "quoted", "won", "lost"][rng.gen_range(0..8)];
+        let status = [
+            "new",
+            "new",
+            "contacted",
+            "contacted",
+            "qualified",
+            "quoted",
+            "won",
+            "lost",
+        ][rng.gen_range(0..8)];
         let fields = LeadFields {
             buyer_name: buyer.into(),
             company: COMPANIES[rng.gen_range(0..COMPANIES.len())].into(),
             country: country.into(),
             phone: normalize_phone(&national, Some(country)).unwrap_or_default(),
-            email: format!("{}{}@example.com", buyer.split(' ').next().unwrap_or("buyer").to_lowercase(), n),
-            channel: s.platform.clone(),
+            email: format!(
+                "{}{}@example.com",
+                buyer.split(' ').next().unwrap_or("buyer").to_lowercase(),
+                n
+            ),
+            channel: platform.to_string(),
             live_session: sid.clone(),
             product_interest: PRODUCTS[rng.gen_range(0..PRODUCTS.len())].into(),
             quantity: Some(rng.gen_range(1..50) * 10),
             status: status.into(),
-            owner: if status == "new" && rng.gen_bool(0.5) { String::new() } else { reps[rng.gen_range(0..3)].into() },
+            owner: if status == "new" && rng.gen_bool(0.5) {
+                String::new()
+            } else {
+                reps[rng.gen_range(0..3)].into()
+            },
             ..Default::default()
         };
-        let at = s.starts_at.min(now) + rng.gen_range(0..3 * hour).min((now - s.starts_at).max(1));
+        let at = starts_at + rng.gen_range(0..3 * hour).min((now - starts_at).max(1));
         let lead = Lead::create(fields, TEAM_ID, "u-assistant", at);
         let mut doc = AutoCommit::new().with_actor(actor());
         lead.save_into(&mut doc).expect("plain struct");
         let id = format!("00000000-0000-4000-9000-{:012}", n + 1);
         commits.push(commit(&id, DocKind::Lead, &lead.owner, "u-assistant", doc));
+        if commits.len() == 2000 {
+            store.write(|_| (std::mem::take(&mut commits), ()), None, now)?;
+        }
     }
     store.write(|_| (commits, ()), None, now)?;
     Ok(())
 }
 
-fn commit(id: &str, kind: DocKind, owner: &str, created_by: &str, mut doc: AutoCommit) -> DocCommit {
+fn commit(
+    id: &str,
+    kind: DocKind,
+    owner: &str,
+    created_by: &str,
+    mut doc: AutoCommit,
+) -> DocCommit {
     doc.commit();
-    let changes = doc.get_changes(&[]).into_iter().map(|mut c| c.bytes().into_owned()).collect();
-    DocCommit { doc_id: id.into(), meta: meta_of(kind, TEAM_ID, owner, created_by), bytes: doc.save(), changes }
+    let changes = doc
+        .get_changes(&[])
+        .into_iter()
+        .map(|mut c| c.bytes().into_owned())
+        .collect();
+    DocCommit {
+        doc_id: id.into(),
+        meta: meta_of(kind, TEAM_ID, owner, created_by),
+        bytes: doc.save(),
+        changes,
+    }
 }

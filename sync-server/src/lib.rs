@@ -32,8 +32,13 @@ pub struct Settings {
 /// A bucket moved forward: connections holding it read the log from their cursor.
 #[derive(Clone, Debug)]
 pub(crate) enum Signal {
-    Poke { bucket: String, seq: u64 },
-    Revoked { device_id: String },
+    Poke {
+        bucket: String,
+        seq: u64,
+    },
+    Revoked {
+        device_id: String,
+    },
     /// The server is stopping: sessions finish what they are doing and close.
     Shutdown,
 }
@@ -46,7 +51,10 @@ pub struct Shared<S: Store> {
 pub type AppState<S> = Arc<Shared<S>>;
 
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// Opens the store, seeds the demo team when asked, and serves until `shutdown` resolves. Every acknowledged
@@ -74,9 +82,12 @@ pub async fn serve<S: Store>(
         let _ = hub.send(Signal::Shutdown);
     };
     let app = router(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     tracing::info!("sync server stopped");
     Ok(())
 }
@@ -131,32 +142,57 @@ async fn sign_in<S: Store>(
     let email = req.email.clone();
     let user = tokio::task::spawn_blocking(move || {
         let user = st.store.user_by_email(&email)?;
-        let ok = user.as_ref().map(|u| auth::verify_password(&req.password, &u.password_hash)).unwrap_or_else(|| {
-            // Spend the same time for unknown users, so timing does not reveal who has an account.
-            auth::verify_password(&req.password, demo::DUMMY_HASH.as_str());
-            false
-        });
+        let ok = user
+            .as_ref()
+            .map(|u| auth::verify_password(&req.password, &u.password_hash))
+            .unwrap_or_else(|| {
+                // Spend the same time for unknown users, so timing does not reveal who has an account.
+                auth::verify_password(&req.password, demo::DUMMY_HASH.as_str());
+                false
+            });
         Ok::<_, store::StoreError>(if ok { user } else { None })
     })
     .await
-    .map_err(|_| ApiError(StatusCode::INTERNAL_SERVER_ERROR, AppError::new(codes::SERVER_ERROR)))?
+    .map_err(|_| {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::new(codes::SERVER_ERROR),
+        )
+    })?
     .map_err(internal)?;
     let Some(user) = user else {
         tracing::info!(email = %req.email, "sign-in refused");
-        return Err(ApiError(StatusCode::UNAUTHORIZED, AppError::new(codes::BAD_CREDENTIALS)));
+        return Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            AppError::new(codes::BAD_CREDENTIALS),
+        ));
     };
     let (token, hash) = auth::new_token();
     let device_id = uuid::Uuid::new_v4().to_string();
-    let name = if req.device_name.is_empty() { "device".to_string() } else { req.device_name.chars().take(80).collect() };
-    state.store.add_device(&device_id, &user.id, &name, &hash, now_ms()).map_err(internal)?;
+    let name = if req.device_name.is_empty() {
+        "device".to_string()
+    } else {
+        req.device_name.chars().take(80).collect()
+    };
+    state
+        .store
+        .add_device(&device_id, &user.id, &name, &hash, now_ms())
+        .map_err(internal)?;
     tracing::info!(user = %user.id, device = %device_id, "device signed in");
-    Ok(Json(SignInResponse { token, device_id, user_id: user.id, team_id: user.team_id }))
+    Ok(Json(SignInResponse {
+        token,
+        device_id,
+        user_id: user.id,
+        team_id: user.team_id,
+    }))
 }
 
 /// Revokes a device: its token stops working and its open connection is closed at once.
 pub fn revoke_device<S: Store>(state: &AppState<S>, device_id: &str) -> store::Result<bool> {
     let changed = state.store.revoke_device(device_id, now_ms())?;
-    let _ = state.hub.send(Signal::Revoked { device_id: device_id.to_string() });
+    let _ = state.hub.send(Signal::Revoked {
+        device_id: device_id.to_string(),
+    });
     Ok(changed)
 }
 

@@ -17,7 +17,11 @@ struct Args {
     #[arg(long, env = "LIVELINE_ADDR", default_value = "127.0.0.1:8787")]
     addr: SocketAddr,
     /// Folder for the server's SQLite store.
-    #[arg(long, env = "LIVELINE_DATA_DIR", default_value = "./liveline-server-data")]
+    #[arg(
+        long,
+        env = "LIVELINE_DATA_DIR",
+        default_value = "./liveline-server-data"
+    )]
     data_dir: PathBuf,
     /// Log filter, for example `info` or `liveline_sync_server=debug`.
     #[arg(long, env = "LIVELINE_LOG", default_value = "info")]
@@ -35,12 +39,18 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let filter = tracing_subscriber::EnvFilter::try_new(&args.log)?;
     if args.log_json {
-        tracing_subscriber::fmt().with_env_filter(filter).json().init();
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .json()
+            .init();
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
-    let settings = Settings { data_dir: args.data_dir, demo: args.demo };
+    let settings = Settings {
+        data_dir: args.data_dir,
+        demo: args.demo,
+    };
     launch(settings, listener, shutdown_signal()).await
 }
 
@@ -50,7 +60,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

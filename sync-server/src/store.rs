@@ -62,19 +62,43 @@ pub struct UserRow {
 /// The operations the server needs from storage. SQLite implements it; other engines can.
 pub trait Store: Send + Sync + 'static {
     fn create_team(&self, id: &str, name: &str) -> Result<()>;
-    fn create_user(&self, id: &str, team: &str, email: &str, name: &str, role: &str, hash: &str) -> Result<()>;
+    fn create_user(
+        &self,
+        id: &str,
+        team: &str,
+        email: &str,
+        name: &str,
+        role: &str,
+        hash: &str,
+    ) -> Result<()>;
     fn user_by_email(&self, email: &str) -> Result<Option<UserRow>>;
-    fn add_device(&self, id: &str, user: &str, name: &str, token_hash: &[u8], now: i64) -> Result<()>;
+    fn add_device(
+        &self,
+        id: &str,
+        user: &str,
+        name: &str,
+        token_hash: &[u8],
+        now: i64,
+    ) -> Result<()>;
     fn device_by_token(&self, token_hash: &[u8]) -> Result<Option<(DeviceAuth, bool)>>;
     fn revoke_device(&self, id: &str, now: i64) -> Result<bool>;
     fn members(&self, team: &str) -> Result<Vec<MemberView>>;
     fn team_count(&self) -> Result<u64>;
     /// Runs `f` with exclusive write access: it may load documents and must return what to commit.
-    fn write<T>(&self, f: impl FnOnce(&dyn DocReader) -> (Vec<DocCommit>, T), device: Option<&str>, now: i64)
-        -> Result<(T, Vec<(String, u64)>)>;
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&dyn DocReader) -> (Vec<DocCommit>, T),
+        device: Option<&str>,
+        now: i64,
+    ) -> Result<(T, Vec<(String, u64)>)>;
     fn read_log(&self, bucket: &str, after: u64, limit: usize) -> Result<Vec<Entry>>;
     fn high_water(&self, bucket: &str) -> Result<u64>;
-    fn snapshot_page(&self, bucket: &str, after_doc: &str, limit: usize) -> Result<Vec<(String, Vec<u8>)>>;
+    fn snapshot_page(
+        &self,
+        bucket: &str,
+        after_doc: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>>;
     fn bucket_size(&self, bucket: &str) -> Result<u64>;
     fn doc(&self, id: &str) -> Result<Option<Vec<u8>>>;
     fn integrity_ok(&self) -> Result<bool>;
@@ -106,7 +130,11 @@ impl SqliteStore {
         let path = dir.join("liveline-server.sqlite3");
         let mut writer = open(&path)?;
         Migrations::from_directory(&MIGRATIONS)?.to_latest(&mut writer)?;
-        Ok(Self { writer: Mutex::new(writer), readers: Mutex::new(Vec::new()), path })
+        Ok(Self {
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            path,
+        })
     }
 
     fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
@@ -128,17 +156,31 @@ struct TxReader<'a>(&'a rusqlite::Transaction<'a>);
 
 impl DocReader for TxReader<'_> {
     fn load(&self, id: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.0.query_row("SELECT bytes FROM docs WHERE id = ?1", [id], |r| r.get(0)).optional()?)
+        Ok(self
+            .0
+            .query_row("SELECT bytes FROM docs WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?)
     }
 }
 
 impl Store for SqliteStore {
     fn create_team(&self, id: &str, name: &str) -> Result<()> {
-        self.writer.lock().unwrap().execute("INSERT INTO teams (id, name) VALUES (?1, ?2)", params![id, name])?;
+        self.writer.lock().unwrap().execute(
+            "INSERT INTO teams (id, name) VALUES (?1, ?2)",
+            params![id, name],
+        )?;
         Ok(())
     }
 
-    fn create_user(&self, id: &str, team: &str, email: &str, name: &str, role: &str, hash: &str) -> Result<()> {
+    fn create_user(
+        &self,
+        id: &str,
+        team: &str,
+        email: &str,
+        name: &str,
+        role: &str,
+        hash: &str,
+    ) -> Result<()> {
         self.writer.lock().unwrap().execute(
             "INSERT INTO users (id, team_id, email, name, role, password_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![id, team, email.to_lowercase(), name, role, hash],
@@ -151,13 +193,26 @@ impl Store for SqliteStore {
             Ok(c.query_row(
                 "SELECT id, team_id, password_hash FROM users WHERE email = ?1",
                 [email.trim().to_lowercase()],
-                |r| Ok(UserRow { id: r.get(0)?, team_id: r.get(1)?, password_hash: r.get(2)? }),
+                |r| {
+                    Ok(UserRow {
+                        id: r.get(0)?,
+                        team_id: r.get(1)?,
+                        password_hash: r.get(2)?,
+                    })
+                },
             )
             .optional()?)
         })
     }
 
-    fn add_device(&self, id: &str, user: &str, name: &str, token_hash: &[u8], now: i64) -> Result<()> {
+    fn add_device(
+        &self,
+        id: &str,
+        user: &str,
+        name: &str,
+        token_hash: &[u8],
+        now: i64,
+    ) -> Result<()> {
         self.writer.lock().unwrap().execute(
             "INSERT INTO devices (id, user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id, user, name, token_hash, now],
@@ -201,8 +256,16 @@ impl Store for SqliteStore {
 
     fn members(&self, team: &str) -> Result<Vec<MemberView>> {
         self.with_reader(|c| {
-            let mut st = c.prepare_cached("SELECT id, name, role FROM users WHERE team_id = ?1 ORDER BY name")?;
-            let rows = st.query_map([team], |r| Ok(MemberView { id: r.get(0)?, name: r.get(1)?, role: r.get(2)? }))?;
+            let mut st = c.prepare_cached(
+                "SELECT id, name, role FROM users WHERE team_id = ?1 ORDER BY name",
+            )?;
+            let rows = st.query_map([team], |r| {
+                Ok(MemberView {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    role: r.get(2)?,
+                })
+            })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
@@ -223,7 +286,8 @@ impl Store for SqliteStore {
         let mut touched: Vec<(String, u64)> = Vec::new();
         for c in commits {
             let old: Vec<String> = {
-                let mut st = tx.prepare_cached("SELECT bucket FROM doc_buckets WHERE doc_id = ?1")?;
+                let mut st =
+                    tx.prepare_cached("SELECT bucket FROM doc_buckets WHERE doc_id = ?1")?;
                 let rows = st.query_map([&c.doc_id], |r| r.get(0))?;
                 rows.collect::<rusqlite::Result<_>>()?
             };
@@ -239,14 +303,27 @@ impl Store for SqliteStore {
                     }
                 } else {
                     ins_log.execute(params![b, c.doc_id, 1, c.bytes, device, now])?;
-                    tx.execute("INSERT INTO doc_buckets (bucket, doc_id) VALUES (?1, ?2)", params![b, c.doc_id])?;
+                    tx.execute(
+                        "INSERT INTO doc_buckets (bucket, doc_id) VALUES (?1, ?2)",
+                        params![b, c.doc_id],
+                    )?;
                 }
                 last = tx.last_insert_rowid();
                 note(&mut touched, b, last as u64);
             }
             for b in old.iter().filter(|b| !new.contains(b)) {
-                ins_log.execute(params![b, c.doc_id, 2, Option::<Vec<u8>>::None, device, now])?;
-                tx.execute("DELETE FROM doc_buckets WHERE bucket = ?1 AND doc_id = ?2", params![b, c.doc_id])?;
+                ins_log.execute(params![
+                    b,
+                    c.doc_id,
+                    2,
+                    Option::<Vec<u8>>::None,
+                    device,
+                    now
+                ])?;
+                tx.execute(
+                    "DELETE FROM doc_buckets WHERE bucket = ?1 AND doc_id = ?2",
+                    params![b, c.doc_id],
+                )?;
                 last = tx.last_insert_rowid();
                 note(&mut touched, b, last as u64);
             }
@@ -284,31 +361,50 @@ impl Store for SqliteStore {
 
     fn high_water(&self, bucket: &str) -> Result<u64> {
         self.with_reader(|c| {
-            let v: Option<i64> =
-                c.query_row("SELECT MAX(seq) FROM log WHERE bucket = ?1", [bucket], |r| r.get(0))?;
+            let v: Option<i64> = c.query_row(
+                "SELECT MAX(seq) FROM log WHERE bucket = ?1",
+                [bucket],
+                |r| r.get(0),
+            )?;
             Ok(v.unwrap_or(0) as u64)
         })
     }
 
-    fn snapshot_page(&self, bucket: &str, after_doc: &str, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
+    fn snapshot_page(
+        &self,
+        bucket: &str,
+        after_doc: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>> {
         self.with_reader(|c| {
             let mut st = c.prepare_cached(
                 "SELECT d.id, d.bytes FROM doc_buckets b JOIN docs d ON d.id = b.doc_id
                  WHERE b.bucket = ?1 AND b.doc_id > ?2 ORDER BY b.doc_id LIMIT ?3",
             )?;
-            let rows = st.query_map(params![bucket, after_doc, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let rows = st.query_map(params![bucket, after_doc, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 
     fn bucket_size(&self, bucket: &str) -> Result<u64> {
         self.with_reader(|c| {
-            Ok(c.query_row("SELECT COUNT(*) FROM doc_buckets WHERE bucket = ?1", [bucket], |r| r.get(0))?)
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM doc_buckets WHERE bucket = ?1",
+                [bucket],
+                |r| r.get(0),
+            )?)
         })
     }
 
     fn doc(&self, id: &str) -> Result<Option<Vec<u8>>> {
-        self.with_reader(|c| Ok(c.query_row("SELECT bytes FROM docs WHERE id = ?1", [id], |r| r.get(0)).optional()?))
+        self.with_reader(|c| {
+            Ok(
+                c.query_row("SELECT bytes FROM docs WHERE id = ?1", [id], |r| r.get(0))
+                    .optional()?,
+            )
+        })
     }
 
     fn integrity_ok(&self) -> Result<bool> {
@@ -328,5 +424,10 @@ fn note(touched: &mut Vec<(String, u64)>, bucket: &str, seq: u64) {
 
 /// Kind of a record a commit writes; used by seeding.
 pub fn meta_of(kind: DocKind, team: &str, owner: &str, created_by: &str) -> RecordMeta {
-    RecordMeta { kind, team: team.into(), owner: owner.into(), created_by: created_by.into() }
+    RecordMeta {
+        kind,
+        team: team.into(),
+        owner: owner.into(),
+        created_by: created_by.into(),
+    }
 }

@@ -45,7 +45,9 @@ pub(crate) async fn upgrade<S: Store>(
         Ok(Ok(None)) => return refuse(StatusCode::UNAUTHORIZED, codes::UNAUTHENTICATED),
         _ => return refuse(StatusCode::INTERNAL_SERVER_ERROR, codes::SERVER_ERROR),
     };
-    ws.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME).on_upgrade(move |socket| session(state, device, socket))
+    ws.max_message_size(MAX_FRAME)
+        .max_frame_size(MAX_FRAME)
+        .on_upgrade(move |socket| session(state, device, socket))
 }
 
 struct Conn<S: Store> {
@@ -77,7 +79,15 @@ async fn session<S: Store>(state: AppState<S>, device: DeviceAuth, socket: WebSo
     };
     let actor = ActorId::from(&uuid_bytes::parse(&device.device_id).unwrap_or_default()[..]);
     tracing::info!(device = %device.device_id, user = %device.user_id, "device connected");
-    let mut conn = Conn { state, device, principal, actor, out, cursors: HashMap::new(), live: false };
+    let mut conn = Conn {
+        state,
+        device,
+        principal,
+        actor,
+        out,
+        cursors: HashMap::new(),
+        live: false,
+    };
 
     loop {
         tokio::select! {
@@ -128,14 +138,22 @@ impl<S: Store> Conn<S> {
 
     async fn storage_error(&self, e: impl std::fmt::Display) -> bool {
         tracing::error!(error = %e, device = %self.device.device_id, "storage error");
-        self.send(&ServerMsg::Error { error: AppError::new(codes::STORAGE), fatal: false }).await
+        self.send(&ServerMsg::Error {
+            error: AppError::new(codes::STORAGE),
+            fatal: false,
+        })
+        .await
     }
 
     async fn on_frame(&mut self, bytes: &[u8]) -> bool {
         match decode::<ClientMsg>(bytes) {
             Err(e) => {
                 tracing::warn!(device = %self.device.device_id, error = %e, "bad frame");
-                self.send(&ServerMsg::Error { error: e.to_app_error(), fatal: false }).await
+                self.send(&ServerMsg::Error {
+                    error: e.to_app_error(),
+                    fatal: false,
+                })
+                .await
             }
             Ok(ClientMsg::Ping) => self.send(&ServerMsg::Pong).await,
             Ok(ClientMsg::Hello { cursors }) => self.hello(cursors).await,
@@ -166,7 +184,16 @@ impl<S: Store> Conn<S> {
         // The server decides the buckets; cursors for anything else the client names are ignored.
         self.cursors = buckets
             .iter()
-            .map(|b| (b.clone(), cursors.iter().find(|c| &c.bucket == b).map(|c| c.seq).unwrap_or(0)))
+            .map(|b| {
+                (
+                    b.clone(),
+                    cursors
+                        .iter()
+                        .find(|c| &c.bucket == b)
+                        .map(|c| c.seq)
+                        .unwrap_or(0),
+                )
+            })
             .collect();
         for b in &buckets {
             if self.cursors[b] == 0 && !self.snapshot(b).await {
@@ -199,7 +226,13 @@ impl<S: Store> Conn<S> {
             };
             let last = page.len() < PAGE;
             after = page.last().map(|d| d.0.clone()).unwrap_or_default();
-            let msg = ServerMsg::Snapshot { bucket: bucket.to_string(), docs: page, upto, last, total };
+            let msg = ServerMsg::Snapshot {
+                bucket: bucket.to_string(),
+                docs: page,
+                upto,
+                last,
+                total,
+            };
             if !self.send(&msg).await {
                 return false;
             }
@@ -222,7 +255,14 @@ impl<S: Store> Conn<S> {
             let Some(last) = entries.last() else { break };
             let upto = last.seq;
             let full = entries.len() == PAGE;
-            if !self.send(&ServerMsg::Changes { bucket: bucket.to_string(), entries, upto }).await {
+            if !self
+                .send(&ServerMsg::Changes {
+                    bucket: bucket.to_string(),
+                    entries,
+                    upto,
+                })
+                .await
+            {
                 return false;
             }
             cursor = upto;
@@ -231,7 +271,11 @@ impl<S: Store> Conn<S> {
             }
         }
         self.cursors.insert(bucket.to_string(), cursor);
-        self.send(&ServerMsg::CaughtUp { bucket: bucket.to_string(), seq: cursor }).await
+        self.send(&ServerMsg::CaughtUp {
+            bucket: bucket.to_string(),
+            seq: cursor,
+        })
+        .await
     }
 
     async fn push(&mut self, docs: Vec<liveline_sync::DocChanges>) -> bool {

@@ -62,8 +62,12 @@ fn read_str(doc: &AutoCommit, key: &str) -> Option<String> {
 impl RecordMeta {
     /// Reads the placement fields of a record document.
     pub fn read(doc: &AutoCommit) -> Result<Self, DocError> {
-        let kind = read_str(doc, "kind").and_then(|k| DocKind::from_code(&k)).ok_or(DocError::NoKind)?;
-        let team = read_str(doc, "team").filter(|t| !t.is_empty()).ok_or(DocError::NoTeam)?;
+        let kind = read_str(doc, "kind")
+            .and_then(|k| DocKind::from_code(&k))
+            .ok_or(DocError::NoKind)?;
+        let team = read_str(doc, "team")
+            .filter(|t| !t.is_empty())
+            .ok_or(DocError::NoTeam)?;
         Ok(RecordMeta {
             kind,
             team,

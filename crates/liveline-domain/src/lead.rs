@@ -3,7 +3,8 @@
 use automerge::AutoCommit;
 use autosurgeon::{hydrate, reconcile, Hydrate, Reconcile};
 use liveline_types::{
-    codes, countries::COUNTRIES, AppError, Channel, ContactKind, FieldError, LeadInput, LeadStatus, LeadView,
+    codes, countries::COUNTRIES, AppError, Channel, ContactKind, FieldError, LeadInput, LeadStatus,
+    LeadView,
 };
 
 use crate::doc::DocError;
@@ -63,15 +64,24 @@ const SHORT: usize = 200;
 const LONG: usize = 5000;
 
 fn err(field: &str, code: &str) -> FieldError {
-    FieldError { field: field.to_string(), error: AppError::new(code) }
+    FieldError {
+        field: field.to_string(),
+        error: AppError::new(code),
+    }
 }
 
 fn too_long(field: &str, max: usize) -> FieldError {
-    FieldError { field: field.to_string(), error: AppError::new(codes::TOO_LONG).with("max", max.to_string()) }
+    FieldError {
+        field: field.to_string(),
+        error: AppError::new(codes::TOO_LONG).with("max", max.to_string()),
+    }
 }
 
 /// Checks what the form sent. Returns the normalised fields (phone as E.164, trimmed text) or every field error.
-pub fn validate_lead(input: &LeadInput, ctx: &ValidationContext<'_>) -> Result<LeadFields, Vec<FieldError>> {
+pub fn validate_lead(
+    input: &LeadInput,
+    ctx: &ValidationContext<'_>,
+) -> Result<LeadFields, Vec<FieldError>> {
     let mut errors = Vec::new();
     let t = |s: &str| s.trim().to_string();
     let check_len = |field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>| {
@@ -89,7 +99,9 @@ pub fn validate_lead(input: &LeadInput, ctx: &ValidationContext<'_>) -> Result<L
     check_len("company", &company, SHORT, &mut errors);
 
     let country = t(&input.country).to_ascii_uppercase();
-    let country_ok = COUNTRIES.binary_search_by(|c| c.0.cmp(country.as_str())).is_ok();
+    let country_ok = COUNTRIES
+        .binary_search_by(|c| c.0.cmp(country.as_str()))
+        .is_ok();
     if country.is_empty() {
         errors.push(err("country", codes::REQUIRED));
     } else if !country_ok {
@@ -105,7 +117,10 @@ pub fn validate_lead(input: &LeadInput, ctx: &ValidationContext<'_>) -> Result<L
     if !phone_raw.is_empty() && (country_ok || country.is_empty()) {
         match normalize_phone(&phone_raw, country_ok.then_some(country.as_str())) {
             Ok(p) => phone = p,
-            Err(e) => errors.push(FieldError { field: "phone".into(), error: e }),
+            Err(e) => errors.push(FieldError {
+                field: "phone".into(),
+                error: e,
+            }),
         }
     }
 
@@ -149,7 +164,11 @@ pub fn validate_lead(input: &LeadInput, ctx: &ValidationContext<'_>) -> Result<L
     let product_interest = t(&input.product_interest);
     check_len("product_interest", &product_interest, SHORT, &mut errors);
 
-    let quantity_raw: String = input.quantity.chars().filter(|c| !c.is_whitespace() && *c != ',').collect();
+    let quantity_raw: String = input
+        .quantity
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != ',')
+        .collect();
     let quantity = if quantity_raw.is_empty() {
         None
     } else {
@@ -165,7 +184,11 @@ pub fn validate_lead(input: &LeadInput, ctx: &ValidationContext<'_>) -> Result<L
     let notes = input.notes.trim_end().to_string();
     check_len("notes", &notes, LONG, &mut errors);
 
-    let status = if input.status.trim().is_empty() { "new".to_string() } else { t(&input.status) };
+    let status = if input.status.trim().is_empty() {
+        "new".to_string()
+    } else {
+        t(&input.status)
+    };
     if LeadStatus::from_code(&status).is_none() {
         errors.push(err("status", codes::STATUS_UNKNOWN));
     }
@@ -217,7 +240,11 @@ pub fn normalize_phone(raw: &str, country: Option<&str>) -> Result<String, AppEr
 }
 
 fn email_ok(s: &str) -> bool {
-    let options = email_address::Options { minimum_sub_domains: 2, allow_display_text: false, ..Default::default() };
+    let options = email_address::Options {
+        minimum_sub_domains: 2,
+        allow_display_text: false,
+        ..Default::default()
+    };
     email_address::EmailAddress::parse_with_options(s, options).is_ok()
 }
 
@@ -334,8 +361,12 @@ mod tests {
     fn check(input: &LeadInput) -> Result<LeadFields, Vec<(String, String)>> {
         let members = ["u1".to_string()];
         let sessions = ["s1".to_string()];
-        let ctx = ValidationContext { members: &members, live_sessions: &sessions };
-        validate_lead(input, &ctx).map_err(|es| es.into_iter().map(|e| (e.field, e.error.code)).collect())
+        let ctx = ValidationContext {
+            members: &members,
+            live_sessions: &sessions,
+        };
+        validate_lead(input, &ctx)
+            .map_err(|es| es.into_iter().map(|e| (e.field, e.error.code)).collect())
     }
 
     #[test]
@@ -360,7 +391,10 @@ mod tests {
     #[case::too_short("US", "12345", codes::PHONE_INVALID)]
     #[case::letters("US", "call me", codes::PHONE_INVALID)]
     fn bad_phones_are_refused(#[case] country: &str, #[case] typed: &str, #[case] code: &str) {
-        assert_eq!(normalize_phone(typed, Some(country)).unwrap_err().code, code);
+        assert_eq!(
+            normalize_phone(typed, Some(country)).unwrap_err().code,
+            code
+        );
     }
 
     #[test]
@@ -384,7 +418,11 @@ mod tests {
     #[case::stranger_owner(LeadInput { owner: "u9".into(), ..input() }, "owner", codes::OWNER_UNKNOWN)]
     #[case::unknown_session(LeadInput { live_session: "s9".into(), ..input() }, "live_session", codes::SESSION_UNKNOWN)]
     #[case::long_name(LeadInput { buyer_name: "x".repeat(201), ..input() }, "buyer_name", codes::TOO_LONG)]
-    fn bad_input_names_the_field(#[case] input: LeadInput, #[case] field: &str, #[case] code: &str) {
+    fn bad_input_names_the_field(
+        #[case] input: LeadInput,
+        #[case] field: &str,
+        #[case] code: &str,
+    ) {
         let errors = check(&input).unwrap_err();
         assert_eq!(errors, vec![(field.to_string(), code.to_string())]);
     }
@@ -398,7 +436,11 @@ mod tests {
 
     #[test]
     fn quantity_accepts_thousands_separators() {
-        let f = check(&LeadInput { quantity: "1,200".into(), ..input() }).unwrap();
+        let f = check(&LeadInput {
+            quantity: "1,200".into(),
+            ..input()
+        })
+        .unwrap();
         assert_eq!(f.quantity, Some(1200));
     }
 

@@ -46,7 +46,12 @@ mod tests {
     use super::*;
 
     fn s(id: &str, a: i64, b: i64) -> LiveSessionView {
-        LiveSessionView { id: id.into(), starts_at: a, ends_at: b, ..Default::default() }
+        LiveSessionView {
+            id: id.into(),
+            starts_at: a,
+            ends_at: b,
+            ..Default::default()
+        }
     }
 
     #[test]

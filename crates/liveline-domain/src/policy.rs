@@ -91,22 +91,38 @@ pub struct Refusal {
 }
 
 /// Judges a change by what the document was before (`None`: the change creates it) and what it would be after.
-pub fn check_write(who: &Principal, before: Option<&RecordMeta>, after: &RecordMeta) -> Result<(), Refusal> {
+pub fn check_write(
+    who: &Principal,
+    before: Option<&RecordMeta>,
+    after: &RecordMeta,
+) -> Result<(), Refusal> {
     match before {
         None => {
             if after.team != who.team_id {
-                return Err(Refusal { path: "team".into(), code: codes::FOREIGN_TEAM });
+                return Err(Refusal {
+                    path: "team".into(),
+                    code: codes::FOREIGN_TEAM,
+                });
             }
         }
         Some(before) => {
             if before.team != who.team_id {
-                return Err(Refusal { path: "team".into(), code: codes::FOREIGN_TEAM });
+                return Err(Refusal {
+                    path: "team".into(),
+                    code: codes::FOREIGN_TEAM,
+                });
             }
             if after.kind != before.kind {
-                return Err(Refusal { path: "kind".into(), code: codes::KIND_CHANGE_FORBIDDEN });
+                return Err(Refusal {
+                    path: "kind".into(),
+                    code: codes::KIND_CHANGE_FORBIDDEN,
+                });
             }
             if after.team != before.team {
-                return Err(Refusal { path: "team".into(), code: codes::TEAM_CHANGE_FORBIDDEN });
+                return Err(Refusal {
+                    path: "team".into(),
+                    code: codes::TEAM_CHANGE_FORBIDDEN,
+                });
             }
         }
     }
@@ -120,10 +136,19 @@ mod tests {
     use rstest::rstest;
 
     fn meta(team: &str) -> RecordMeta {
-        RecordMeta { kind: DocKind::Lead, team: team.into(), owner: "u2".into(), created_by: "u1".into() }
+        RecordMeta {
+            kind: DocKind::Lead,
+            team: team.into(),
+            owner: "u2".into(),
+            created_by: "u1".into(),
+        }
     }
     fn rep() -> Principal {
-        Principal { user_id: "u1".into(), team_id: "t1".into(), role: Role::SalesRep }
+        Principal {
+            user_id: "u1".into(),
+            team_id: "t1".into(),
+            role: Role::SalesRep,
+        }
     }
 
     #[rstest]
@@ -133,14 +158,26 @@ mod tests {
     #[case::move_to_other_team(Some(meta("t1")), meta("t2"), Some(("team", codes::TEAM_CHANGE_FORBIDDEN)))]
     #[case::edit_other_teams_record(Some(meta("t2")), meta("t2"), Some(("team", codes::FOREIGN_TEAM)))]
     #[case::change_kind(Some(meta("t1")), RecordMeta { kind: DocKind::LiveSession, ..meta("t1") }, Some(("kind", codes::KIND_CHANGE_FORBIDDEN)))]
-    fn write_rules(#[case] before: Option<RecordMeta>, #[case] after: RecordMeta, #[case] refused: Option<(&str, &str)>) {
-        let got = check_write(&rep(), before.as_ref(), &after).err().map(|r| (r.path, r.code));
+    fn write_rules(
+        #[case] before: Option<RecordMeta>,
+        #[case] after: RecordMeta,
+        #[case] refused: Option<(&str, &str)>,
+    ) {
+        let got = check_write(&rep(), before.as_ref(), &after)
+            .err()
+            .map(|r| (r.path, r.code));
         assert_eq!(got, refused.map(|(p, c)| (p.to_string(), c)));
     }
 
     #[test]
     fn a_record_is_in_its_team_owner_and_creator_buckets() {
-        assert_eq!(buckets_for(&meta("t1")), ["team:t1", "owner:t1:u2", "creator:t1:u1"]);
-        assert!(rep().subscriptions().iter().all(|b| b.starts_with("team:t1")));
+        assert_eq!(
+            buckets_for(&meta("t1")),
+            ["team:t1", "owner:t1:u2", "creator:t1:u1"]
+        );
+        assert!(rep()
+            .subscriptions()
+            .iter()
+            .all(|b| b.starts_with("team:t1")));
     }
 }

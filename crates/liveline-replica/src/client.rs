@@ -16,14 +16,23 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::replica::{Credentials, Replica};
 use crate::now_ms;
+use crate::replica::{Credentials, Replica};
 
 /// Signs in on the server and returns the device's credentials. Wrong credentials and an unreachable server come
 /// back as distinct codes.
-pub async fn sign_in(server: &str, email: &str, password: &str, device_name: &str) -> Result<Credentials, AppError> {
+pub async fn sign_in(
+    server: &str,
+    email: &str,
+    password: &str,
+    device_name: &str,
+) -> Result<Credentials, AppError> {
     let server = server.trim().trim_end_matches('/').to_string();
-    let base = if server.contains("://") { server.clone() } else { format!("http://{server}") };
+    let base = if server.contains("://") {
+        server.clone()
+    } else {
+        format!("http://{server}")
+    };
     let resp = reqwest::Client::new()
         .post(format!("{base}/v1/sign-in"))
         .timeout(Duration::from_secs(20))
@@ -33,7 +42,10 @@ pub async fn sign_in(server: &str, email: &str, password: &str, device_name: &st
         .map_err(|_| AppError::new(codes::SERVER_UNREACHABLE).with("server", server.clone()))?;
     let status = resp.status();
     if !status.is_success() {
-        return Err(resp.json::<AppError>().await.unwrap_or_else(|_| AppError::new(codes::SERVER_ERROR)));
+        return Err(resp
+            .json::<AppError>()
+            .await
+            .unwrap_or_else(|_| AppError::new(codes::SERVER_ERROR)));
     }
     #[derive(serde::Deserialize)]
     struct Answer {
@@ -42,7 +54,10 @@ pub async fn sign_in(server: &str, email: &str, password: &str, device_name: &st
         user_id: String,
         team_id: String,
     }
-    let a: Answer = resp.json().await.map_err(|_| AppError::new(codes::SERVER_ERROR))?;
+    let a: Answer = resp
+        .json()
+        .await
+        .map_err(|_| AppError::new(codes::SERVER_ERROR))?;
     Ok(Credentials {
         server: base,
         token: a.token,
@@ -146,14 +161,33 @@ async fn with<T: Send + 'static>(
 impl SyncClient {
     /// Starts syncing `replica` with the server it is signed in to.
     pub fn spawn(replica: Shared) -> SyncHandle {
-        let initial = SyncStatus { state: SyncState::Offline, pending: 0, refused: 0, received: 0, last_error: None };
+        let initial = SyncStatus {
+            state: SyncState::Offline,
+            pending: 0,
+            refused: 0,
+            received: 0,
+            last_error: None,
+        };
         let (status_tx, status) = watch::channel(initial);
         let status_tx = Arc::new(status_tx);
         let nudge = Arc::new(Notify::new());
         let (stop, stop_rx) = watch::channel(false);
         let traffic = Arc::new(Traffic::default());
-        let task = tokio::spawn(run(replica, status_tx.clone(), nudge.clone(), stop_rx, traffic.clone()));
-        SyncHandle { status, status_tx, nudge, stop, task, traffic }
+        let task = tokio::spawn(run(
+            replica,
+            status_tx.clone(),
+            nudge.clone(),
+            stop_rx,
+            traffic.clone(),
+        ));
+        SyncHandle {
+            status,
+            status_tx,
+            nudge,
+            stop,
+            task,
+            traffic,
+        }
     }
 }
 
@@ -178,8 +212,9 @@ async fn run(
         };
         let end = conn.session(&nudge, &mut stop).await;
         let was_connected = conn.connected;
-        let (pending, refused) =
-            with(&replica, |r| Ok((r.pending_count()?, r.refused_count()?))).await.unwrap_or((0, 0));
+        let (pending, refused) = with(&replica, |r| Ok((r.pending_count()?, r.refused_count()?)))
+            .await
+            .unwrap_or((0, 0));
         let offline = |e: Option<AppError>| SyncStatus {
             state: SyncState::Offline,
             pending,
@@ -233,7 +268,9 @@ type Sink = futures_util::stream::SplitSink<
 
 fn ws_url(server: &str) -> String {
     let s = server.trim_end_matches('/');
-    let s = s.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
+    let s = s
+        .replacen("https://", "wss://", 1)
+        .replacen("http://", "ws://", 1);
     format!("{s}/v1/sync")
 }
 
@@ -246,11 +283,19 @@ impl Conn<'_> {
         };
         let mut request = match ws_url(&creds.server).into_client_request() {
             Ok(r) => r,
-            Err(_) => return End::Fatal(AppError::new(codes::SERVER_UNREACHABLE).with("server", creds.server)),
+            Err(_) => {
+                return End::Fatal(
+                    AppError::new(codes::SERVER_UNREACHABLE).with("server", creds.server),
+                )
+            }
         };
-        let auth = format!("Bearer {}", creds.token).parse().expect("token is hex");
+        let auth = format!("Bearer {}", creds.token)
+            .parse()
+            .expect("token is hex");
         request.headers_mut().insert("authorization", auth);
-        let config = WebSocketConfig::default().max_message_size(Some(MAX_FRAME)).max_frame_size(Some(MAX_FRAME));
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_FRAME))
+            .max_frame_size(Some(MAX_FRAME));
         let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
         let ws = tokio::select! {
             r = tokio::time::timeout(Duration::from_secs(15), connect) => r,
@@ -263,10 +308,20 @@ impl Conn<'_> {
                     .body()
                     .as_ref()
                     .and_then(|b| serde_json::from_slice::<AppError>(b).ok())
-                    .unwrap_or_else(|| AppError::new(codes::SERVER_ERROR).with("status", resp.status().as_str()));
-                return if resp.status().as_u16() == 401 { End::Fatal(err) } else { End::Retry(err) };
+                    .unwrap_or_else(|| {
+                        AppError::new(codes::SERVER_ERROR).with("status", resp.status().as_str())
+                    });
+                return if resp.status().as_u16() == 401 {
+                    End::Fatal(err)
+                } else {
+                    End::Retry(err)
+                };
             }
-            _ => return End::Retry(AppError::new(codes::SERVER_UNREACHABLE).with("server", creds.server)),
+            _ => {
+                return End::Retry(
+                    AppError::new(codes::SERVER_UNREACHABLE).with("server", creds.server),
+                )
+            }
         };
         self.connected = true;
         let (mut sink, mut stream) = ws.split();
@@ -323,7 +378,9 @@ impl Conn<'_> {
 
     async fn send(&self, sink: &mut Sink, msg: &ClientMsg) -> Result<(), End> {
         let bytes = encode(msg);
-        self.traffic.sent.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        self.traffic
+            .sent
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         sink.send(Message::Binary(bytes.into()))
             .await
             .map_err(|_| End::Retry(AppError::new(codes::SERVER_UNREACHABLE)))
@@ -331,8 +388,13 @@ impl Conn<'_> {
 
     /// Sends pending changes that are not already on their way.
     async fn push(&mut self, sink: &mut Sink) -> Result<(), End> {
-        let pending = with(&self.replica, |r| r.pending(5000)).await.map_err(End::Fatal)?;
-        let fresh: Vec<_> = pending.into_iter().filter(|p| !self.inflight.contains(&p.hash)).collect();
+        let pending = with(&self.replica, |r| r.pending(5000))
+            .await
+            .map_err(End::Fatal)?;
+        let fresh: Vec<_> = pending
+            .into_iter()
+            .filter(|p| !self.inflight.contains(&p.hash))
+            .collect();
         if fresh.is_empty() {
             return Ok(());
         }
@@ -349,20 +411,47 @@ impl Conn<'_> {
     async fn on_message(&mut self, msg: ServerMsg, sink: &mut Sink) -> Result<(), End> {
         let storage = |e: AppError| End::Fatal(e);
         match msg {
-            ServerMsg::Welcome { user_name, role, team_name, members, buckets, .. } => {
+            ServerMsg::Welcome {
+                user_name,
+                role,
+                team_name,
+                members,
+                buckets,
+                ..
+            } => {
                 let b = buckets.clone();
-                with(&self.replica, move |r| r.apply_welcome(&user_name, &role, &team_name, &members, &b))
-                    .await
-                    .map_err(storage)?;
+                with(&self.replica, move |r| {
+                    r.apply_welcome(&user_name, &role, &team_name, &members, &b)
+                })
+                .await
+                .map_err(storage)?;
                 self.buckets = Some(buckets);
             }
-            ServerMsg::Snapshot { bucket, docs, upto, last, .. } => {
+            ServerMsg::Snapshot {
+                bucket,
+                docs,
+                upto,
+                last,
+                ..
+            } => {
                 self.received += docs.len() as u64;
-                with(&self.replica, move |r| r.apply_snapshot(&bucket, &docs, upto, last)).await.map_err(storage)?;
+                with(&self.replica, move |r| {
+                    r.apply_snapshot(&bucket, &docs, upto, last)
+                })
+                .await
+                .map_err(storage)?;
             }
-            ServerMsg::Changes { bucket, entries, upto } => {
+            ServerMsg::Changes {
+                bucket,
+                entries,
+                upto,
+            } => {
                 self.received += entries.len() as u64;
-                with(&self.replica, move |r| r.apply_changes(&bucket, &entries, upto)).await.map_err(storage)?;
+                with(&self.replica, move |r| {
+                    r.apply_changes(&bucket, &entries, upto)
+                })
+                .await
+                .map_err(storage)?;
             }
             ServerMsg::CaughtUp { bucket, .. } => {
                 self.caught_up.insert(bucket);
@@ -371,32 +460,55 @@ impl Conn<'_> {
                 for h in &hashes {
                     self.inflight.remove(h);
                 }
-                with(&self.replica, move |r| r.ack(&doc, &hashes)).await.map_err(storage)?;
+                with(&self.replica, move |r| r.ack(&doc, &hashes))
+                    .await
+                    .map_err(storage)?;
                 if self.inflight.is_empty() {
                     self.push(sink).await?;
                 }
             }
-            ServerMsg::Refused { doc, hashes, path, error } => {
+            ServerMsg::Refused {
+                doc,
+                hashes,
+                path,
+                error,
+            } => {
                 tracing::info!(doc = %doc, code = %error.code, "edit refused by the server");
                 for h in &hashes {
                     self.inflight.remove(h);
                 }
-                with(&self.replica, move |r| r.refuse(&doc, &hashes, &path, &error, now_ms())).await.map_err(storage)?;
+                with(&self.replica, move |r| {
+                    r.refuse(&doc, &hashes, &path, &error, now_ms())
+                })
+                .await
+                .map_err(storage)?;
                 // Dependents of the refused changes were dropped locally; forget them as in flight too.
-                let pending: HashSet<Hash> =
-                    with(&self.replica, |r| r.pending(usize::MAX >> 1)).await.map_err(storage)?.into_iter().map(|p| p.hash).collect();
+                let pending: HashSet<Hash> = with(&self.replica, |r| r.pending(usize::MAX >> 1))
+                    .await
+                    .map_err(storage)?
+                    .into_iter()
+                    .map(|p| p.hash)
+                    .collect();
                 self.inflight.retain(|h| pending.contains(h));
             }
-            ServerMsg::MissingDeps { doc, hashes, missing } => {
+            ServerMsg::MissingDeps {
+                doc,
+                hashes,
+                missing,
+            } => {
                 for h in &hashes {
                     self.inflight.remove(h);
                 }
                 let d = doc.clone();
-                let resend = with(&self.replica, move |r| r.missing_deps(&d, &hashes, &missing, now_ms()))
-                    .await
-                    .map_err(storage)?;
+                let resend = with(&self.replica, move |r| {
+                    r.missing_deps(&d, &hashes, &missing, now_ms())
+                })
+                .await
+                .map_err(storage)?;
                 if resend {
-                    let pending = with(&self.replica, |r| r.pending(usize::MAX >> 1)).await.map_err(storage)?;
+                    let pending = with(&self.replica, |r| r.pending(usize::MAX >> 1))
+                        .await
+                        .map_err(storage)?;
                     for p in pending.iter().filter(|p| p.doc == doc) {
                         self.inflight.remove(&p.hash);
                     }
@@ -413,20 +525,39 @@ impl Conn<'_> {
             }
             ServerMsg::Pong => return Ok(()),
         }
-        let done = self.buckets.as_ref().is_some_and(|b| b.iter().all(|b| self.caught_up.contains(b)));
-        let state = if done && self.inflight.is_empty() { SyncState::Synced } else { SyncState::Syncing };
+        let done = self
+            .buckets
+            .as_ref()
+            .is_some_and(|b| b.iter().all(|b| self.caught_up.contains(b)));
+        let state = if done && self.inflight.is_empty() {
+            SyncState::Synced
+        } else {
+            SyncState::Syncing
+        };
         self.publish(state, None).await;
         Ok(())
     }
 
     async fn publish(&self, mut state: SyncState, error: Option<AppError>) {
-        let (pending, refused) = with(&self.replica, |r| Ok((r.pending_count()?, r.refused_count()?)))
-            .await
-            .unwrap_or((0, 0));
+        let (pending, refused) = with(&self.replica, |r| {
+            Ok((r.pending_count()?, r.refused_count()?))
+        })
+        .await
+        .unwrap_or((0, 0));
         if state == SyncState::Synced && pending > 0 {
             state = SyncState::Syncing;
         }
-        let received = if state == SyncState::Synced { 0 } else { self.received };
-        self.status.send_replace(SyncStatus { state, pending, refused, received, last_error: error });
+        let received = if state == SyncState::Synced {
+            0
+        } else {
+            self.received
+        };
+        self.status.send_replace(SyncStatus {
+            state,
+            pending,
+            refused,
+            received,
+            last_error: error,
+        });
     }
 }

@@ -11,8 +11,8 @@ use liveline_domain::doc::uuid_bytes;
 use liveline_domain::{validate_lead, DocKind, Lead, LiveSession, RecordMeta, ValidationContext};
 use liveline_sync::{rebuild_without, Cursor, Entry, EntryOp, Hash, PendingChange};
 use liveline_types::{
-    codes, AppError, FieldError, LeadInput, LeadPage, LeadQuery, LeadView, LiveSessionView, MemberView,
-    RefusedEditView, SaveOutcome, SessionView,
+    codes, AppError, FieldError, LeadInput, LeadPage, LeadQuery, LeadView, LiveSessionView,
+    MemberView, RefusedEditView, SaveOutcome, SessionView,
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use rusqlite_migration::Migrations;
@@ -81,15 +81,21 @@ impl Replica {
         }
         let corrupt = |e: rusqlite::Error| ReplicaError::Corrupt(e.to_string());
         let mut conn = Connection::open(path).map_err(corrupt)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(corrupt)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(corrupt)?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(corrupt)?;
+        let check: String = conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(corrupt)?;
         if check != "ok" {
             return Err(ReplicaError::Corrupt(check));
         }
         Migrations::from_directory(&MIGRATIONS)?.to_latest(&mut conn)?;
-        Ok(Self { conn, path: path.to_path_buf() })
+        Ok(Self {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     /// Deletes the replica's files, for a fresh start from the server.
@@ -113,7 +119,10 @@ impl Replica {
     // ---- sign-in -----------------------------------------------------------------------------------------------
 
     fn meta(&self, key: &str) -> Result<Option<String>> {
-        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
     }
 
     fn set_meta(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
@@ -127,7 +136,10 @@ impl Replica {
     pub fn set_credentials(&mut self, c: &Credentials) -> Result<()> {
         let previous = self.credentials()?;
         let tx = self.conn.transaction()?;
-        if previous.as_ref().is_some_and(|p| p.user_id != c.user_id || p.team_id != c.team_id) {
+        if previous
+            .as_ref()
+            .is_some_and(|p| p.user_id != c.user_id || p.team_id != c.team_id)
+        {
             wipe(&tx)?;
         }
         for (k, v) in [
@@ -145,7 +157,9 @@ impl Replica {
     }
 
     pub fn credentials(&self) -> Result<Option<Credentials>> {
-        let Some(token) = self.meta("token")? else { return Ok(None) };
+        let Some(token) = self.meta("token")? else {
+            return Ok(None);
+        };
         Ok(Some(Credentials {
             server: self.meta("server")?.unwrap_or_default(),
             token,
@@ -182,7 +196,10 @@ impl Replica {
         Self::set_meta(&tx, "team_name", team_name)?;
         tx.execute("DELETE FROM members", [])?;
         for m in members {
-            tx.execute("INSERT INTO members (id, name, role) VALUES (?1, ?2, ?3)", params![m.id, m.name, m.role])?;
+            tx.execute(
+                "INSERT INTO members (id, name, role) VALUES (?1, ?2, ?3)",
+                params![m.id, m.name, m.role],
+            )?;
         }
         // Buckets the server no longer grants: forget their cursor and purge documents held by no other bucket.
         let held: Vec<String> = {
@@ -206,7 +223,9 @@ impl Replica {
     }
 
     pub fn session(&self) -> Result<Option<SessionView>> {
-        let Some(c) = self.credentials()? else { return Ok(None) };
+        let Some(c) = self.credentials()? else {
+            return Ok(None);
+        };
         Ok(Some(SessionView {
             server: c.server,
             user_id: c.user_id,
@@ -221,8 +240,16 @@ impl Replica {
     }
 
     pub fn members(&self) -> Result<Vec<MemberView>> {
-        let mut st = self.conn.prepare_cached("SELECT id, name, role FROM members ORDER BY name")?;
-        let rows = st.query_map([], |r| Ok(MemberView { id: r.get(0)?, name: r.get(1)?, role: r.get(2)? }))?;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, name, role FROM members ORDER BY name")?;
+        let rows = st.query_map([], |r| {
+            Ok(MemberView {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                role: r.get(2)?,
+            })
+        })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
@@ -237,7 +264,10 @@ impl Replica {
     /// Checks a lead form without saving.
     pub fn validate_lead(&self, input: &LeadInput) -> Result<Vec<FieldError>> {
         let (members, sessions) = self.validation_lists()?;
-        let ctx = ValidationContext { members: &members, live_sessions: &sessions };
+        let ctx = ValidationContext {
+            members: &members,
+            live_sessions: &sessions,
+        };
         Ok(validate_lead(input, &ctx).err().unwrap_or_default())
     }
 
@@ -247,14 +277,25 @@ impl Replica {
             let rows = st.query_map([], |r| r.get(0))?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         };
-        Ok((ids("SELECT id FROM members")?, ids("SELECT id FROM live_sessions")?))
+        Ok((
+            ids("SELECT id FROM members")?,
+            ids("SELECT id FROM live_sessions")?,
+        ))
     }
 
     /// Saves a new lead (`id` = None) or an edit. Invalid input saves nothing and names each field to fix.
     /// When this returns `Saved`, the lead, its pending change and its row are committed to disk.
-    pub fn save_lead(&mut self, id: Option<&str>, input: &LeadInput, now: i64) -> Result<SaveOutcome> {
+    pub fn save_lead(
+        &mut self,
+        id: Option<&str>,
+        input: &LeadInput,
+        now: i64,
+    ) -> Result<SaveOutcome> {
         let (members, sessions) = self.validation_lists()?;
-        let ctx = ValidationContext { members: &members, live_sessions: &sessions };
+        let ctx = ValidationContext {
+            members: &members,
+            live_sessions: &sessions,
+        };
         let fields = match validate_lead(input, &ctx) {
             Ok(f) => f,
             Err(errors) => return Ok(SaveOutcome::Invalid { errors }),
@@ -268,30 +309,41 @@ impl Replica {
                 (doc_id, AutoCommit::new().with_actor(actor), lead)
             }
             Some(id) => {
-                let mut doc = load_doc(&tx, id)?.ok_or_else(|| ReplicaError::NotFound(id.to_string()))?;
+                let mut doc =
+                    load_doc(&tx, id)?.ok_or_else(|| ReplicaError::NotFound(id.to_string()))?;
                 doc.set_actor(actor);
-                let mut lead = Lead::load(&doc).map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
+                let mut lead = Lead::load(&doc)
+                    .map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
                 lead.set(fields, now);
                 (id.to_string(), doc, lead)
             }
         };
-        lead.save_into(&mut doc).map_err(|e| ReplicaError::Doc(doc_id.clone(), e.to_string()))?;
+        lead.save_into(&mut doc)
+            .map_err(|e| ReplicaError::Doc(doc_id.clone(), e.to_string()))?;
         if doc.commit().is_some() {
             let mut change = doc.get_last_local_change().expect("just committed");
             tx.execute(
                 "INSERT INTO pending (doc_id, hash, bytes) VALUES (?1, ?2, ?3)",
-                params![doc_id, &hash_of(&change.hash())[..], change.bytes().as_ref()],
+                params![
+                    doc_id,
+                    &hash_of(&change.hash())[..],
+                    change.bytes().as_ref()
+                ],
             )?;
             store_doc(&tx, &doc_id, DocKind::Lead, &mut doc)?;
         }
         tx.commit()?;
-        Ok(SaveOutcome::Saved { lead: self.get_lead(&doc_id)? })
+        Ok(SaveOutcome::Saved {
+            lead: self.get_lead(&doc_id)?,
+        })
     }
 
     pub fn get_lead(&self, id: &str) -> Result<LeadView> {
         let sql = format!("{} WHERE l.id = ?1", lead_select());
         let mut st = self.conn.prepare_cached(&sql)?;
-        st.query_row([id], lead_row).optional()?.ok_or_else(|| ReplicaError::NotFound(id.to_string()))
+        st.query_row([id], lead_row)
+            .optional()?
+            .ok_or_else(|| ReplicaError::NotFound(id.to_string()))
     }
 
     /// The lead list: search by name, phone or company; filter by status, channel, session, owner; newest first.
@@ -300,7 +352,13 @@ impl Replica {
         let mut args: Vec<String> = Vec::new();
         let search = q.search.trim();
         if !search.is_empty() {
-            let like = format!("%{}%", search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            let like = format!(
+                "%{}%",
+                search
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
             let digits: String = search.chars().filter(|c| c.is_ascii_digit()).collect();
             args.push(like.clone());
             let n = args.len();
@@ -314,19 +372,27 @@ impl Replica {
             c.push(')');
             cond.push(c);
         }
-        for (col, v) in
-            [("status", &q.status), ("channel", &q.channel), ("live_session", &q.live_session), ("owner", &q.owner)]
-        {
+        for (col, v) in [
+            ("status", &q.status),
+            ("channel", &q.channel),
+            ("live_session", &q.live_session),
+            ("owner", &q.owner),
+        ] {
             if !v.is_empty() {
                 args.push(v.clone());
                 cond.push(format!("l.{col} = ?{}", args.len()));
             }
         }
-        let filter = if cond.is_empty() { String::new() } else { format!(" WHERE {}", cond.join(" AND ")) };
-        let total: u64 =
-            self.conn.query_row(&format!("SELECT COUNT(*) FROM leads l{filter}"), rusqlite::params_from_iter(&args), |r| {
-                r.get(0)
-            })?;
+        let filter = if cond.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", cond.join(" AND "))
+        };
+        let total: u64 = self.conn.query_row(
+            &format!("SELECT COUNT(*) FROM leads l{filter}"),
+            rusqlite::params_from_iter(&args),
+            |r| r.get(0),
+        )?;
         let limit = if q.limit == 0 { 50 } else { q.limit.min(500) };
         let sql = format!(
             "{}{filter} ORDER BY l.created_at DESC, l.id LIMIT {limit} OFFSET {}",
@@ -335,11 +401,16 @@ impl Replica {
         );
         let mut st = self.conn.prepare_cached(&sql)?;
         let rows = st.query_map(rusqlite::params_from_iter(&args), lead_row)?;
-        Ok(LeadPage { leads: rows.collect::<rusqlite::Result<Vec<_>>>()?, total })
+        Ok(LeadPage {
+            leads: rows.collect::<rusqlite::Result<Vec<_>>>()?,
+            total,
+        })
     }
 
     pub fn lead_count(&self) -> Result<u64> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM leads", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM leads", [], |r| r.get(0))?)
     }
 
     pub fn live_sessions(&self) -> Result<Vec<LiveSessionView>> {
@@ -366,33 +437,53 @@ impl Replica {
 
     /// The saved bytes of a document, as any automerge implementation loads them.
     pub fn doc_bytes(&self, id: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.conn.query_row("SELECT bytes FROM docs WHERE id = ?1", [id], |r| r.get(0)).optional()?)
+        Ok(self
+            .conn
+            .query_row("SELECT bytes FROM docs WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?)
     }
 
     pub fn doc_count(&self) -> Result<u64> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM docs", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM docs", [], |r| r.get(0))?)
     }
 
     // ---- sync --------------------------------------------------------------------------------------------------
 
     pub fn cursors(&self) -> Result<Vec<Cursor>> {
-        let mut st = self.conn.prepare_cached("SELECT bucket, seq FROM cursors ORDER BY bucket")?;
-        let rows = st.query_map([], |r| Ok(Cursor { bucket: r.get(0)?, seq: r.get::<_, i64>(1)? as u64 }))?;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT bucket, seq FROM cursors ORDER BY bucket")?;
+        let rows = st.query_map([], |r| {
+            Ok(Cursor {
+                bucket: r.get(0)?,
+                seq: r.get::<_, i64>(1)? as u64,
+            })
+        })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     pub fn pending_count(&self) -> Result<u64> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM pending", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM pending", [], |r| r.get(0))?)
     }
 
     /// Pending changes in the order they were made.
     pub fn pending(&self, limit: usize) -> Result<Vec<PendingChange>> {
-        let mut st = self.conn.prepare_cached("SELECT doc_id, hash, bytes FROM pending ORDER BY id LIMIT ?1")?;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT doc_id, hash, bytes FROM pending ORDER BY id LIMIT ?1")?;
         let rows = st.query_map([limit as i64], |r| {
             let h: Vec<u8> = r.get(1)?;
             let mut hash = [0u8; 32];
             hash.copy_from_slice(&h[..32.min(h.len())]);
-            Ok(PendingChange { doc: r.get(0)?, hash, bytes: r.get(2)? })
+            Ok(PendingChange {
+                doc: r.get(0)?,
+                hash,
+                bytes: r.get(2)?,
+            })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
@@ -401,14 +492,23 @@ impl Replica {
     pub fn ack(&mut self, doc: &str, hashes: &[Hash]) -> Result<()> {
         let tx = self.conn.transaction()?;
         for h in hashes {
-            tx.execute("DELETE FROM pending WHERE doc_id = ?1 AND hash = ?2", params![doc, &h[..]])?;
+            tx.execute(
+                "DELETE FROM pending WHERE doc_id = ?1 AND hash = ?2",
+                params![doc, &h[..]],
+            )?;
         }
         tx.commit()?;
         Ok(())
     }
 
     /// A page of a bucket's snapshot: merge each document in; after the last page the cursor moves to `upto`.
-    pub fn apply_snapshot(&mut self, bucket: &str, docs: &[(String, Vec<u8>)], upto: u64, last: bool) -> Result<()> {
+    pub fn apply_snapshot(
+        &mut self,
+        bucket: &str,
+        docs: &[(String, Vec<u8>)],
+        upto: u64,
+        last: bool,
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
         for (id, bytes) in docs {
             merge_doc(&tx, bucket, id, bytes)?;
@@ -425,7 +525,9 @@ impl Replica {
         let tx = self.conn.transaction()?;
         // Group consecutive changes per document so each document is loaded and saved once per page.
         let mut batch: BTreeMap<&str, Vec<automerge::Change>> = BTreeMap::new();
-        let flush = |tx: &Transaction<'_>, batch: &mut BTreeMap<&str, Vec<automerge::Change>>| -> Result<()> {
+        let flush = |tx: &Transaction<'_>,
+                     batch: &mut BTreeMap<&str, Vec<automerge::Change>>|
+         -> Result<()> {
             for (id, changes) in std::mem::take(batch) {
                 apply_doc_changes(tx, bucket, id, changes)?;
             }
@@ -435,7 +537,9 @@ impl Replica {
             match &e.op {
                 EntryOp::Change(bytes) => match automerge::Change::from_bytes(bytes.clone()) {
                     Ok(c) => batch.entry(e.doc.as_str()).or_default().push(c),
-                    Err(err) => tracing::warn!(doc = %e.doc, error = %err, "undecodable change from server skipped"),
+                    Err(err) => {
+                        tracing::warn!(doc = %e.doc, error = %err, "undecodable change from server skipped")
+                    }
                 },
                 EntryOp::Doc(bytes) => {
                     flush(&tx, &mut batch)?;
@@ -455,7 +559,14 @@ impl Replica {
 
     /// The server refused `hashes`: rebuild the document without them (and what depends on them), drop them from
     /// the queue, and keep what they wrote in the refused-edits inbox.
-    pub fn refuse(&mut self, doc_id: &str, hashes: &[Hash], path: &str, error: &AppError, now: i64) -> Result<()> {
+    pub fn refuse(
+        &mut self,
+        doc_id: &str,
+        hashes: &[Hash],
+        path: &str,
+        error: &AppError,
+        now: i64,
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
         let Some(mut doc) = load_doc(&tx, doc_id)? else {
             tx.commit()?;
@@ -466,10 +577,17 @@ impl Replica {
             Ok(l) => (l.buyer_name.clone(), l.summary()),
             Err(_) => (doc_id.to_string(), String::new()),
         };
-        let known: Vec<Hash> = hashes.iter().copied().filter(|h| doc.get_change_by_hash(&ChangeHash(*h)).is_some()).collect();
+        let known: Vec<Hash> = hashes
+            .iter()
+            .copied()
+            .filter(|h| doc.get_change_by_hash(&ChangeHash(*h)).is_some())
+            .collect();
         let (mut fresh, dropped) = rebuild_without(&mut doc, &known);
         for h in &dropped {
-            tx.execute("DELETE FROM pending WHERE doc_id = ?1 AND hash = ?2", params![doc_id, &h[..]])?;
+            tx.execute(
+                "DELETE FROM pending WHERE doc_id = ?1 AND hash = ?2",
+                params![doc_id, &h[..]],
+            )?;
         }
         if fresh.get_heads().is_empty() {
             // The refused change created the document: nothing of it remains.
@@ -488,19 +606,36 @@ impl Replica {
 
     /// The server lacks dependencies of `hashes`. If we still have them pending they will be sent again; if not,
     /// the changes can never be accepted and go to the inbox like a refusal.
-    pub fn missing_deps(&mut self, doc_id: &str, hashes: &[Hash], missing: &[Hash], now: i64) -> Result<bool> {
-        let pending: Vec<Hash> = self.pending(usize::MAX >> 1)?.into_iter().filter(|p| p.doc == doc_id).map(|p| p.hash).collect();
+    pub fn missing_deps(
+        &mut self,
+        doc_id: &str,
+        hashes: &[Hash],
+        missing: &[Hash],
+        now: i64,
+    ) -> Result<bool> {
+        let pending: Vec<Hash> = self
+            .pending(usize::MAX >> 1)?
+            .into_iter()
+            .filter(|p| p.doc == doc_id)
+            .map(|p| p.hash)
+            .collect();
         if missing.iter().all(|m| pending.contains(m)) {
             return Ok(true);
         }
-        self.refuse(doc_id, hashes, "", &AppError::new(codes::MISSING_DEPENDENCY), now)?;
+        self.refuse(
+            doc_id,
+            hashes,
+            "",
+            &AppError::new(codes::MISSING_DEPENDENCY),
+            now,
+        )?;
         Ok(false)
     }
 
     pub fn refused_edits(&self) -> Result<Vec<RefusedEditView>> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT id, doc_id, title, path, code, args, content, at FROM refused ORDER BY id DESC")?;
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, doc_id, title, path, code, args, content, at FROM refused ORDER BY id DESC",
+        )?;
         let rows = st.query_map([], |r| {
             let args: String = r.get(5)?;
             Ok(RefusedEditView {
@@ -508,7 +643,10 @@ impl Replica {
                 doc_id: r.get(1)?,
                 title: r.get(2)?,
                 path: r.get(3)?,
-                error: AppError { code: r.get(4)?, args: serde_json::from_str(&args).unwrap_or_default() },
+                error: AppError {
+                    code: r.get(4)?,
+                    args: serde_json::from_str(&args).unwrap_or_default(),
+                },
                 content: r.get(6)?,
                 at: r.get(7)?,
             })
@@ -517,11 +655,14 @@ impl Replica {
     }
 
     pub fn refused_count(&self) -> Result<u64> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM refused", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM refused", [], |r| r.get(0))?)
     }
 
     pub fn dismiss_refused(&mut self, id: i64) -> Result<()> {
-        self.conn.execute("DELETE FROM refused WHERE id = ?1", [id])?;
+        self.conn
+            .execute("DELETE FROM refused WHERE id = ?1", [id])?;
         Ok(())
     }
 
@@ -534,7 +675,8 @@ impl Replica {
         doc.set_actor(actor);
         let mut lead = Lead::load(&doc).map_err(|e| ReplicaError::Doc(id.into(), e.to_string()))?;
         edit(&mut lead);
-        lead.save_into(&mut doc).map_err(|e| ReplicaError::Doc(id.into(), e.to_string()))?;
+        lead.save_into(&mut doc)
+            .map_err(|e| ReplicaError::Doc(id.into(), e.to_string()))?;
         if doc.commit().is_some() {
             let mut change = doc.get_last_local_change().expect("just committed");
             tx.execute(
@@ -549,10 +691,22 @@ impl Replica {
 }
 
 fn wipe(tx: &Transaction<'_>) -> Result<()> {
-    for t in ["members", "docs", "doc_buckets", "pending", "cursors", "leads", "live_sessions", "refused"] {
+    for t in [
+        "members",
+        "docs",
+        "doc_buckets",
+        "pending",
+        "cursors",
+        "leads",
+        "live_sessions",
+        "refused",
+    ] {
         tx.execute(&format!("DELETE FROM {t}"), [])?;
     }
-    tx.execute("DELETE FROM meta WHERE key IN ('user_name', 'role', 'team_name')", [])?;
+    tx.execute(
+        "DELETE FROM meta WHERE key IN ('user_name', 'role', 'team_name')",
+        [],
+    )?;
     Ok(())
 }
 
@@ -593,16 +747,23 @@ fn lead_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LeadView> {
 }
 
 fn load_doc(tx: &Transaction<'_>, id: &str) -> Result<Option<AutoCommit>> {
-    let bytes: Option<Vec<u8>> = tx.query_row("SELECT bytes FROM docs WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+    let bytes: Option<Vec<u8>> = tx
+        .query_row("SELECT bytes FROM docs WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?;
     match bytes {
         None => Ok(None),
-        Some(b) => AutoCommit::load(&b).map(Some).map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string())),
+        Some(b) => AutoCommit::load(&b)
+            .map(Some)
+            .map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string())),
     }
 }
 
 fn read_kind(tx: &Transaction<'_>, id: &str) -> Result<DocKind> {
-    let k: Option<String> = tx.query_row("SELECT kind FROM docs WHERE id = ?1", [id], |r| r.get(0)).optional()?;
-    Ok(k.and_then(|k| DocKind::from_code(&k)).unwrap_or(DocKind::Lead))
+    let k: Option<String> = tx
+        .query_row("SELECT kind FROM docs WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?;
+    Ok(k.and_then(|k| DocKind::from_code(&k))
+        .unwrap_or(DocKind::Lead))
 }
 
 fn set_cursor(tx: &Transaction<'_>, bucket: &str, seq: u64) -> Result<()> {
@@ -616,6 +777,17 @@ fn set_cursor(tx: &Transaction<'_>, bucket: &str, seq: u64) -> Result<()> {
 /// Saves a document and refreshes its materialized row.
 fn store_doc(tx: &Transaction<'_>, id: &str, kind: DocKind, doc: &mut AutoCommit) -> Result<()> {
     let bytes = doc.save();
+    store_doc_bytes(tx, id, kind, doc, &bytes)
+}
+
+/// Stores `bytes` (the saved form of `doc`) and refreshes the materialized row.
+fn store_doc_bytes(
+    tx: &Transaction<'_>,
+    id: &str,
+    kind: DocKind,
+    doc: &AutoCommit,
+    bytes: &[u8],
+) -> Result<()> {
     tx.execute(
         "INSERT INTO docs (id, kind, bytes) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET kind = ?2, bytes = ?3",
         params![id, kind.code(), bytes],
@@ -626,7 +798,8 @@ fn store_doc(tx: &Transaction<'_>, id: &str, kind: DocKind, doc: &mut AutoCommit
 fn materialize(tx: &Transaction<'_>, id: &str, kind: DocKind, doc: &AutoCommit) -> Result<()> {
     match kind {
         DocKind::Lead => {
-            let l = Lead::load(doc).map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
+            let l =
+                Lead::load(doc).map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
             let mut st = tx.prepare_cached(&format!(
                 "INSERT OR REPLACE INTO leads ({LEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
             ))?;
@@ -653,8 +826,8 @@ fn materialize(tx: &Transaction<'_>, id: &str, kind: DocKind, doc: &AutoCommit) 
             ])?;
         }
         DocKind::LiveSession => {
-            let s: LiveSession =
-                autosurgeon::hydrate(doc).map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
+            let s: LiveSession = autosurgeon::hydrate(doc)
+                .map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
             tx.execute(
                 "INSERT OR REPLACE INTO live_sessions (id, title, platform, host, starts_at, ends_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![id, s.title, s.platform, s.host, s.starts_at, s.ends_at],
@@ -665,7 +838,10 @@ fn materialize(tx: &Transaction<'_>, id: &str, kind: DocKind, doc: &AutoCommit) 
 }
 
 fn remember_bucket(tx: &Transaction<'_>, bucket: &str, id: &str) -> Result<()> {
-    tx.execute("INSERT OR IGNORE INTO doc_buckets (bucket, doc_id) VALUES (?1, ?2)", params![bucket, id])?;
+    tx.execute(
+        "INSERT OR IGNORE INTO doc_buckets (bucket, doc_id) VALUES (?1, ?2)",
+        params![bucket, id],
+    )?;
     Ok(())
 }
 
@@ -682,20 +858,28 @@ fn merge_doc(tx: &Transaction<'_>, bucket: &str, id: &str, bytes: &[u8]) -> Resu
         tracing::warn!(doc = %id, "document without kind or team from server skipped");
         return Ok(());
     };
-    let mut doc = match load_doc(tx, id)? {
-        Some(mut local) => {
-            local.merge(&mut remote).map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
-            local
-        }
-        None => remote,
-    };
     remember_bucket(tx, bucket, id)?;
-    store_doc(tx, id, meta.kind, &mut doc)
+    match load_doc(tx, id)? {
+        Some(mut local) => {
+            local
+                .merge(&mut remote)
+                .map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
+            store_doc(tx, id, meta.kind, &mut local)
+        }
+        // A document new to this device is kept exactly as the server saved it.
+        None => store_doc_bytes(tx, id, meta.kind, &remote, bytes),
+    }
 }
 
-fn apply_doc_changes(tx: &Transaction<'_>, bucket: &str, id: &str, changes: Vec<automerge::Change>) -> Result<()> {
+fn apply_doc_changes(
+    tx: &Transaction<'_>,
+    bucket: &str,
+    id: &str,
+    changes: Vec<automerge::Change>,
+) -> Result<()> {
     let mut doc = load_doc(tx, id)?.unwrap_or_default();
-    doc.apply_changes(changes).map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
+    doc.apply_changes(changes)
+        .map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
     let Ok(meta) = RecordMeta::read(&doc) else {
         // The server's log is in dependency order, so this only happens with a damaged entry: skip, keep the rest.
         tracing::warn!(doc = %id, "changes that do not make a record skipped");
@@ -707,9 +891,15 @@ fn apply_doc_changes(tx: &Transaction<'_>, bucket: &str, id: &str, changes: Vec<
 
 /// The document left `bucket`; when no other bucket holds it, the device forgets it.
 fn leave_bucket(tx: &Transaction<'_>, bucket: &str, id: &str) -> Result<()> {
-    tx.execute("DELETE FROM doc_buckets WHERE bucket = ?1 AND doc_id = ?2", params![bucket, id])?;
-    let still: bool =
-        tx.query_row("SELECT EXISTS (SELECT 1 FROM doc_buckets WHERE doc_id = ?1)", [id], |r| r.get(0))?;
+    tx.execute(
+        "DELETE FROM doc_buckets WHERE bucket = ?1 AND doc_id = ?2",
+        params![bucket, id],
+    )?;
+    let still: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM doc_buckets WHERE doc_id = ?1)",
+        [id],
+        |r| r.get(0),
+    )?;
     if !still {
         purge(tx, id)?;
     }

@@ -33,11 +33,20 @@ fn hash_of(h: &ChangeHash) -> Hash {
 
 /// Judges `changes` (raw bytes as pushed) for the document `doc` (`None`: the server does not have it yet),
 /// written by `who` through the device whose automerge actor is `actor`.
-pub fn ingest(doc: Option<AutoCommit>, changes: &[Vec<u8>], who: &Principal, actor: &ActorId) -> IngestOutcome {
+pub fn ingest(
+    doc: Option<AutoCommit>,
+    changes: &[Vec<u8>],
+    who: &Principal,
+    actor: &ActorId,
+) -> IngestOutcome {
     let mut out = IngestOutcome::default();
     let existed = doc.is_some();
     let mut doc = doc.unwrap_or_default();
-    out.meta_before = if existed { RecordMeta::read(&doc).ok() } else { None };
+    out.meta_before = if existed {
+        RecordMeta::read(&doc).ok()
+    } else {
+        None
+    };
 
     // Decode and bind to the device; anything else is refused as a whole, since we cannot tell what it depends on.
     let mut decoded: Vec<Change> = Vec::with_capacity(changes.len());
@@ -45,10 +54,15 @@ pub fn ingest(doc: Option<AutoCommit>, changes: &[Vec<u8>], who: &Principal, act
         match Change::from_bytes(bytes.clone()) {
             Ok(c) if c.actor_id() == actor => decoded.push(c),
             Ok(c) => {
-                out.refused.push((vec![hash_of(&c.hash())], String::new(), AppError::new(codes::ACTOR_MISMATCH)));
+                out.refused.push((
+                    vec![hash_of(&c.hash())],
+                    String::new(),
+                    AppError::new(codes::ACTOR_MISMATCH),
+                ));
             }
             Err(_) => {
-                out.refused.push((Vec::new(), String::new(), AppError::new(codes::BAD_CHANGE)));
+                out.refused
+                    .push((Vec::new(), String::new(), AppError::new(codes::BAD_CHANGE)));
             }
         }
     }
@@ -81,7 +95,10 @@ pub fn ingest(doc: Option<AutoCommit>, changes: &[Vec<u8>], who: &Principal, act
         progress = false;
         let mut i = 0;
         while i < todo.len() {
-            let ready = todo[i].deps().iter().all(|d| doc.get_change_by_hash(d).is_some());
+            let ready = todo[i]
+                .deps()
+                .iter()
+                .all(|d| doc.get_change_by_hash(d).is_some());
             let blocked_by_refusal = todo[i].deps().iter().any(|d| refused_hashes.contains(d));
             if blocked_by_refusal {
                 let c = todo.remove(i);
@@ -101,21 +118,26 @@ pub fn ingest(doc: Option<AutoCommit>, changes: &[Vec<u8>], who: &Principal, act
             let before_heads = doc.get_heads();
             if doc.apply_changes([c.clone()]).is_err() {
                 refused_hashes.push(c.hash());
-                out.refused.push((vec![hash_of(&c.hash())], String::new(), AppError::new(codes::BAD_CHANGE)));
+                out.refused.push((
+                    vec![hash_of(&c.hash())],
+                    String::new(),
+                    AppError::new(codes::BAD_CHANGE),
+                ));
                 doc = rollback(&mut doc, &before_heads);
                 continue;
             }
             let verdict = match RecordMeta::read(&doc) {
-                Ok(after) => check_write(who, current_meta.as_ref(), &after).map(|_| after).map_err(|r| {
-                    (r.path, AppError::new(r.code))
-                }),
+                Ok(after) => check_write(who, current_meta.as_ref(), &after)
+                    .map(|_| after)
+                    .map_err(|r| (r.path, AppError::new(r.code))),
                 Err(_) => Err((String::from("kind"), AppError::new(codes::NOT_A_RECORD))),
             };
             match verdict {
                 Ok(after) => {
                     current_meta = Some(after);
                     let mut c = c;
-                    out.accepted.push((hash_of(&c.hash()), c.bytes().into_owned()));
+                    out.accepted
+                        .push((hash_of(&c.hash()), c.bytes().into_owned()));
                 }
                 Err((path, err)) => {
                     refused_hashes.push(c.hash());
@@ -126,12 +148,20 @@ pub fn ingest(doc: Option<AutoCommit>, changes: &[Vec<u8>], who: &Principal, act
         }
     }
     for c in todo {
-        let missing: Vec<Hash> =
-            c.deps().iter().filter(|d| doc.get_change_by_hash(d).is_none()).map(hash_of).collect();
+        let missing: Vec<Hash> = c
+            .deps()
+            .iter()
+            .filter(|d| doc.get_change_by_hash(d).is_none())
+            .map(hash_of)
+            .collect();
         out.missing.push((vec![hash_of(&c.hash())], missing));
     }
     out.meta_after = current_meta;
-    out.doc = if out.accepted.is_empty() { None } else { Some(doc) };
+    out.doc = if out.accepted.is_empty() {
+        None
+    } else {
+        Some(doc)
+    };
     out
 }
 
@@ -149,13 +179,22 @@ mod tests {
     use liveline_domain::{policy::Role, Lead};
 
     fn who() -> Principal {
-        Principal { user_id: "u1".into(), team_id: "t1".into(), role: Role::Assistant }
+        Principal {
+            user_id: "u1".into(),
+            team_id: "t1".into(),
+            role: Role::Assistant,
+        }
     }
     fn actor() -> ActorId {
         ActorId::from(&[7u8; 16][..])
     }
     fn lead(team: &str) -> Lead {
-        Lead { kind: "lead".into(), team: team.into(), buyer_name: "Ann".into(), ..Default::default() }
+        Lead {
+            kind: "lead".into(),
+            team: team.into(),
+            buyer_name: "Ann".into(),
+            ..Default::default()
+        }
     }
     fn change(doc: &mut AutoCommit, l: &Lead) -> Vec<u8> {
         l.save_into(doc).unwrap();
@@ -170,7 +209,10 @@ mod tests {
         let out = ingest(None, &[c], &who(), &actor());
         assert_eq!(out.accepted.len(), 1);
         assert!(out.refused.is_empty());
-        assert_eq!(Lead::load(out.doc.as_ref().unwrap()).unwrap().buyer_name, "Ann");
+        assert_eq!(
+            Lead::load(out.doc.as_ref().unwrap()).unwrap().buyer_name,
+            "Ann"
+        );
     }
 
     #[test]
@@ -185,7 +227,11 @@ mod tests {
         let out = ingest(Some(server), &[c2, c3], &who(), &actor());
         assert!(out.accepted.is_empty());
         assert_eq!(out.refused.len(), 1);
-        assert_eq!(out.refused[0].0.len(), 2, "the dependent change goes with the refused one");
+        assert_eq!(
+            out.refused[0].0.len(),
+            2,
+            "the dependent change goes with the refused one"
+        );
         assert_eq!(out.refused[0].1, "team");
         assert_eq!(out.refused[0].2.code, codes::TEAM_CHANGE_FORBIDDEN);
         assert!(out.doc.is_none());

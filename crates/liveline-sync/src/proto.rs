@@ -54,9 +54,13 @@ pub struct Entry {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClientMsg {
     /// First message on a connection: where the device stands in each bucket it holds.
-    Hello { cursors: Vec<Cursor> },
+    Hello {
+        cursors: Vec<Cursor>,
+    },
     /// Local changes for the server to judge.
-    Push { docs: Vec<DocChanges> },
+    Push {
+        docs: Vec<DocChanges>,
+    },
     Ping,
 }
 
@@ -76,19 +80,47 @@ pub enum ServerMsg {
     },
     /// A page of a bucket's snapshot for a device that has nothing of it yet; `upto` is the log position the
     /// snapshot covers, and becomes the cursor after the last page (`last`).
-    Snapshot { bucket: String, docs: Vec<(String, Vec<u8>)>, upto: u64, last: bool, total: u64 },
+    Snapshot {
+        bucket: String,
+        docs: Vec<(String, Vec<u8>)>,
+        upto: u64,
+        last: bool,
+        total: u64,
+    },
     /// A page of a bucket's log after the device's cursor; the cursor becomes `upto` once applied.
-    Changes { bucket: String, entries: Vec<Entry>, upto: u64 },
+    Changes {
+        bucket: String,
+        entries: Vec<Entry>,
+        upto: u64,
+    },
     /// The device holds everything the bucket had when this was sent.
-    CaughtUp { bucket: String, seq: u64 },
+    CaughtUp {
+        bucket: String,
+        seq: u64,
+    },
     /// These changes are stored; they will not be lost.
-    Ack { doc: String, hashes: Vec<Hash> },
+    Ack {
+        doc: String,
+        hashes: Vec<Hash>,
+    },
     /// These changes were refused and nobody else received them.
-    Refused { doc: String, hashes: Vec<Hash>, path: String, error: AppError },
+    Refused {
+        doc: String,
+        hashes: Vec<Hash>,
+        path: String,
+        error: AppError,
+    },
     /// These changes depend on changes the server does not have; send those first.
-    MissingDeps { doc: String, hashes: Vec<Hash>, missing: Vec<Hash> },
+    MissingDeps {
+        doc: String,
+        hashes: Vec<Hash>,
+        missing: Vec<Hash>,
+    },
     /// The connection is refused or ends; `fatal` means do not retry with the same credentials.
-    Error { error: AppError, fatal: bool },
+    Error {
+        error: AppError,
+        fatal: bool,
+    },
     Pong,
 }
 
@@ -106,7 +138,9 @@ impl DecodeError {
     pub fn to_app_error(&self) -> AppError {
         use liveline_types::codes;
         match self {
-            DecodeError::TooLarge(n) => AppError::new(codes::TOO_LARGE).with("bytes", n.to_string()),
+            DecodeError::TooLarge(n) => {
+                AppError::new(codes::TOO_LARGE).with("bytes", n.to_string())
+            }
             DecodeError::Version(v) => AppError::new(codes::VERSION).with("version", v.to_string()),
             DecodeError::Malformed(_) => AppError::new(codes::BAD_MESSAGE),
         }
@@ -121,7 +155,11 @@ struct Frame<T> {
 
 /// Encodes a message as one frame.
 pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
-    postcard::to_stdvec(&Frame { version: PROTOCOL_VERSION, msg }).expect("messages always encode")
+    postcard::to_stdvec(&Frame {
+        version: PROTOCOL_VERSION,
+        msg,
+    })
+    .expect("messages always encode")
 }
 
 /// Decodes one frame, refusing oversized frames and other versions before looking further.
@@ -129,11 +167,13 @@ pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, DecodeErr
     if bytes.len() > MAX_FRAME {
         return Err(DecodeError::TooLarge(bytes.len()));
     }
-    let (version, _) = postcard::take_from_bytes::<u16>(bytes).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    let (version, _) = postcard::take_from_bytes::<u16>(bytes)
+        .map_err(|e| DecodeError::Malformed(e.to_string()))?;
     if version != PROTOCOL_VERSION {
         return Err(DecodeError::Version(version));
     }
-    let frame: Frame<T> = postcard::from_bytes(bytes).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    let frame: Frame<T> =
+        postcard::from_bytes(bytes).map_err(|e| DecodeError::Malformed(e.to_string()))?;
     Ok(frame.msg)
 }
 
@@ -153,13 +193,18 @@ pub fn plan_push(pending: &[PendingChange]) -> Vec<ClientMsg> {
     let mut size = 0usize;
     for p in pending {
         if size + p.bytes.len() > PUSH_BUDGET && !docs.is_empty() {
-            msgs.push(ClientMsg::Push { docs: std::mem::take(&mut docs) });
+            msgs.push(ClientMsg::Push {
+                docs: std::mem::take(&mut docs),
+            });
             size = 0;
         }
         size += p.bytes.len() + p.doc.len() + 8;
         match docs.iter_mut().find(|d| d.doc == p.doc) {
             Some(d) => d.changes.push(p.bytes.clone()),
-            None => docs.push(DocChanges { doc: p.doc.clone(), changes: vec![p.bytes.clone()] }),
+            None => docs.push(DocChanges {
+                doc: p.doc.clone(),
+                changes: vec![p.bytes.clone()],
+            }),
         }
     }
     if !docs.is_empty() {
@@ -174,37 +219,70 @@ mod tests {
 
     #[test]
     fn frames_round_trip() {
-        let msg = ClientMsg::Hello { cursors: vec![Cursor { bucket: "team:t1".into(), seq: 42 }] };
+        let msg = ClientMsg::Hello {
+            cursors: vec![Cursor {
+                bucket: "team:t1".into(),
+                seq: 42,
+            }],
+        };
         assert_eq!(decode::<ClientMsg>(&encode(&msg)).unwrap(), msg);
     }
 
     #[test]
     fn the_wire_format_is_stable() {
         // Captured bytes of a Hello of version 1: changing the encoding breaks deployed devices.
-        let msg = ClientMsg::Hello { cursors: vec![Cursor { bucket: "team:t1".into(), seq: 300 }] };
-        assert_eq!(encode(&msg), [1, 0, 1, 7, b't', b'e', b'a', b'm', b':', b't', b'1', 0xac, 0x02]);
+        let msg = ClientMsg::Hello {
+            cursors: vec![Cursor {
+                bucket: "team:t1".into(),
+                seq: 300,
+            }],
+        };
+        assert_eq!(
+            encode(&msg),
+            [1, 0, 1, 7, b't', b'e', b'a', b'm', b':', b't', b'1', 0xac, 0x02]
+        );
     }
 
     #[test]
     fn bad_frames_are_refused_with_a_reason() {
-        assert!(matches!(decode::<ClientMsg>(&[]), Err(DecodeError::Malformed(_))));
-        assert!(matches!(decode::<ClientMsg>(&[1, 9, 9]), Err(DecodeError::Malformed(_))));
+        assert!(matches!(
+            decode::<ClientMsg>(&[]),
+            Err(DecodeError::Malformed(_))
+        ));
+        assert!(matches!(
+            decode::<ClientMsg>(&[1, 9, 9]),
+            Err(DecodeError::Malformed(_))
+        ));
         assert_eq!(decode::<ClientMsg>(&[7, 0]), Err(DecodeError::Version(7)));
         let huge = vec![1u8; MAX_FRAME + 1];
-        assert_eq!(decode::<ClientMsg>(&huge), Err(DecodeError::TooLarge(MAX_FRAME + 1)));
+        assert_eq!(
+            decode::<ClientMsg>(&huge),
+            Err(DecodeError::TooLarge(MAX_FRAME + 1))
+        );
     }
 
     #[test]
     fn push_plan_keeps_order_and_budget() {
-        let p = |doc: &str, n: usize| PendingChange { doc: doc.into(), hash: [0; 32], bytes: vec![0; n] };
-        let pending = [p("a", 10), p("b", 10), p("a", 20), p("c", PUSH_BUDGET - 40), p("c", 5)];
+        let p = |doc: &str, n: usize| PendingChange {
+            doc: doc.into(),
+            hash: [0; 32],
+            bytes: vec![0; n],
+        };
+        let pending = [
+            p("a", 10),
+            p("b", 10),
+            p("a", 20),
+            p("c", PUSH_BUDGET - 40),
+            p("c", 5),
+        ];
         let plan = plan_push(&pending);
         let shape: Vec<Vec<(String, Vec<usize>)>> = plan
             .iter()
             .map(|m| match m {
-                ClientMsg::Push { docs } => {
-                    docs.iter().map(|d| (d.doc.clone(), d.changes.iter().map(|c| c.len()).collect())).collect()
-                }
+                ClientMsg::Push { docs } => docs
+                    .iter()
+                    .map(|d| (d.doc.clone(), d.changes.iter().map(|c| c.len()).collect()))
+                    .collect(),
                 _ => unreachable!(),
             })
             .collect();

@@ -20,7 +20,9 @@ pub fn rebuild_without(doc: &mut AutoCommit, refused: &[Hash]) -> (AutoCommit, V
         }
     }
     let mut fresh = AutoCommit::new().with_actor(doc.get_actor().clone());
-    fresh.apply_changes(keep).expect("changes taken from a valid document");
+    fresh
+        .apply_changes(keep)
+        .expect("changes taken from a valid document");
     let mut gone: Vec<Hash> = dropped.into_iter().map(|h| h.0).collect();
     gone.sort();
     (fresh, gone)
@@ -36,14 +38,19 @@ mod tests {
         let mut other = AutoCommit::new().with_actor(automerge::ActorId::from(&[2u8; 16][..]));
         other.put(ROOT, "team", "t1").unwrap();
         other.commit();
-        let mut doc = other.fork().with_actor(automerge::ActorId::from(&[1u8; 16][..]));
+        let mut doc = other
+            .fork()
+            .with_actor(automerge::ActorId::from(&[1u8; 16][..]));
         doc.put(ROOT, "team", "t2").unwrap();
         let bad = doc.commit().unwrap();
         doc.put(ROOT, "notes", "after").unwrap();
         doc.commit();
         let (mut fresh, gone) = rebuild_without(&mut doc, &[bad.0]);
         assert_eq!(gone.len(), 2);
-        assert_eq!(fresh.get(ROOT, "team").unwrap().unwrap().0.to_string(), "\"t1\"");
+        assert_eq!(
+            fresh.get(ROOT, "team").unwrap().unwrap().0.to_string(),
+            "\"t1\""
+        );
         assert!(fresh.get(ROOT, "notes").unwrap().is_none());
         assert_eq!(fresh.get_heads(), other.get_heads());
     }

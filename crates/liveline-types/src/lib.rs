@@ -91,7 +91,11 @@ pub enum ContactKind {
 }
 
 impl ContactKind {
-    pub const ALL: [ContactKind; 3] = [ContactKind::Whatsapp, ContactKind::Wechat, ContactKind::Other];
+    pub const ALL: [ContactKind; 3] = [
+        ContactKind::Whatsapp,
+        ContactKind::Wechat,
+        ContactKind::Other,
+    ];
     pub fn code(self) -> &'static str {
         match self {
             ContactKind::Whatsapp => "whatsapp",
@@ -287,7 +291,10 @@ pub struct AppError {
 
 impl AppError {
     pub fn new(code: &str) -> Self {
-        Self { code: code.to_string(), args: BTreeMap::new() }
+        Self {
+            code: code.to_string(),
+            args: BTreeMap::new(),
+        }
     }
     pub fn with(mut self, key: &str, value: impl Into<String>) -> Self {
         self.args.insert(key.to_string(), value.into());
@@ -359,6 +366,10 @@ pub mod codes {
     pub const STORAGE: &str = "storage.error";
     pub const STORAGE_CORRUPT: &str = "storage.corrupt";
     pub const RATE_LIMITED: &str = "server.rate_limited";
+    /// The UI could not read the shell's answer.
+    pub const UNKNOWN: &str = "app.unknown";
+    /// The page runs outside the app (no Tauri around it).
+    pub const NO_SHELL: &str = "app.no_shell";
 }
 
 /// Names of the Tauri commands the UI calls, with their argument and answer types in the comment.
@@ -411,16 +422,24 @@ mod tests {
     #[test]
     fn save_outcome_is_tagged() {
         let json = serde_json::to_string(&SaveOutcome::Invalid {
-            errors: vec![FieldError { field: "phone".into(), error: AppError::new(codes::PHONE_INVALID) }],
+            errors: vec![FieldError {
+                field: "phone".into(),
+                error: AppError::new(codes::PHONE_INVALID),
+            }],
         })
         .unwrap();
-        assert_eq!(json, r#"{"outcome":"invalid","errors":[{"field":"phone","error":{"code":"lead.phone.invalid","args":{}}}]}"#);
+        assert_eq!(
+            json,
+            r#"{"outcome":"invalid","errors":[{"field":"phone","error":{"code":"lead.phone.invalid","args":{}}}]}"#
+        );
     }
 
     #[test]
     fn countries_are_sorted_and_named_in_both_languages() {
         assert!(countries::COUNTRIES.len() > 240);
         assert!(countries::COUNTRIES.windows(2).all(|w| w[0].0 < w[1].0));
-        assert!(countries::COUNTRIES.iter().all(|c| !c.1.is_empty() && !c.2.is_empty()));
+        assert!(countries::COUNTRIES
+            .iter()
+            .all(|c| !c.1.is_empty() && !c.2.is_empty()));
     }
 }

@@ -1,8 +1,6 @@
 //! Devices and a real sync server on loopback: capture, propagation, offline merges, refusals, restarts.
 
-mod common;
-
-use common::{lead, Device, TestServer};
+use liveline_testkit::{lead, Device, TestServer};
 use liveline_types::{codes, SyncState};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -21,7 +19,10 @@ async fn a_lead_captured_on_one_device_reaches_another() {
     assert_eq!(saved.phone, "+12015550123");
     assert!(saved.pending, "not yet confirmed by the server");
     a.synced().await;
-    assert!(!a.lead(&saved.id).pending, "the server's ack clears the pending mark");
+    assert!(
+        !a.lead(&saved.id).pending,
+        "the server's ack clears the pending mark"
+    );
     for _ in 0..100 {
         if !b.find("Zoe Unique-Buyer").is_empty() {
             break;
@@ -34,10 +35,23 @@ async fn a_lead_captured_on_one_device_reaches_another() {
     assert_eq!(on_b[0].created_by, "u-assistant");
 
     // The document is plain automerge: any implementation loads it.
-    let bytes = b.replica.lock().unwrap().doc_bytes(&saved.id).unwrap().unwrap();
+    let bytes = b
+        .replica
+        .lock()
+        .unwrap()
+        .doc_bytes(&saved.id)
+        .unwrap()
+        .unwrap();
     let doc = automerge::Automerge::load(&bytes).unwrap();
     use automerge::ReadDoc;
-    assert_eq!(doc.get(automerge::ROOT, "buyer_name").unwrap().unwrap().0.as_str(), Some("Zoe Unique-Buyer"));
+    assert_eq!(
+        doc.get(automerge::ROOT, "buyer_name")
+            .unwrap()
+            .unwrap()
+            .0
+            .as_str(),
+        Some("Zoe Unique-Buyer")
+    );
     a.offline().await;
     b.offline().await;
     server.stop().await;
@@ -81,9 +95,17 @@ async fn offline_edits_on_two_devices_both_survive() {
     let (la, lb) = (a.lead(&l.id), b.lead(&l.id));
     assert_eq!(la.notes, "wants 200 units");
     assert_eq!(la.status, "contacted");
-    assert_eq!(la, LeadViewEq::strip(&lb, la.pending), "both devices show the same lead");
+    assert_eq!(
+        la,
+        LeadViewEq::strip(&lb, la.pending),
+        "both devices show the same lead"
+    );
     assert!(la.company == "Sato Trading" || la.company == "Sato KK");
-    assert_eq!(b.find("Offline Buyer").len(), 1, "a lead captured offline arrives after reconnect");
+    assert_eq!(
+        b.find("Offline Buyer").len(),
+        1,
+        "a lead captured offline arrives after reconnect"
+    );
     assert_eq!(b.lead(&offline_new.id).buyer_name, "Offline Buyer");
     a.offline().await;
     b.offline().await;
@@ -93,7 +115,10 @@ async fn offline_edits_on_two_devices_both_survive() {
 struct LeadViewEq;
 impl LeadViewEq {
     fn strip(v: &liveline_types::LeadView, pending: bool) -> liveline_types::LeadView {
-        liveline_types::LeadView { pending, ..v.clone() }
+        liveline_types::LeadView {
+            pending,
+            ..v.clone()
+        }
     }
 }
 
@@ -110,7 +135,11 @@ async fn a_refused_edit_reaches_its_author_only_and_blocks_nothing() {
     a.offline().await;
 
     // Offline: move the lead to another team (forbidden), then capture another lead (fine).
-    a.replica.lock().unwrap().edit_lead_raw(&l.id, |lead| lead.team = "other-team".into()).unwrap();
+    a.replica
+        .lock()
+        .unwrap()
+        .edit_lead_raw(&l.id, |lead| lead.team = "other-team".into())
+        .unwrap();
     let ok = a.capture(&lead("Still Fine"));
     a.online();
     a.synced().await;
@@ -121,8 +150,15 @@ async fn a_refused_edit_reaches_its_author_only_and_blocks_nothing() {
     assert_eq!(refused[0].error.code, codes::TEAM_CHANGE_FORBIDDEN);
     assert_eq!(refused[0].path, "team");
     assert_eq!(refused[0].title, "Olga Petrova");
-    assert!(refused[0].content.contains("team: other-team"), "the refused content is kept to copy");
-    assert_eq!(a.lead(&l.id).team, "demo", "the author's copy is rebuilt from what the server confirmed");
+    assert!(
+        refused[0].content.contains("team: other-team"),
+        "the refused content is kept to copy"
+    );
+    assert_eq!(
+        a.lead(&l.id).team,
+        "demo",
+        "the author's copy is rebuilt from what the server confirmed"
+    );
     assert_eq!(a.sync.as_ref().unwrap().status().refused, 1);
     for _ in 0..100 {
         if !b.find("Still Fine").is_empty() {
@@ -130,9 +166,23 @@ async fn a_refused_edit_reaches_its_author_only_and_blocks_nothing() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert_eq!(b.find("Still Fine").len(), 1, "the refusal did not block the other upload");
-    assert_eq!(b.lead(&l.id).team, "demo", "nobody else received the refused change");
-    assert!(b.replica.lock().unwrap().refused_edits().unwrap().is_empty());
+    assert_eq!(
+        b.find("Still Fine").len(),
+        1,
+        "the refusal did not block the other upload"
+    );
+    assert_eq!(
+        b.lead(&l.id).team,
+        "demo",
+        "nobody else received the refused change"
+    );
+    assert!(b
+        .replica
+        .lock()
+        .unwrap()
+        .refused_edits()
+        .unwrap()
+        .is_empty());
     assert_eq!(a.lead(&ok.id).pending, false);
     a.offline().await;
     b.offline().await;
@@ -168,8 +218,14 @@ async fn a_server_restart_loses_nothing_it_acknowledged() {
     fresh.online();
     fresh.synced().await;
     for id in &ids {
-        assert!(server.state.store.doc(id).unwrap().is_some(), "server has {id}");
-        assert!(fresh.replica.lock().unwrap().get_lead(id).is_ok(), "a new device has {id}");
+        assert!(
+            server.state.store.doc(id).unwrap().is_some(),
+            "server has {id}"
+        );
+        assert!(
+            fresh.replica.lock().unwrap().get_lead(id).is_ok(),
+            "a new device has {id}"
+        );
     }
     assert_eq!(fresh.count(), 325);
     use liveline_sync_server::Store;
@@ -186,14 +242,24 @@ async fn a_revoked_device_is_cut_off_at_once() {
     let mut a = Device::sign_in(&server, tmp.path(), "assistant@demo.liveline").await;
     a.online();
     a.synced().await;
-    let device_id = a.replica.lock().unwrap().credentials().unwrap().unwrap().device_id;
+    let device_id = a
+        .replica
+        .lock()
+        .unwrap()
+        .credentials()
+        .unwrap()
+        .unwrap()
+        .device_id;
     assert!(liveline_sync_server::revoke_device(&server.state, &device_id).unwrap());
     let mut rx = a.sync.as_ref().unwrap().subscribe();
-    let status = tokio::time::timeout(std::time::Duration::from_secs(10), rx.wait_for(|s| s.last_error.is_some()))
-        .await
-        .expect("the device hears of the revocation")
-        .unwrap()
-        .clone();
+    let status = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        rx.wait_for(|s| s.last_error.is_some()),
+    )
+    .await
+    .expect("the device hears of the revocation")
+    .unwrap()
+    .clone();
     assert_eq!(status.state, SyncState::Offline);
     assert_eq!(status.last_error.unwrap().code, codes::DEVICE_REVOKED);
     a.offline().await;
@@ -204,11 +270,17 @@ async fn a_revoked_device_is_cut_off_at_once() {
 async fn wrong_password_and_unreachable_server_have_their_own_codes() {
     let tmp = tempfile::tempdir().unwrap();
     let server = TestServer::start(&tmp.path().join("server")).await;
-    let e = liveline_replica::sign_in(&server.url(), "assistant@demo.liveline", "nope", "t").await.unwrap_err();
+    let e = liveline_replica::sign_in(&server.url(), "assistant@demo.liveline", "nope", "t")
+        .await
+        .unwrap_err();
     assert_eq!(e.code, codes::BAD_CREDENTIALS);
-    let e = liveline_replica::sign_in(&server.url(), "nobody@demo.liveline", "demo", "t").await.unwrap_err();
+    let e = liveline_replica::sign_in(&server.url(), "nobody@demo.liveline", "demo", "t")
+        .await
+        .unwrap_err();
     assert_eq!(e.code, codes::BAD_CREDENTIALS);
     server.stop().await;
-    let e = liveline_replica::sign_in("http://127.0.0.1:9", "a@b.co", "x", "t").await.unwrap_err();
+    let e = liveline_replica::sign_in("http://127.0.0.1:9", "a@b.co", "x", "t")
+        .await
+        .unwrap_err();
     assert_eq!(e.code, codes::SERVER_UNREACHABLE);
 }

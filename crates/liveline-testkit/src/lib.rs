@@ -1,6 +1,5 @@
-//! Shared test harness: a real sync server in-process on a loopback port, and devices with real SQLite replicas.
-
-#![allow(dead_code)]
+//! The test kit: a real sync server in-process on a loopback port, and devices with real SQLite replicas.
+//! Integration tests, end-to-end tests and the benchmarks all drive Liveline through it.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -27,7 +26,10 @@ impl TestServer {
 
     /// Starts on `addr` (port 0 for any), retrying briefly while a previous server's port is released.
     pub async fn start_on(dir: &Path, addr: SocketAddr) -> Self {
-        let settings = Settings { data_dir: dir.to_path_buf(), demo: true };
+        let settings = Settings {
+            data_dir: dir.to_path_buf(),
+            demo: true,
+        };
         let state = open_state(&settings).expect("server store opens");
         let mut tries = 0;
         let listener = loop {
@@ -51,7 +53,13 @@ impl TestServer {
             .await
             .expect("server runs");
         });
-        TestServer { addr, dir: dir.to_path_buf(), state, stop: Some(tx), task: Some(task) }
+        TestServer {
+            addr,
+            dir: dir.to_path_buf(),
+            state,
+            stop: Some(tx),
+            task: Some(task),
+        }
     }
 
     pub fn url(&self) -> String {
@@ -62,7 +70,10 @@ impl TestServer {
     pub async fn stop(mut self) {
         let _ = self.stop.take().unwrap().send(());
         let task = self.task.take().unwrap();
-        tokio::time::timeout(Duration::from_secs(10), task).await.expect("server stops").unwrap();
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("server stops")
+            .unwrap();
     }
 }
 
@@ -77,9 +88,15 @@ impl Device {
     pub async fn sign_in(server: &TestServer, dir: &Path, email: &str) -> Device {
         let path = dir.join(format!("{}.sqlite3", email.replace('@', "_")));
         let mut replica = Replica::open(&path).expect("replica opens");
-        let creds = sign_in(&server.url(), email, "demo", "test").await.expect("sign-in works");
+        let creds = sign_in(&server.url(), email, "demo", "test")
+            .await
+            .expect("sign-in works");
         replica.set_credentials(&creds).unwrap();
-        Device { replica: Arc::new(Mutex::new(replica)), sync: None, path }
+        Device {
+            replica: Arc::new(Mutex::new(replica)),
+            sync: None,
+            path,
+        }
     }
 
     pub fn online(&mut self) {
@@ -102,7 +119,12 @@ impl Device {
     }
 
     pub fn capture(&self, input: &LeadInput) -> LeadView {
-        let out = self.replica.lock().unwrap().save_lead(None, input, liveline_replica::now_ms()).unwrap();
+        let out = self
+            .replica
+            .lock()
+            .unwrap()
+            .save_lead(None, input, liveline_replica::now_ms())
+            .unwrap();
         if let Some(s) = &self.sync {
             s.nudge();
         }
@@ -115,7 +137,12 @@ impl Device {
     pub fn edit(&self, id: &str, f: impl FnOnce(&mut LeadInput)) -> LeadView {
         let mut input = self.lead(id).to_input();
         f(&mut input);
-        let out = self.replica.lock().unwrap().save_lead(Some(id), &input, liveline_replica::now_ms()).unwrap();
+        let out = self
+            .replica
+            .lock()
+            .unwrap()
+            .save_lead(Some(id), &input, liveline_replica::now_ms())
+            .unwrap();
         if let Some(s) = &self.sync {
             s.nudge();
         }
@@ -130,7 +157,11 @@ impl Device {
     }
 
     pub fn find(&self, search: &str) -> Vec<LeadView> {
-        let q = LeadQuery { search: search.into(), limit: 500, ..Default::default() };
+        let q = LeadQuery {
+            search: search.into(),
+            limit: 500,
+            ..Default::default()
+        };
         self.replica.lock().unwrap().list_leads(&q).unwrap().leads
     }
 

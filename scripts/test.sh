@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite, from a clean clone: installs what it needs, builds the UI once, then runs every test of the
+# workspace in one cargo pass (unit, integration against a real server, the real binary's smoke test, and the
+# end-to-end tests that drive the real app window under Xvfb with tauri-driver).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+bash scripts/build-ui.sh >/dev/null
+
+# One virtual display for the end-to-end tests, unless one is already there.
+if [ -z "${DISPLAY:-}" ]; then
+  export DISPLAY=:97
+  if ! xdpyinfo -display "$DISPLAY" >/dev/null 2>&1; then
+    Xvfb "$DISPLAY" -screen 0 1280x900x24 -nolisten tcp >/tmp/liveline-xvfb.log 2>&1 &
+    XVFB_PID=$!
+    trap 'kill $XVFB_PID 2>/dev/null || true' EXIT
+    for _ in $(seq 50); do xdpyinfo -display "$DISPLAY" >/dev/null 2>&1 && break; sleep 0.1; done
+  fi
+fi
+export LIVELINE_ARTIFACTS="${LIVELINE_ARTIFACTS:-$PWD/artifacts}"
+mkdir -p "$LIVELINE_ARTIFACTS"
+
+cargo fmt --all --check
+cargo test --workspace --exclude liveline-ui --no-fail-fast

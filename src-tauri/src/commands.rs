@@ -1,0 +1,113 @@
+//! Tauri commands: parse, call the replica or sync client, map the error. No business rule lives here.
+
+use liveline_replica::now_ms;
+use liveline_types::{
+    AppError, FieldError, LeadInput, LeadPage, LeadQuery, LeadView, LiveSessionView,
+    RefusedEditView, SaveOutcome, SessionView, SyncStatus,
+};
+use tauri::State;
+
+use crate::shell::Shell;
+
+type R<T> = Result<T, AppError>;
+
+#[tauri::command]
+pub async fn session(shell: State<'_, Shell>) -> R<Option<SessionView>> {
+    shell.with(|r| r.session()).await
+}
+
+#[tauri::command]
+pub async fn sign_in(
+    shell: State<'_, Shell>,
+    server: String,
+    email: String,
+    password: String,
+) -> R<SessionView> {
+    let device = std::env::var("HOSTNAME").unwrap_or_else(|_| "Liveline app".into());
+    let creds = liveline_replica::sign_in(&server, &email, &password, &device).await?;
+    shell.signed_in(creds).await?;
+    // The Welcome fills in names and members; wait briefly so the first screen has them.
+    for _ in 0..40 {
+        let s = shell.with(|r| r.session()).await?;
+        if let Some(s) = s.filter(|s| !s.members.is_empty()) {
+            return Ok(s);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    shell
+        .with(|r| r.session())
+        .await?
+        .ok_or_else(|| AppError::new(liveline_types::codes::NOT_SIGNED_IN))
+}
+
+#[tauri::command]
+pub async fn sign_out(shell: State<'_, Shell>, wipe: bool) -> R<()> {
+    shell.stop_sync().await;
+    shell.with(move |r| r.sign_out(wipe)).await
+}
+
+#[tauri::command]
+pub async fn save_lead(
+    shell: State<'_, Shell>,
+    id: Option<String>,
+    input: LeadInput,
+) -> R<SaveOutcome> {
+    let out = shell
+        .with(move |r| r.save_lead(id.as_deref(), &input, now_ms()))
+        .await?;
+    if matches!(out, SaveOutcome::Saved { .. }) {
+        shell.nudge().await;
+    }
+    Ok(out)
+}
+
+#[tauri::command]
+pub async fn validate_lead(shell: State<'_, Shell>, input: LeadInput) -> R<Vec<FieldError>> {
+    shell.with(move |r| r.validate_lead(&input)).await
+}
+
+#[tauri::command]
+pub async fn list_leads(shell: State<'_, Shell>, query: LeadQuery) -> R<LeadPage> {
+    shell.with(move |r| r.list_leads(&query)).await
+}
+
+#[tauri::command]
+pub async fn get_lead(shell: State<'_, Shell>, id: String) -> R<LeadView> {
+    shell.with(move |r| r.get_lead(&id)).await
+}
+
+#[tauri::command]
+pub async fn live_sessions(shell: State<'_, Shell>) -> R<Vec<LiveSessionView>> {
+    shell.with(|r| r.live_sessions()).await
+}
+
+#[tauri::command]
+pub async fn current_live_session(shell: State<'_, Shell>) -> R<Option<LiveSessionView>> {
+    shell.with(|r| r.current_live_session(now_ms())).await
+}
+
+#[tauri::command]
+pub async fn sync_status(shell: State<'_, Shell>) -> R<SyncStatus> {
+    shell.status().await
+}
+
+#[tauri::command]
+pub async fn refused_edits(shell: State<'_, Shell>) -> R<Vec<RefusedEditView>> {
+    shell.with(|r| r.refused_edits()).await
+}
+
+#[tauri::command]
+pub async fn dismiss_refused(shell: State<'_, Shell>, id: i64) -> R<()> {
+    shell.with(move |r| r.dismiss_refused(id)).await
+}
+
+/// Drops the local replica and signs out; signing in again fetches everything from the server.
+#[tauri::command]
+pub async fn resync(shell: State<'_, Shell>) -> R<()> {
+    shell.reset().await
+}
+
+#[tauri::command]
+pub fn default_server(shell: State<'_, Shell>) -> String {
+    shell.default_server.clone()
+}

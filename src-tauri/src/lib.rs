@@ -1,0 +1,85 @@
+//! The Tauri shell: owns the device's replica and sync client, and exposes them to the UI as commands.
+//!
+//! Commands are one-line wrappers over `liveline-replica`; every error reaches the UI as an `AppError` code.
+//! No desktop-only call sits in a shared path, so the same library is the Android/iOS entry point.
+
+mod commands;
+mod shell;
+
+use tauri::Manager;
+
+/// Starts the app. `--data-dir DIR` (or `LIVELINE_DATA_DIR`) overrides the OS app-data folder, for a second
+/// instance and for tests; `--server URL` (or `LIVELINE_SERVER`) sets the server the sign-in screen proposes.
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
+pub fn run() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LIVELINE_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .try_init();
+    run_app(tauri::Builder::default());
+}
+
+pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
+    builder
+        .setup(|app| {
+            let data_dir = match setting("--data-dir", "LIVELINE_DATA_DIR") {
+                Some(d) => std::path::PathBuf::from(d),
+                None => app.path().app_data_dir()?,
+            };
+            let server = setting("--server", "LIVELINE_SERVER")
+                .unwrap_or_else(|| "http://127.0.0.1:8787".into());
+            let shell = shell::Shell::open(data_dir, server);
+            app.manage(shell);
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                handle.state::<shell::Shell>().start_sync().await;
+            });
+            #[cfg(desktop)]
+            if let (Some(size), Some(window)) = (
+                setting("--window-size", "LIVELINE_WINDOW_SIZE"),
+                app.get_webview_window("main"),
+            ) {
+                if let Some((w, h)) = size
+                    .split_once('x')
+                    .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
+                {
+                    let _ = window.set_size(tauri::LogicalSize::<f64>::new(w, h));
+                }
+            }
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::session,
+            commands::sign_in,
+            commands::sign_out,
+            commands::save_lead,
+            commands::validate_lead,
+            commands::list_leads,
+            commands::get_lead,
+            commands::live_sessions,
+            commands::current_live_session,
+            commands::sync_status,
+            commands::refused_edits,
+            commands::dismiss_refused,
+            commands::resync,
+            commands::default_server,
+        ])
+        .run(tauri::generate_context!("../tauri.conf.json"))
+        .expect("error while running the Liveline app");
+}
+
+/// A setting from the command line (`--name value` or `--name=value`), else from the environment.
+fn setting(flag: &str, env: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    for (i, a) in args.iter().enumerate() {
+        if a == flag {
+            return args.get(i + 1).cloned();
+        }
+        if let Some(v) = a.strip_prefix(flag).and_then(|r| r.strip_prefix('=')) {
+            return Some(v.to_string());
+        }
+    }
+    std::env::var(env).ok().filter(|v| !v.is_empty())
+}

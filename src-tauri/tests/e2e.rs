@@ -1,0 +1,253 @@
+//! End to end in the real app window: tauri-driver with WebKitWebDriver drives the built `liveline` binary under
+//! the X display the test command provides. Two app instances, each with its own data folder, sync through a
+//! real server on loopback. Screenshots go to `$LIVELINE_ARTIFACTS` (default `artifacts/`).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use liveline_testkit::TestServer;
+use serde_json::json;
+
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn tauri_driver() -> PathBuf {
+    let home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo"));
+    let p = home.join("bin/tauri-driver");
+    if p.exists() {
+        p
+    } else {
+        PathBuf::from("tauri-driver")
+    }
+}
+
+async fn start_driver() -> Driver {
+    let port = free_port();
+    let native = free_port();
+    let child = Command::new(tauri_driver())
+        .args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tauri-driver runs (scripts/setup.sh installs it)");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Driver { child, port }
+}
+
+async fn open_app(driver: &Driver, data: &std::path::Path, server: &str) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "tauri:options".into(),
+        json!({
+            "application": env!("CARGO_BIN_EXE_liveline"),
+            "args": ["--data-dir", data.to_str().unwrap(), "--server", server],
+        }),
+    );
+    caps.insert("browserName".into(), json!("wry"));
+    ClientBuilder::native()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("the app window opens under WebDriver")
+}
+
+fn artifacts() -> PathBuf {
+    let dir = std::env::var("LIVELINE_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../artifacts"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(artifacts().join(format!("{name}.png")), png).unwrap();
+}
+
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
+}
+
+async fn type_into(c: &Client, css: &str, text: &str) {
+    let e = wait_css(c, css).await;
+    e.clear().await.unwrap();
+    e.send_keys(text).await.unwrap();
+}
+
+async fn choose(c: &Client, css: &str, value: &str) {
+    wait_css(c, css).await;
+    c.execute(
+        "const e = document.querySelector(arguments[0]); e.value = arguments[1];
+         e.dispatchEvent(new Event('input', {bubbles: true})); e.dispatchEvent(new Event('change', {bubbles: true}));",
+        vec![json!(css), json!(value)],
+    )
+    .await
+    .unwrap();
+}
+
+async fn sign_in(c: &Client, email: &str) {
+    type_into(c, "#signin-email", email).await;
+    type_into(c, "#signin-password", "demo").await;
+    wait_css(c, "#signin-submit").await.click().await.unwrap();
+    wait_css(c, "#lead-buyer_name").await;
+}
+
+/// Waits until `css` matches an element whose text contains `text`.
+async fn wait_text(c: &Client, css: &str, text: &str) -> String {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        for e in c.find_all(Locator::Css(css)).await.unwrap_or_default() {
+            if let Ok(t) = e.text().await {
+                if t.contains(text) {
+                    return t;
+                }
+            }
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("no {css} with text {text:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn badge_state(c: &Client) -> String {
+    wait_css(c, "#sync-badge")
+        .await
+        .attr("data-state")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capture_with_a_bad_phone_fix_it_and_a_second_instance_sees_the_lead() {
+    if std::env::var_os("DISPLAY").is_none() {
+        panic!("the end-to-end test needs an X display: run it through scripts/test.sh, which starts Xvfb");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let url = server.url();
+    let driver_a = start_driver().await;
+    let driver_b = start_driver().await;
+
+    // Instance A: the streaming assistant.
+    let a = open_app(&driver_a, &tmp.path().join("a"), &url).await;
+    wait_css(&a, "#signin-email").await;
+    shot(&a, "signin-desktop-en").await;
+    sign_in(&a, "assistant@demo.liveline").await;
+
+    type_into(&a, "#lead-buyer_name", "E2E Buyer").await;
+    choose(&a, "#lead-country", "US").await;
+    type_into(&a, "#lead-phone", "12345").await;
+    choose(&a, "#lead-channel", "tiktok_live").await;
+    wait_css(&a, "#lead-save").await.click().await.unwrap();
+    let err = wait_css(&a, "#lead-phone-error")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !err.trim().is_empty(),
+        "the phone error is shown beside the field"
+    );
+    let kept = wait_css(&a, "#lead-buyer_name")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.as_deref(),
+        Some("E2E Buyer"),
+        "nothing typed is lost on a refusal"
+    );
+    shot(&a, "capture-error-desktop-en").await;
+
+    type_into(&a, "#lead-phone", "(201) 555-0123").await;
+    wait_css(&a, "#lead-save").await.click().await.unwrap();
+    wait_text(&a, "#save-status", "E2E Buyer").await;
+    assert!(
+        a.find(Locator::Css("#lead-phone-error")).await.is_err(),
+        "the error is gone once fixed"
+    );
+
+    wait_css(&a, "#nav-leads").await.click().await.unwrap();
+    let row = wait_text(&a, ".lead-item", "E2E Buyer").await;
+    assert!(
+        row.contains("+12015550123") || row.contains("201"),
+        "the list shows the stored phone: {row}"
+    );
+    shot(&a, "list-desktop-en").await;
+
+    // Instance B: a manager on another device, signed in to the same team.
+    let b = open_app(&driver_b, &tmp.path().join("b"), &url).await;
+    sign_in(&b, "manager@demo.liveline").await;
+    wait_css(&b, "#nav-leads").await.click().await.unwrap();
+    type_into(&b, "#lead-search", "E2E Buyer").await;
+    wait_text(&b, ".lead-item", "E2E Buyer").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while badge_state(&b).await != "synced" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "instance B never shows synced"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    shot(&b, "list-search-desktop-en").await;
+
+    // Look at it as a phone and in Chinese too.
+    a.set_window_size(390, 844).await.unwrap();
+    wait_css(&a, "#nav-capture").await.click().await.unwrap();
+    wait_css(&a, "#lead-buyer_name").await;
+    shot(&a, "capture-phone-en").await;
+    wait_css(&a, "#lang-switch").await.click().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    shot(&a, "capture-phone-zh").await;
+    wait_css(&a, "#nav-leads").await.click().await.unwrap();
+    wait_text(&a, ".lead-item", "E2E Buyer").await;
+    shot(&a, "list-phone-zh").await;
+    b.set_window_size(1280, 800).await.unwrap();
+    wait_css(&b, "#lang-switch").await.click().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    shot(&b, "list-desktop-zh").await;
+
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+    server.stop().await;
+}

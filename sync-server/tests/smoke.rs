@@ -1,0 +1,112 @@
+//! Smoke test of the real `sync-server` binary: starts, serves a device, stops cleanly on SIGTERM, and comes back
+//! with everything it acknowledged.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use liveline_replica::{sign_in, Replica, SyncClient};
+use liveline_types::{LeadInput, SaveOutcome};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start(dir: &std::path::Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_sync-server"))
+        .args([
+            "--demo",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(dir)
+        .env("LIVELINE_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("sync-server starts")
+}
+
+async fn healthy(port: u16) {
+    for _ in 0..100 {
+        if let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            s.write_all(b"GET /health HTTP/1.0\r\n\r\n").await.unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).await.unwrap();
+            assert!(
+                out.starts_with("HTTP/1.0 200") || out.starts_with("HTTP/1.1 200"),
+                "{out}"
+            );
+            assert!(out.ends_with(r#"{"status":"ok"}"#));
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("server never answered its health check");
+}
+
+fn terminate(mut child: Child) {
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "clean exit on SIGTERM, got {status:?}");
+}
+
+async fn device(url: &str, path: &std::path::Path, email: &str) -> Arc<Mutex<Replica>> {
+    let mut r = Replica::open(path).unwrap();
+    r.set_credentials(&sign_in(url, email, "demo", "smoke").await.unwrap())
+        .unwrap();
+    Arc::new(Mutex::new(r))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_binary_serves_stops_on_sigterm_and_keeps_what_it_acknowledged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let server = start(&tmp.path().join("server"), port);
+    healthy(port).await;
+
+    let a = device(
+        &url,
+        &tmp.path().join("a.sqlite3"),
+        "assistant@demo.liveline",
+    )
+    .await;
+    let sync = SyncClient::spawn(a.clone());
+    sync.wait_synced(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(a.lock().unwrap().lead_count().unwrap(), 300);
+    let input = LeadInput {
+        buyer_name: "Smoke Buyer".into(),
+        country: "DE".into(),
+        phone: "030 901820".into(),
+        channel: "youtube".into(),
+        ..Default::default()
+    };
+    let SaveOutcome::Saved { lead } = a.lock().unwrap().save_lead(None, &input, 1).unwrap() else {
+        panic!()
+    };
+    sync.nudge();
+    sync.wait_synced(Duration::from_secs(30)).await.unwrap();
+    sync.stop().await;
+    terminate(server);
+
+    let server = start(&tmp.path().join("server"), port);
+    healthy(port).await;
+    let b = device(&url, &tmp.path().join("b.sqlite3"), "manager@demo.liveline").await;
+    let sync = SyncClient::spawn(b.clone());
+    sync.wait_synced(Duration::from_secs(30)).await.unwrap();
+    let got = b.lock().unwrap().get_lead(&lead.id).unwrap();
+    assert_eq!(got.phone, "+4930901820");
+    assert_eq!(
+        b.lock().unwrap().lead_count().unwrap(),
+        301,
+        "the demo is seeded once"
+    );
+    sync.stop().await;
+    terminate(server);
+}

@@ -1,0 +1,202 @@
+//! The bridge to the Tauri shell: one typed async function per command in `liveline_types::commands`.
+//!
+//! Calls go through `window.__TAURI__.core.invoke(cmd, args)` (the shell sets `withGlobalTauri`).
+//! Arguments and answers cross as JSON; a rejected promise carries an `AppError` `{code, args}`.
+//! This is the only module that invokes commands; components call these functions.
+
+use js_sys::{Function, Promise, Reflect, JSON};
+use liveline_types::{
+    commands, AppError, FieldError, LeadInput, LeadPage, LeadQuery, LeadView, LiveSessionView,
+    RefusedEditView, SaveOutcome, SessionView, SyncStatus,
+};
+use serde::{de::DeserializeOwned, Serialize};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// UI-side code: the answer could not be understood.
+pub const UNKNOWN: &str = "app.unknown";
+/// UI-side code: there is no Tauri shell around the page (opened in a plain browser).
+pub const NO_SHELL: &str = "app.no_shell";
+
+fn invoke_function() -> Option<(JsValue, Function)> {
+    let window: JsValue = web_sys::window()?.into();
+    let tauri = Reflect::get(&window, &JsValue::from_str("__TAURI__")).ok()?;
+    let core = Reflect::get(&tauri, &JsValue::from_str("core")).ok()?;
+    let invoke = Reflect::get(&core, &JsValue::from_str("invoke")).ok()?;
+    let invoke = invoke.dyn_into::<Function>().ok()?;
+    Some((core, invoke))
+}
+
+fn unknown(detail: impl Into<String>) -> AppError {
+    AppError::new(UNKNOWN).with("detail", detail)
+}
+
+/// Turns a rejection value into an `AppError`: an `{code, args}` object, or a JSON string of one,
+/// and anything else becomes `app.unknown`.
+fn to_app_error(value: JsValue) -> AppError {
+    let parsed = if let Some(text) = value.as_string() {
+        match serde_json::from_str::<AppError>(&text) {
+            Ok(e) => Ok(e),
+            Err(_) => return unknown(text),
+        }
+    } else {
+        JSON::stringify(&value)
+            .ok()
+            .and_then(|s| s.as_string())
+            .ok_or(())
+            .and_then(|s| serde_json::from_str::<AppError>(&s).map_err(|_| ()))
+    };
+    match parsed {
+        Ok(e) if !e.code.is_empty() => e,
+        _ => unknown(format!("{value:?}")),
+    }
+}
+
+/// Calls one command and returns its raw JSON answer (`null` when the command returns nothing).
+async fn invoke_json<A: Serialize>(cmd: &str, args: &A) -> Result<String, AppError> {
+    let (core, invoke) = invoke_function().ok_or_else(|| AppError::new(NO_SHELL))?;
+    let args = serde_json::to_string(args).map_err(|e| unknown(e.to_string()))?;
+    let args = JSON::parse(&args).map_err(|_| unknown("arguments"))?;
+    let promise = invoke
+        .call2(&core, &JsValue::from_str(cmd), &args)
+        .map_err(to_app_error)?;
+    let promise = promise
+        .dyn_into::<Promise>()
+        .map_err(|_| unknown("invoke did not return a promise"))?;
+    let answer = JsFuture::from(promise).await.map_err(to_app_error)?;
+    if answer.is_undefined() {
+        return Ok("null".to_string());
+    }
+    JSON::stringify(&answer)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| unknown("answer is not JSON"))
+}
+
+async fn invoke<A: Serialize, R: DeserializeOwned>(cmd: &str, args: &A) -> Result<R, AppError> {
+    let json = invoke_json(cmd, args).await?;
+    serde_json::from_str(&json).map_err(|e| unknown(format!("{cmd}: {e}")))
+}
+
+async fn invoke_unit<A: Serialize>(cmd: &str, args: &A) -> Result<(), AppError> {
+    invoke_json(cmd, args).await.map(|_| ())
+}
+
+#[derive(Serialize)]
+struct NoArgs {}
+
+#[derive(Serialize)]
+struct IdArg<'a> {
+    id: &'a str,
+}
+
+#[derive(Serialize)]
+struct NumIdArg {
+    id: i64,
+}
+
+#[derive(Serialize)]
+struct SignInArgs<'a> {
+    server: &'a str,
+    email: &'a str,
+    password: &'a str,
+}
+
+#[derive(Serialize)]
+struct SignOutArgs {
+    wipe: bool,
+}
+
+#[derive(Serialize)]
+struct SaveArgs<'a> {
+    id: Option<&'a str>,
+    input: &'a LeadInput,
+}
+
+#[derive(Serialize)]
+struct InputArg<'a> {
+    input: &'a LeadInput,
+}
+
+#[derive(Serialize)]
+struct QueryArg<'a> {
+    query: &'a LeadQuery,
+}
+
+/// Who is signed in on this device, if anyone.
+pub async fn session() -> Result<Option<SessionView>, AppError> {
+    invoke(commands::SESSION, &NoArgs {}).await
+}
+
+pub async fn sign_in(server: &str, email: &str, password: &str) -> Result<SessionView, AppError> {
+    invoke(
+        commands::SIGN_IN,
+        &SignInArgs {
+            server,
+            email,
+            password,
+        },
+    )
+    .await
+}
+
+/// Signs out; with `wipe` the device's local data is erased too.
+pub async fn sign_out(wipe: bool) -> Result<(), AppError> {
+    invoke_unit(commands::SIGN_OUT, &SignOutArgs { wipe }).await
+}
+
+/// Creates (`id: None`) or updates a lead.
+pub async fn save_lead(id: Option<String>, input: &LeadInput) -> Result<SaveOutcome, AppError> {
+    invoke(
+        commands::SAVE_LEAD,
+        &SaveArgs {
+            id: id.as_deref(),
+            input,
+        },
+    )
+    .await
+}
+
+/// Checks a form without saving it.
+pub async fn validate_lead(input: &LeadInput) -> Result<Vec<FieldError>, AppError> {
+    invoke(commands::VALIDATE_LEAD, &InputArg { input }).await
+}
+
+pub async fn list_leads(query: &LeadQuery) -> Result<LeadPage, AppError> {
+    invoke(commands::LIST_LEADS, &QueryArg { query }).await
+}
+
+pub async fn get_lead(id: &str) -> Result<LeadView, AppError> {
+    invoke(commands::GET_LEAD, &IdArg { id }).await
+}
+
+pub async fn live_sessions() -> Result<Vec<LiveSessionView>, AppError> {
+    invoke(commands::LIVE_SESSIONS, &NoArgs {}).await
+}
+
+/// The live session in progress now, if any.
+pub async fn current_live_session() -> Result<Option<LiveSessionView>, AppError> {
+    invoke(commands::CURRENT_LIVE_SESSION, &NoArgs {}).await
+}
+
+pub async fn sync_status() -> Result<SyncStatus, AppError> {
+    invoke(commands::SYNC_STATUS, &NoArgs {}).await
+}
+
+pub async fn refused_edits() -> Result<Vec<RefusedEditView>, AppError> {
+    invoke(commands::REFUSED_EDITS, &NoArgs {}).await
+}
+
+pub async fn dismiss_refused(id: i64) -> Result<(), AppError> {
+    invoke_unit(commands::DISMISS_REFUSED, &NumIdArg { id }).await
+}
+
+/// Drops the local replica and downloads everything again.
+pub async fn resync() -> Result<(), AppError> {
+    invoke_unit(commands::RESYNC, &NoArgs {}).await
+}
+
+/// The server address to prefill on the sign-in screen.
+pub async fn default_server() -> Result<String, AppError> {
+    invoke(commands::DEFAULT_SERVER, &NoArgs {}).await
+}

@@ -1,0 +1,279 @@
+//! The application shell: i18n provider, header (team, sync badge, refused indicator, language switch),
+//! navigation (top tabs on desktop, bottom bar on phones) and screen switching.
+
+use crate::i18n::*;
+use crate::labels::I18n;
+use crate::platform;
+use crate::screens::{
+    capture::Capture, detail::Detail, leads::Leads, refused::Refused, settings::Settings,
+    sign_in::SignIn,
+};
+use crate::state::{AppState, Screen};
+use leptos::prelude::*;
+use liveline_types::{SyncState, SyncStatus};
+use std::str::FromStr;
+
+/// localStorage key of the chosen language.
+const LANG_KEY: &str = "liveline.lang";
+
+#[component]
+pub fn App() -> impl IntoView {
+    view! {
+        <I18nContextProvider>
+            <Root />
+        </I18nContextProvider>
+    }
+}
+
+fn restore_language(i18n: I18n) {
+    if let Some(saved) = platform::storage_get(LANG_KEY).and_then(|s| Locale::from_str(&s).ok()) {
+        i18n.set_locale(saved);
+        // The provider applies the browser's language in its first effect; apply the saved choice after it.
+        Effect::new(move |_| i18n.set_locale(saved));
+    }
+}
+
+#[component]
+fn Root() -> impl IntoView {
+    let i18n = use_i18n();
+    restore_language(i18n);
+
+    let app = AppState::new();
+    provide_context(app);
+    app.start();
+
+    let signed_in = Memo::new(move |_| app.session.with(|s| s.is_some()));
+    let known = Memo::new(move |_| app.session_known.get());
+
+    let body = move || {
+        if !known.get() {
+            view! { <p class="splash muted">{t!(i18n, loading)}</p> }.into_any()
+        } else if signed_in.get() {
+            view! {
+                <Nav />
+                <main id="main" class="main">
+                    <Screens />
+                </main>
+            }
+            .into_any()
+        } else {
+            view! {
+                <main id="main" class="main">
+                    <SignIn />
+                </main>
+            }
+            .into_any()
+        }
+    };
+
+    view! {
+        <div class="app" class:signed-in=move || signed_in.get()>
+            <Header />
+            {body}
+        </div>
+    }
+}
+
+#[component]
+fn Screens() -> impl IntoView {
+    let app = AppState::get();
+    move || match app.screen.get() {
+        Screen::Capture => view! { <Capture /> }.into_any(),
+        Screen::Leads => view! { <Leads /> }.into_any(),
+        Screen::Detail(id) => view! { <Detail id=id /> }.into_any(),
+        Screen::Refused => view! { <Refused /> }.into_any(),
+        Screen::Settings => view! { <Settings /> }.into_any(),
+    }
+}
+
+fn state_code(state: SyncState) -> &'static str {
+    match state {
+        SyncState::SignedOut => "signed_out",
+        SyncState::Offline => "offline",
+        SyncState::Syncing => "syncing",
+        SyncState::Synced => "synced",
+    }
+}
+
+fn badge_text(i18n: I18n, s: &SyncStatus) -> String {
+    let n = |v: u64| platform::group_digits(v);
+    match s.state {
+        SyncState::SignedOut => t_string!(i18n, sync.signed_out).to_string(),
+        SyncState::Offline if s.pending > 0 => {
+            t_string!(i18n, sync.offline_unsent, n = n(s.pending)).to_string()
+        }
+        SyncState::Offline => t_string!(i18n, sync.offline).to_string(),
+        SyncState::Syncing if s.received > 0 => {
+            t_string!(i18n, sync.downloading, n = n(s.received)).to_string()
+        }
+        SyncState::Syncing if s.pending > 0 => {
+            t_string!(i18n, sync.syncing_pending, n = n(s.pending)).to_string()
+        }
+        SyncState::Syncing => t_string!(i18n, sync.syncing).to_string(),
+        SyncState::Synced => t_string!(i18n, sync.synced).to_string(),
+    }
+}
+
+#[component]
+fn Header() -> impl IntoView {
+    let i18n = use_i18n();
+    let app = AppState::get();
+    let team = move || {
+        app.session
+            .with(|s| s.as_ref().map(|s| s.team_name.clone()))
+            .unwrap_or_default()
+    };
+    let refused = Memo::new(move |_| app.sync.with(|s| s.refused));
+    let switch_language = move |_| {
+        let next = match i18n.get_locale_untracked() {
+            Locale::en => Locale::zh_CN,
+            Locale::zh_CN => Locale::en,
+        };
+        i18n.set_locale(next);
+        platform::storage_set(LANG_KEY, next.as_str());
+    };
+    let badge_title = move || {
+        app.sync
+            .with(|s| s.last_error.clone())
+            .map(|e| crate::errors::error_text(i18n, &e))
+    };
+
+    view! {
+        <header class="topbar">
+            <div class="brand">
+                <span class="logo" aria-hidden="true"></span>
+                <span class="app-name">{t!(i18n, app_name)}</span>
+                <span class="team-name" id="team-name">{team}</span>
+            </div>
+            <div class="header-actions">
+                {move || {
+                    (refused.get() > 0 && app.session.with(|s| s.is_some()))
+                        .then(|| {
+                            view! {
+                                <button
+                                    type="button"
+                                    id="refused-indicator"
+                                    class="refused-indicator"
+                                    on:click=move |_| app.screen.set(Screen::Refused)
+                                >
+                                    {move || {
+                                        t_string!(
+                                            i18n, sync.refused_indicator, n = platform::group_digits(refused.get())
+                                        )
+                                            .to_string()
+                                    }}
+                                </button>
+                            }
+                        })
+                }}
+                <span
+                    id="sync-badge"
+                    class="sync-badge"
+                    role="status"
+                    aria-live="polite"
+                    data-state=move || app.sync.with(|s| state_code(s.state))
+                    title=badge_title
+                >
+                    <span class="dot" aria-hidden="true"></span>
+                    <span class="badge-text">{move || app.sync.with(|s| badge_text(i18n, s))}</span>
+                </span>
+                <button
+                    type="button"
+                    id="lang-switch"
+                    class="lang-switch"
+                    data-lang=move || i18n.get_locale().as_str()
+                    title=move || t_string!(i18n, lang_switch_title)
+                    on:click=switch_language
+                >
+                    {t!(i18n, lang_switch)}
+                </button>
+            </div>
+        </header>
+    }
+}
+
+/// An icon for the bottom bar (simple strokes, inherits the text color).
+fn icon(path: &'static str) -> impl IntoView {
+    view! {
+        <svg
+            class="icon"
+            viewBox="0 0 24 24"
+            width="24"
+            height="24"
+            fill="none"
+            stroke="currentColor"
+            stroke-width="2"
+            stroke-linecap="round"
+            stroke-linejoin="round"
+            aria-hidden="true"
+        >
+            <path d=path />
+        </svg>
+    }
+}
+
+#[component]
+fn Nav() -> impl IntoView {
+    let i18n = use_i18n();
+    let app = AppState::get();
+    let refused = Memo::new(move |_| app.sync.with(|s| s.refused));
+    let current = Memo::new(move |_| match app.screen.get() {
+        Screen::Capture => "capture",
+        Screen::Leads | Screen::Detail(_) => "leads",
+        Screen::Refused => "refused",
+        Screen::Settings => "settings",
+    });
+    let item = move |key: &'static str, target: Screen, label: AnyView, icon_path: &'static str| {
+        let target = StoredValue::new(target);
+        view! {
+            <button
+                type="button"
+                id=format!("nav-{key}")
+                class="nav-item"
+                class:active=move || current.get() == key
+                aria-current=move || (current.get() == key).then_some("page")
+                on:click=move |_| app.screen.set(target.get_value())
+            >
+                {icon(icon_path)}
+                <span class="nav-label">{label}</span>
+                {(key == "refused")
+                    .then_some(move || {
+                        (refused.get() > 0)
+                            .then(|| {
+                                view! {
+                                    <span class="count">{platform::group_digits(refused.get())}</span>
+                                }
+                            })
+                    })}
+            </button>
+        }
+    };
+    view! {
+        <nav class="nav" aria-label=move || t_string!(i18n, nav.main)>
+            {item(
+                "capture",
+                Screen::Capture,
+                view! { {t!(i18n, nav.capture)} }.into_any(),
+                "M12 5v14M5 12h14",
+            )}
+            {item(
+                "leads",
+                Screen::Leads,
+                view! { {t!(i18n, nav.leads)} }.into_any(),
+                "M8 6h13M8 12h13M8 18h13M3 6h.01M3 12h.01M3 18h.01",
+            )}
+            {item(
+                "refused",
+                Screen::Refused,
+                view! { {t!(i18n, nav.refused)} }.into_any(),
+                "M12 9v4M12 17h.01M10.3 3.9 1.8 18a2 2 0 0 0 1.7 3h17a2 2 0 0 0 1.7-3L13.7 3.9a2 2 0 0 0-3.4 0z",
+            )}
+            {item(
+                "settings",
+                Screen::Settings,
+                view! { {t!(i18n, nav.settings)} }.into_any(),
+                "M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM19.4 15a1.7 1.7 0 0 0 .3 1.8l.1.1a2 2 0 1 1-2.8 2.8l-.1-.1a1.7 1.7 0 0 0-1.8-.3 1.7 1.7 0 0 0-1 1.5V21a2 2 0 1 1-4 0v-.1a1.7 1.7 0 0 0-1.1-1.5 1.7 1.7 0 0 0-1.8.3l-.1.1a2 2 0 1 1-2.8-2.8l.1-.1a1.7 1.7 0 0 0 .3-1.8 1.7 1.7 0 0 0-1.5-1H3a2 2 0 1 1 0-4h.1a1.7 1.7 0 0 0 1.5-1.1 1.7 1.7 0 0 0-.3-1.8l-.1-.1a2 2 0 1 1 2.8-2.8l.1.1a1.7 1.7 0 0 0 1.8.3H9a1.7 1.7 0 0 0 1-1.5V3a2 2 0 1 1 4 0v.1a1.7 1.7 0 0 0 1 1.5 1.7 1.7 0 0 0 1.8-.3l.1-.1a2 2 0 1 1 2.8 2.8l-.1.1a1.7 1.7 0 0 0-.3 1.8V9a1.7 1.7 0 0 0 1.5 1H21a2 2 0 1 1 0 4h-.1a1.7 1.7 0 0 0-1.5 1z",
+            )}
+        </nav>
+    }
+}

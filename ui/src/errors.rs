@@ -1,0 +1,53 @@
+//! The one place where an `AppError` (stable code + args) becomes text in the user's language.
+
+use crate::api;
+use crate::i18n::*;
+use crate::labels::{country_name, I18n};
+use liveline_types::{codes, AppError};
+
+/// The message for an error in the current language; unknown codes get a generic message with the code.
+pub fn error_text(i18n: I18n, err: &AppError) -> String {
+    let arg = |k: &str| err.args.get(k).cloned().unwrap_or_default();
+    match err.code.as_str() {
+        codes::REQUIRED => t_string!(i18n, err.field_required).to_string(),
+        codes::TOO_LONG => t_string!(i18n, err.field_too_long, max = arg("max")).to_string(),
+        codes::COUNTRY_UNKNOWN => t_string!(i18n, err.country_unknown).to_string(),
+        codes::PHONE_INVALID => match err.args.get("country").filter(|c| !c.is_empty()) {
+            Some(c) => {
+                let country = country_name(i18n.get_locale(), c);
+                t_string!(i18n, err.phone_invalid_for, country).to_string()
+            }
+            None => t_string!(i18n, err.phone_invalid).to_string(),
+        },
+        codes::PHONE_NEEDS_COUNTRY => t_string!(i18n, err.phone_needs_country).to_string(),
+        codes::EMAIL_INVALID => t_string!(i18n, err.email_invalid).to_string(),
+        codes::CONTACT_REQUIRED => t_string!(i18n, err.contact_required).to_string(),
+        codes::CHANNEL_UNKNOWN => t_string!(i18n, err.channel_unknown).to_string(),
+        codes::STATUS_UNKNOWN => t_string!(i18n, err.status_unknown).to_string(),
+        codes::QUANTITY_INVALID => t_string!(i18n, err.quantity_invalid).to_string(),
+        codes::OWNER_UNKNOWN => t_string!(i18n, err.owner_unknown).to_string(),
+        codes::SESSION_UNKNOWN => t_string!(i18n, err.session_unknown).to_string(),
+        codes::TEAM_CHANGE_FORBIDDEN => t_string!(i18n, err.team_change).to_string(),
+        codes::FOREIGN_TEAM => t_string!(i18n, err.foreign_team).to_string(),
+        codes::KIND_CHANGE_FORBIDDEN => t_string!(i18n, err.kind_change).to_string(),
+        codes::NOT_A_RECORD => t_string!(i18n, err.not_a_record).to_string(),
+        codes::ACTOR_MISMATCH => t_string!(i18n, err.actor_mismatch).to_string(),
+        codes::MISSING_DEPENDENCY => t_string!(i18n, err.missing_dependency).to_string(),
+        codes::BAD_CHANGE => t_string!(i18n, err.bad_change).to_string(),
+        codes::BAD_MESSAGE => t_string!(i18n, err.bad_message).to_string(),
+        codes::TOO_LARGE => t_string!(i18n, err.too_large).to_string(),
+        codes::VERSION => t_string!(i18n, err.version).to_string(),
+        codes::UNAUTHENTICATED => t_string!(i18n, err.unauthenticated).to_string(),
+        codes::BAD_CREDENTIALS => t_string!(i18n, err.bad_credentials).to_string(),
+        codes::DEVICE_REVOKED => t_string!(i18n, err.device_revoked).to_string(),
+        codes::SERVER_UNREACHABLE => t_string!(i18n, err.unreachable).to_string(),
+        codes::SERVER_ERROR => t_string!(i18n, err.server_error).to_string(),
+        codes::RATE_LIMITED => t_string!(i18n, err.rate_limited).to_string(),
+        codes::NOT_SIGNED_IN => t_string!(i18n, err.not_signed_in).to_string(),
+        codes::NOT_FOUND => t_string!(i18n, err.not_found).to_string(),
+        codes::STORAGE => t_string!(i18n, err.storage).to_string(),
+        codes::STORAGE_CORRUPT => t_string!(i18n, err.storage_corrupt).to_string(),
+        api::NO_SHELL => t_string!(i18n, err.no_shell).to_string(),
+        code => t_string!(i18n, err.unknown, code).to_string(),
+    }
+}

@@ -1,0 +1,125 @@
+//! Display names for stable codes: channels, statuses, contact kinds, roles, countries and form fields,
+//! in the current language.
+
+use crate::i18n::*;
+use crate::platform;
+use liveline_types::{countries::COUNTRIES, Channel, ContactKind, LeadStatus};
+use std::{cell::RefCell, rc::Rc};
+
+/// The i18n context of this app.
+pub type I18n = leptos_i18n::I18nContext<Locale>;
+
+/// The BCP 47 tag of a locale, for `Intl` formatting.
+pub fn lang_tag(locale: Locale) -> &'static str {
+    match locale {
+        Locale::en => "en",
+        Locale::zh_CN => "zh-CN",
+    }
+}
+
+pub fn channel_name(i18n: I18n, code: &str) -> String {
+    match Channel::from_code(code) {
+        Some(Channel::TiktokLive) => t_string!(i18n, channel.tiktok_live).to_string(),
+        Some(Channel::AlibabaLive) => t_string!(i18n, channel.alibaba_live).to_string(),
+        Some(Channel::Facebook) => t_string!(i18n, channel.facebook).to_string(),
+        Some(Channel::Youtube) => t_string!(i18n, channel.youtube).to_string(),
+        Some(Channel::Instagram) => t_string!(i18n, channel.instagram).to_string(),
+        Some(Channel::Other) => t_string!(i18n, channel.other).to_string(),
+        None => code.to_string(),
+    }
+}
+
+pub fn status_name(i18n: I18n, code: &str) -> String {
+    match LeadStatus::from_code(code) {
+        Some(LeadStatus::New) => t_string!(i18n, status.new).to_string(),
+        Some(LeadStatus::Contacted) => t_string!(i18n, status.contacted).to_string(),
+        Some(LeadStatus::Qualified) => t_string!(i18n, status.qualified).to_string(),
+        Some(LeadStatus::Quoted) => t_string!(i18n, status.quoted).to_string(),
+        Some(LeadStatus::Won) => t_string!(i18n, status.won).to_string(),
+        Some(LeadStatus::Lost) => t_string!(i18n, status.lost).to_string(),
+        None => code.to_string(),
+    }
+}
+
+pub fn contact_kind_name(i18n: I18n, code: &str) -> String {
+    match ContactKind::from_code(code) {
+        Some(ContactKind::Whatsapp) => t_string!(i18n, contact_kind.whatsapp).to_string(),
+        Some(ContactKind::Wechat) => t_string!(i18n, contact_kind.wechat).to_string(),
+        Some(ContactKind::Other) => t_string!(i18n, contact_kind.other).to_string(),
+        None => code.to_string(),
+    }
+}
+
+pub fn role_name(i18n: I18n, code: &str) -> String {
+    match code {
+        "assistant" => t_string!(i18n, role.assistant).to_string(),
+        "sales_rep" => t_string!(i18n, role.sales_rep).to_string(),
+        "sales_lead" => t_string!(i18n, role.sales_lead).to_string(),
+        "finance" => t_string!(i18n, role.finance).to_string(),
+        "warehouse" => t_string!(i18n, role.warehouse).to_string(),
+        "manager" => t_string!(i18n, role.manager).to_string(),
+        "admin" => t_string!(i18n, role.admin).to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The label of a `LeadInput` field; unknown names are shown as they are.
+pub fn field_label(i18n: I18n, field: &str) -> String {
+    match field {
+        "buyer_name" => t_string!(i18n, field.buyer_name).to_string(),
+        "company" => t_string!(i18n, field.company).to_string(),
+        "country" => t_string!(i18n, field.country).to_string(),
+        "phone" => t_string!(i18n, field.phone).to_string(),
+        "email" => t_string!(i18n, field.email).to_string(),
+        "contact_kind" => t_string!(i18n, field.contact_kind).to_string(),
+        "contact" => t_string!(i18n, field.contact).to_string(),
+        "channel" => t_string!(i18n, field.channel).to_string(),
+        "live_session" => t_string!(i18n, field.live_session).to_string(),
+        "product_interest" => t_string!(i18n, field.product_interest).to_string(),
+        "quantity" => t_string!(i18n, field.quantity).to_string(),
+        "notes" => t_string!(i18n, field.notes).to_string(),
+        "status" => t_string!(i18n, field.status).to_string(),
+        "owner" => t_string!(i18n, field.owner).to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The name of a country (ISO alpha-2 code) in the given language; unknown codes are returned as they are.
+pub fn country_name(locale: Locale, code: &str) -> String {
+    let upper = code.trim().to_ascii_uppercase();
+    match COUNTRIES.binary_search_by(|c| c.0.cmp(upper.as_str())) {
+        Ok(i) => match locale {
+            Locale::en => COUNTRIES[i].1.to_string(),
+            Locale::zh_CN => COUNTRIES[i].2.to_string(),
+        },
+        Err(_) => code.to_string(),
+    }
+}
+
+type CountryList = Rc<Vec<(&'static str, &'static str)>>;
+
+thread_local! {
+    static SORTED: RefCell<[Option<CountryList>; 2]> = const { RefCell::new([None, None]) };
+}
+
+/// `(code, name)` of every country, sorted by the name as people of that language sort (computed once per language).
+pub fn sorted_countries(locale: Locale) -> CountryList {
+    let slot = match locale {
+        Locale::en => 0,
+        Locale::zh_CN => 1,
+    };
+    SORTED.with(|cell| {
+        if let Some(list) = &cell.borrow()[slot] {
+            return list.clone();
+        }
+        let tag = lang_tag(locale);
+        let mut list: Vec<(&'static str, &'static str)> = COUNTRIES
+            .iter()
+            .map(|(code, en, zh)| (*code, if slot == 0 { *en } else { *zh }))
+            .collect();
+        list.sort_by(|a, b| platform::collate(a.1, b.1, tag));
+        let list = Rc::new(list);
+        cell.borrow_mut()[slot] = Some(list.clone());
+        list
+    })
+}

@@ -1,0 +1,8 @@
+//! The screens: sign-in, capture, leads list, lead detail, refused edits and settings.
+
+pub mod capture;
+pub mod detail;
+pub mod leads;
+pub mod refused;
+pub mod settings;
+pub mod sign_in;

@@ -1,0 +1,201 @@
+//! App-wide reactive state (session, current screen, sync status, live sessions, list filters, capture draft)
+//! and the background work that keeps it fresh (session check, 700 ms sync-status polling).
+
+use crate::api;
+use crate::form::FormState;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use liveline_types::{LiveSessionView, SessionView, SyncState, SyncStatus};
+use std::time::Duration;
+
+/// Which screen is shown when signed in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Screen {
+    Capture,
+    Leads,
+    Detail(String),
+    Refused,
+    Settings,
+}
+
+/// Search text and filters of the lead list; kept here so they survive a visit to a lead's detail.
+#[derive(Clone, Copy)]
+pub struct ListState {
+    /// What is typed in the search box.
+    pub search_input: RwSignal<String>,
+    /// The search actually applied (debounced).
+    pub search: RwSignal<String>,
+    pub status: RwSignal<String>,
+    pub channel: RwSignal<String>,
+    pub live_session: RwSignal<String>,
+    pub owner: RwSignal<String>,
+}
+
+impl ListState {
+    fn new() -> Self {
+        Self {
+            search_input: RwSignal::new(String::new()),
+            search: RwSignal::new(String::new()),
+            status: RwSignal::new(String::new()),
+            channel: RwSignal::new(String::new()),
+            live_session: RwSignal::new(String::new()),
+            owner: RwSignal::new(String::new()),
+        }
+    }
+
+    /// True when any search text or filter is set.
+    pub fn filtered(&self) -> bool {
+        !(self.search.get().trim().is_empty()
+            && self.status.get().is_empty()
+            && self.channel.get().is_empty()
+            && self.live_session.get().is_empty()
+            && self.owner.get().is_empty())
+    }
+
+    pub fn clear(&self) {
+        for s in [
+            self.search_input,
+            self.search,
+            self.status,
+            self.channel,
+            self.live_session,
+            self.owner,
+        ] {
+            s.set(String::new());
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct AppState {
+    pub session: RwSignal<Option<SessionView>>,
+    /// False until the first `session` answer (or failure) arrived.
+    pub session_known: RwSignal<bool>,
+    pub screen: RwSignal<Screen>,
+    pub sync: RwSignal<SyncStatus>,
+    pub live_sessions: RwSignal<Vec<LiveSessionView>>,
+    /// Bumped whenever local data may have changed (saves, sync progress), so lists reload.
+    pub data_epoch: RwSignal<u64>,
+    /// The capture form's draft, kept while switching screens.
+    pub capture: FormState,
+    pub list: ListState,
+}
+
+fn signed_out_status() -> SyncStatus {
+    SyncStatus {
+        state: SyncState::SignedOut,
+        pending: 0,
+        refused: 0,
+        received: 0,
+        last_error: None,
+    }
+}
+
+impl AppState {
+    pub fn new() -> Self {
+        Self {
+            session: RwSignal::new(None),
+            session_known: RwSignal::new(false),
+            screen: RwSignal::new(Screen::Capture),
+            sync: RwSignal::new(signed_out_status()),
+            live_sessions: RwSignal::new(Vec::new()),
+            data_epoch: RwSignal::new(0),
+            capture: FormState::new_capture(),
+            list: ListState::new(),
+        }
+    }
+
+    pub fn get() -> Self {
+        expect_context::<AppState>()
+    }
+
+    pub fn bump_data(&self) {
+        self.data_epoch.update(|e| *e += 1);
+    }
+
+    /// Loads the session and starts polling the sync status.
+    pub fn start(self) {
+        self.refresh_session();
+        let in_flight = StoredValue::new(false);
+        let poll = move || {
+            if in_flight.get_value() {
+                return;
+            }
+            in_flight.set_value(true);
+            spawn_local(async move {
+                let result = api::sync_status().await;
+                in_flight.try_set_value(false);
+                if let Ok(status) = result {
+                    self.apply_status(status);
+                }
+            });
+        };
+        poll();
+        let _ = set_interval_with_handle(poll, Duration::from_millis(700));
+    }
+
+    fn apply_status(self, status: SyncStatus) {
+        let Some(previous) = self.sync.try_get_untracked() else {
+            return;
+        };
+        let changed_data = previous.received != status.received
+            || previous.pending != status.pending
+            || (previous.state != status.state && status.state == SyncState::Synced);
+        let lost_session = status.state == SyncState::SignedOut
+            && previous.state != SyncState::SignedOut
+            && self.session.get_untracked().is_some();
+        if previous != status {
+            self.sync.set(status);
+        }
+        if changed_data {
+            self.bump_data();
+        }
+        if lost_session {
+            // The shell signed us out (for example the device was revoked): check again.
+            self.refresh_session();
+        }
+    }
+
+    /// Asks the shell who is signed in.
+    pub fn refresh_session(self) {
+        spawn_local(async move {
+            let result = api::session().await;
+            match result {
+                Ok(session) => self.set_session(session),
+                Err(_) => self.set_session(None),
+            }
+        });
+    }
+
+    /// Switches between signed-in and signed-out; on sign-in opens Capture with a fresh draft.
+    pub fn set_session(self, session: Option<SessionView>) {
+        let was_signed_in = self.session.try_get_untracked().flatten().is_some();
+        let signed_in = session.is_some();
+        self.session.set(session);
+        self.session_known.set(true);
+        if signed_in && !was_signed_in {
+            self.capture.reset_all();
+            self.list.clear();
+            self.screen.set(Screen::Capture);
+            self.load_live_sessions();
+        }
+        if !signed_in {
+            self.live_sessions.set(Vec::new());
+        }
+    }
+
+    /// Reloads the team's live sessions (for the capture form and the list filter).
+    pub fn load_live_sessions(self) {
+        spawn_local(async move {
+            if let Ok(list) = api::live_sessions().await {
+                self.live_sessions.set(list);
+            }
+        });
+    }
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
