@@ -69,6 +69,8 @@ impl ListState {
 #[derive(Clone, Copy)]
 pub struct AppState {
     pub session: RwSignal<Option<SessionView>>,
+    /// Why the local data could not be read at start (for example a damaged database), shown on sign-in.
+    pub storage_error: RwSignal<Option<liveline_types::AppError>>,
     /// False until the first `session` answer (or failure) arrived.
     pub session_known: RwSignal<bool>,
     pub screen: RwSignal<Screen>,
@@ -95,6 +97,7 @@ impl AppState {
     pub fn new() -> Self {
         Self {
             session: RwSignal::new(None),
+            storage_error: RwSignal::new(None),
             session_known: RwSignal::new(false),
             screen: RwSignal::new(Screen::Capture),
             sync: RwSignal::new(signed_out_status()),
@@ -162,7 +165,10 @@ impl AppState {
             let result = api::session().await;
             match result {
                 Ok(session) => self.set_session(session),
-                Err(_) => self.set_session(None),
+                Err(e) => {
+                    self.storage_error.set(Some(e));
+                    self.set_session(None);
+                }
             }
         });
     }

@@ -19,7 +19,18 @@ pub fn SignIn() -> impl IntoView {
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<AppError>);
+    let error = RwSignal::new(app.storage_error.get_untracked());
+    let reset = move |_| {
+        spawn_local(async move {
+            match api::resync().await {
+                Ok(()) => {
+                    app.storage_error.set(None);
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
 
     spawn_local(async move {
         if let Ok(default) = api::default_server().await {
@@ -114,8 +125,19 @@ pub fn SignIn() -> impl IntoView {
                             .map(|e| {
                                 view! {
                                     <p class="form-error" id="signin-error" role="alert">
-                                        {move || error_text(i18n, &e)}
+                                        {
+                                            let e = e.clone();
+                                            move || error_text(i18n, &e)
+                                        }
                                     </p>
+                                    {(e.code == liveline_types::codes::STORAGE_CORRUPT)
+                                        .then(|| {
+                                            view! {
+                                                <button type="button" id="reset-local" class="secondary block" on:click=reset>
+                                                    {t!(i18n, signin.reset)}
+                                                </button>
+                                            }
+                                        })}
                                 }
                             })
                     }}
