@@ -75,11 +75,20 @@ async fn open_app(driver: &Driver, data: &std::path::Path, server: &str) -> Clie
         }),
     );
     caps.insert("browserName".into(), json!("wry"));
-    ClientBuilder::native()
+    let c = ClientBuilder::native()
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{}", driver.port))
         .await
-        .expect("the app window opens under WebDriver")
+        .expect("the app window opens under WebDriver");
+    // The webview's storage outlives an instance: start every run in English, whatever the last one chose.
+    wait_css(&c, "#lang-switch").await;
+    c.execute(
+        "localStorage.setItem('liveline.lang', 'en'); location.reload();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c
 }
 
 fn artifacts() -> PathBuf {
@@ -91,6 +100,8 @@ fn artifacts() -> PathBuf {
 }
 
 async fn shot(c: &Client, name: &str) {
+    // Let the webview paint what the DOM already holds.
+    tokio::time::sleep(Duration::from_millis(400)).await;
     let png = c.screenshot().await.expect("screenshot");
     std::fs::write(artifacts().join(format!("{name}.png")), png).unwrap();
 }

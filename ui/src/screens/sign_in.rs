@@ -6,7 +6,6 @@ use crate::i18n::*;
 use crate::state::AppState;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use liveline_types::AppError;
 
 const DEMO_EMAIL: &str = "assistant@demo.liveline";
 const DEMO_PASSWORD: &str = "demo";
