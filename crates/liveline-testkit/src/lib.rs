@@ -112,8 +112,12 @@ impl Device {
     }
 
     pub async fn synced(&self) {
+        self.synced_within(Duration::from_secs(30)).await
+    }
+
+    pub async fn synced_within(&self, limit: Duration) {
         let s = self.sync.as_ref().expect("device is online");
-        if let Err(status) = s.wait_synced(Duration::from_secs(30)).await {
+        if let Err(status) = s.wait_synced(limit).await {
             panic!("device did not sync: {status:?}");
         }
     }
@@ -163,6 +167,18 @@ impl Device {
             ..Default::default()
         };
         self.replica.lock().unwrap().list_leads(&q).unwrap().leads
+    }
+
+    /// Waits until a lead matching `search` is in this device's list (sync delivers it), and returns the matches.
+    pub async fn wait_for(&self, search: &str) -> Vec<LeadView> {
+        for _ in 0..200 {
+            let found = self.find(search);
+            if !found.is_empty() {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{search:?} never arrived on this device");
     }
 
     pub fn count(&self) -> u64 {

@@ -23,12 +23,7 @@ async fn a_lead_captured_on_one_device_reaches_another() {
         !a.lead(&saved.id).pending,
         "the server's ack clears the pending mark"
     );
-    for _ in 0..100 {
-        if !b.find("Zoe Unique-Buyer").is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    b.wait_for("Zoe Unique-Buyer").await;
     let on_b = b.find("Zoe Unique-Buyer");
     assert_eq!(on_b.len(), 1);
     assert_eq!(on_b[0].phone, "+12015550123");
@@ -160,12 +155,7 @@ async fn a_refused_edit_reaches_its_author_only_and_blocks_nothing() {
         "the author's copy is rebuilt from what the server confirmed"
     );
     assert_eq!(a.sync.as_ref().unwrap().status().refused, 1);
-    for _ in 0..100 {
-        if !b.find("Still Fine").is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    b.wait_for("Still Fine").await;
     assert_eq!(
         b.find("Still Fine").len(),
         1,

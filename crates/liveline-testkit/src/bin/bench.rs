@@ -111,7 +111,7 @@ async fn main() -> anyhow::Result<()> {
         let mut fresh = Device::sign_in(&server, tmp.path(), "lead@demo.liveline").await;
         let t = Instant::now();
         fresh.online();
-        fresh.synced().await;
+        fresh.synced_within(Duration::from_secs(600)).await;
         let held = fresh.replica.lock().unwrap().doc_count()?;
         println!("bootstrap s={:.3} docs={held}", t.elapsed().as_secs_f64());
         fresh.offline().await;

@@ -34,6 +34,7 @@ CREATE TABLE doc_buckets (
   doc_id TEXT NOT NULL,
   PRIMARY KEY (bucket, doc_id)
 ) WITHOUT ROWID;
+CREATE INDEX doc_buckets_by_doc ON doc_buckets (doc_id);
 -- The ordered log: op 0 = one change, 1 = the whole document entered the bucket, 2 = it left.
 CREATE TABLE log (
   seq INTEGER PRIMARY KEY,
