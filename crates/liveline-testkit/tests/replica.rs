@@ -103,7 +103,7 @@ fn search_and_filters_find_the_right_leads() {
         "a % in the search is literal"
     );
     assert_eq!(
-        names(&r, q("t_g")),
+        names(&r, q("s_t")),
         Vec::<String>::new(),
         "an _ in the search is literal"
     );

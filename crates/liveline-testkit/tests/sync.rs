@@ -62,8 +62,7 @@ async fn offline_edits_on_two_devices_both_survive() {
     b.online();
     let l = a.capture(&lead("Kenji Sato"));
     a.synced().await;
-    b.synced().await;
-    assert_eq!(b.lead(&l.id).buyer_name, "Kenji Sato");
+    assert_eq!(b.wait_for("Kenji Sato").await[0].id, l.id);
 
     a.offline().await;
     b.offline().await;
@@ -83,11 +82,19 @@ async fn offline_edits_on_two_devices_both_survive() {
     b.online();
     a.synced().await;
     b.synced().await;
-    // b may have synced before a pushed; one more round settles both.
-    a.synced().await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    b.synced().await;
-    let (la, lb) = (a.lead(&l.id), b.lead(&l.id));
+    b.wait_for("Offline Buyer").await;
+    // Both pushed; wait until each holds the other's edit (fan-out is asynchronous).
+    let mut tries = 0;
+    let (la, lb) = loop {
+        let (la, lb) = (a.lead(&l.id), b.lead(&l.id));
+        if (la.notes == lb.notes && la.status == lb.status && la.company == lb.company)
+            || tries == 200
+        {
+            break (la, lb);
+        }
+        tries += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     assert_eq!(la.notes, "wants 200 units");
     assert_eq!(la.status, "contacted");
     assert_eq!(
