@@ -83,11 +83,29 @@ async fn open_app(driver: &Driver, data: &std::path::Path, server: &str) -> Clie
     // The webview's storage outlives an instance: start every run in English, whatever the last one chose.
     wait_css(&c, "#lang-switch").await;
     c.execute(
-        "localStorage.setItem('liveline.lang', 'en'); location.reload();",
+        "window.__before_reload = true; localStorage.setItem('liveline.lang', 'en'); location.reload();",
         vec![],
     )
     .await
     .unwrap();
+    // Wait for the reloaded page: an element found before the reload would go stale under the next command.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let fresh = c
+            .execute(
+                "return window.__before_reload === undefined && document.querySelector('#lang-switch') !== null;",
+                vec![],
+            )
+            .await;
+        if matches!(fresh, Ok(serde_json::Value::Bool(true))) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the app never came back from its reload"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     c
 }
 
