@@ -5,10 +5,10 @@ use std::sync::LazyLock;
 
 use automerge::{ActorId, AutoCommit};
 use liveline_domain::lead::{normalize_phone, LeadFields};
-use liveline_domain::{DocKind, Lead, LiveSession};
+use liveline_domain::{Lead, LiveSession, RecordMeta};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
-use crate::store::{meta_of, DocCommit, Store, StoreError};
+use crate::store::{DocCommit, Store, StoreError};
 use crate::{auth, now_ms};
 
 /// A hash to verify against when the user is unknown, so that answer takes as long as a wrong password.
@@ -17,7 +17,7 @@ pub static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| auth::hash_password("
 pub const TEAM_ID: &str = "demo";
 pub const PASSWORD: &str = "demo";
 
-/// `(id, e-mail, name, role)` of the demo members.
+/// `(id, e-mail, name, roles)` of the demo members.
 pub const MEMBERS: &[(&str, &str, &str, &str)] = &[
     (
         "u-assistant",
@@ -40,10 +40,28 @@ pub const MEMBERS: &[(&str, &str, &str, &str)] = &[
         "sales_lead",
     ),
     (
+        "u-finance",
+        "finance@demo.liveline",
+        "赵敏 Zhao Min",
+        "finance",
+    ),
+    (
+        "u-warehouse",
+        "warehouse@demo.liveline",
+        "孙强 Sun Qiang",
+        "warehouse",
+    ),
+    (
         "u-manager",
         "manager@demo.liveline",
         "陈静 Chen Jing",
         "manager",
+    ),
+    (
+        "u-admin",
+        "admin@demo.liveline",
+        "周婷 Zhou Ting",
+        "admin,manager",
     ),
 ];
 
@@ -117,8 +135,8 @@ pub fn seed<S: Store>(store: &S) -> Result<(), StoreError> {
     tracing::info!("seeding the demo team");
     store.create_team(TEAM_ID, "Demo Trading Co. 演示外贸团队")?;
     let hash = auth::hash_password(PASSWORD);
-    for (id, email, name, role) in MEMBERS {
-        store.create_user(id, TEAM_ID, email, name, role, &hash)?;
+    for (id, email, name, roles) in MEMBERS {
+        store.create_user(id, TEAM_ID, email, name, roles, &hash)?;
     }
     let now = now_ms();
     let hour = 3_600_000i64;
@@ -151,11 +169,17 @@ pub fn seed<S: Store>(store: &S) -> Result<(), StoreError> {
             ends_at: starts + 3 * hour,
             owner: String::new(),
             created_by: "u-manager".into(),
+            // The host works the stream with the assistant.
+            staff: if i % 2 == 0 {
+                vec!["u-assistant".into()]
+            } else {
+                vec!["u-rep2".into(), "u-assistant".into()]
+            },
         };
         let id = format!("00000000-0000-4000-8000-{:012}", i + 1);
         let mut doc = AutoCommit::new().with_actor(actor());
         autosurgeon::reconcile(&mut doc, &s).expect("plain struct");
-        commits.push(commit(&id, DocKind::LiveSession, "", "u-manager", doc));
+        commits.push(commit(&id, doc));
     }
     store.write(|_| (commits, ()), None, now)?;
     add_leads(store, 0, 300)
@@ -227,7 +251,7 @@ pub fn add_leads<S: Store>(store: &S, first: u32, count: u32) -> Result<(), Stor
         let mut doc = AutoCommit::new().with_actor(actor());
         lead.save_into(&mut doc).expect("plain struct");
         let id = format!("00000000-0000-4000-9000-{:012}", n + 1);
-        commits.push(commit(&id, DocKind::Lead, &lead.owner, "u-assistant", doc));
+        commits.push(commit(&id, doc));
         if commits.len() == 2000 {
             store.write(|_| (std::mem::take(&mut commits), ()), None, now)?;
         }
@@ -236,13 +260,7 @@ pub fn add_leads<S: Store>(store: &S, first: u32, count: u32) -> Result<(), Stor
     Ok(())
 }
 
-fn commit(
-    id: &str,
-    kind: DocKind,
-    owner: &str,
-    created_by: &str,
-    mut doc: AutoCommit,
-) -> DocCommit {
+fn commit(id: &str, mut doc: AutoCommit) -> DocCommit {
     doc.commit();
     let changes = doc
         .get_changes(&[])
@@ -251,8 +269,9 @@ fn commit(
         .collect();
     DocCommit {
         doc_id: id.into(),
-        meta: meta_of(kind, TEAM_ID, owner, created_by),
+        meta: RecordMeta::read(&doc).expect("a seeded record has its placement fields"),
         bytes: doc.save(),
         changes,
+        audit: None,
     }
 }

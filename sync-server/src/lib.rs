@@ -2,6 +2,7 @@
 //!
 //! `launch` takes a bound listener and a shutdown future, so tests run the real server in-process on port 0.
 
+mod admin;
 pub mod auth;
 pub mod demo;
 pub mod store;
@@ -11,9 +12,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use liveline_types::{codes, AppError};
 use serde::{Deserialize, Serialize};
@@ -39,6 +40,10 @@ pub(crate) enum Signal {
     Revoked {
         device_id: String,
     },
+    /// A user's roles or teams changed: their connections re-subscribe.
+    AccessChanged {
+        user_id: String,
+    },
     /// The server is stopping: sessions finish what they are doing and close.
     Shutdown,
 }
@@ -46,6 +51,23 @@ pub(crate) enum Signal {
 pub struct Shared<S: Store> {
     pub store: S,
     pub(crate) hub: broadcast::Sender<Signal>,
+    /// Sign-in attempts per e-mail (a password cannot be guessed at speed) and per client address (a whole team
+    /// behind one venue's NAT signs in at the start of a stream, so this one is wider).
+    pub(crate) sign_in_per_email: RateLimiter,
+    pub(crate) sign_in_per_ip: RateLimiter,
+}
+
+pub(crate) type RateLimiter = governor::DefaultKeyedRateLimiter<String>;
+
+/// Sign-in attempts allowed per minute for one e-mail (a burst of this many, then one every 6 s).
+pub const SIGN_IN_PER_EMAIL_MINUTE: u32 = 10;
+/// Sign-in attempts allowed per minute from one client address.
+pub const SIGN_IN_PER_IP_MINUTE: u32 = 60;
+
+fn limiter(per_minute: u32) -> RateLimiter {
+    governor::RateLimiter::keyed(governor::Quota::per_minute(
+        std::num::NonZeroU32::new(per_minute).expect("non-zero"),
+    ))
 }
 
 pub type AppState<S> = Arc<Shared<S>>;
@@ -97,6 +119,15 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .route("/health", get(health))
         .route("/v1/sign-in", post(sign_in::<S>))
         .route("/v1/sync", get(ws::upgrade::<S>))
+        .route("/v1/me", get(admin::me::<S>))
+        .route(
+            "/v1/admin/users",
+            get(admin::users::<S>).post(admin::invite::<S>),
+        )
+        .route("/v1/admin/users/{id}/roles", put(admin::set_roles::<S>))
+        .route("/v1/admin/devices", get(admin::devices::<S>))
+        .route("/v1/admin/devices/{id}/revoke", post(admin::revoke::<S>))
+        .route("/v1/admin/audit", get(admin::audit::<S>))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .with_state(state)
 }
@@ -122,7 +153,7 @@ pub struct SignInResponse {
 }
 
 /// An error as the HTTP API answers it: a status and `{code, args}`.
-pub struct ApiError(StatusCode, AppError);
+pub struct ApiError(pub StatusCode, pub AppError);
 
 impl axum::response::IntoResponse for ApiError {
     fn into_response(self) -> axum::response::Response {
@@ -130,10 +161,70 @@ impl axum::response::IntoResponse for ApiError {
     }
 }
 
+/// The device behind a request's `Authorization: Bearer` token, or 401 (`auth.unauthenticated`,
+/// `auth.device_revoked`).
+pub(crate) async fn authenticate<S: Store>(
+    state: &AppState<S>,
+    headers: &HeaderMap,
+) -> Result<store::DeviceAuth, ApiError> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string());
+    let unauthenticated = || {
+        ApiError(
+            StatusCode::UNAUTHORIZED,
+            AppError::new(codes::UNAUTHENTICATED),
+        )
+    };
+    let Some(token) = token else {
+        return Err(unauthenticated());
+    };
+    let hash = auth::token_hash(&token);
+    let st = state.clone();
+    match tokio::task::spawn_blocking(move || st.store.device_by_token(&hash)).await {
+        Ok(Ok(Some((device, false)))) => Ok(device),
+        Ok(Ok(Some((_, true)))) => Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            AppError::new(codes::DEVICE_REVOKED),
+        )),
+        Ok(Ok(None)) => Err(unauthenticated()),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "authentication storage error");
+            Err(ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                e.to_app_error(),
+            ))
+        }
+        Err(_) => Err(ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::new(codes::SERVER_ERROR),
+        )),
+    }
+}
+
 async fn sign_in<S: Store>(
     State(state): State<AppState<S>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(req): Json<SignInRequest>,
 ) -> Result<Json<SignInResponse>, ApiError> {
+    let email_key = req.email.trim().to_lowercase();
+    let ip_key = peer.ip().to_string();
+    for l in [&state.sign_in_per_email, &state.sign_in_per_ip] {
+        if l.len() > 100_000 {
+            l.retain_recent();
+        }
+    }
+    if state.sign_in_per_ip.check_key(&ip_key).is_err()
+        || state.sign_in_per_email.check_key(&email_key).is_err()
+    {
+        tracing::warn!(peer = %peer.ip(), "sign-in rate limited");
+        return Err(ApiError(
+            StatusCode::TOO_MANY_REQUESTS,
+            AppError::new(codes::RATE_LIMITED),
+        ));
+    }
     let internal = |e: store::StoreError| {
         tracing::error!(error = %e, "sign-in storage error");
         ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_app_error())
@@ -187,6 +278,13 @@ async fn sign_in<S: Store>(
     }))
 }
 
+/// Tells a user's open connections that their roles or teams changed.
+pub fn access_changed<S: Store>(state: &AppState<S>, user_id: &str) {
+    let _ = state.hub.send(Signal::AccessChanged {
+        user_id: user_id.to_string(),
+    });
+}
+
 /// Revokes a device: its token stops working and its open connection is closed at once.
 pub fn revoke_device<S: Store>(state: &AppState<S>, device_id: &str) -> store::Result<bool> {
     let changed = state.store.revoke_device(device_id, now_ms())?;
@@ -201,7 +299,12 @@ pub fn open_state(settings: &Settings) -> anyhow::Result<AppState<SqliteStore>> 
     std::fs::create_dir_all(&settings.data_dir)?;
     let store = SqliteStore::open(&settings.data_dir)?;
     let (hub, _) = broadcast::channel(4096);
-    let state = Arc::new(Shared { store, hub });
+    let state = Arc::new(Shared {
+        store,
+        hub,
+        sign_in_per_email: limiter(SIGN_IN_PER_EMAIL_MINUTE),
+        sign_in_per_ip: limiter(SIGN_IN_PER_IP_MINUTE),
+    });
     if settings.demo {
         demo::seed(&state.store)?;
     }

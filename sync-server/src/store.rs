@@ -7,10 +7,14 @@
 use std::path::Path;
 use std::sync::Mutex;
 
+use automerge::AutoCommit;
 use include_dir::{include_dir, Dir};
-use liveline_domain::{buckets_for, DocKind, RecordMeta};
+use liveline_domain::policy::{Membership, Principal, Role};
+use liveline_domain::{buckets_for, RecordMeta};
 use liveline_sync::{Entry, EntryOp};
-use liveline_types::{codes, AppError, MemberView};
+use liveline_types::{
+    codes, AdminDeviceView, AdminUserView, AppError, AuditEntryView, AuditQuery, MemberView,
+};
 use rusqlite::{params, Connection, OptionalExtension};
 use rusqlite_migration::Migrations;
 
@@ -39,9 +43,37 @@ pub struct DeviceAuth {
     pub user_id: String,
     pub user_name: String,
     pub email: String,
-    pub role: String,
+    /// The team a new device starts in (the user's first team).
     pub team_id: String,
     pub team_name: String,
+    /// Every team the user belongs to, with the roles held there.
+    pub memberships: Vec<Membership>,
+}
+
+impl DeviceAuth {
+    pub fn principal(&self) -> Principal {
+        Principal {
+            user_id: self.user_id.clone(),
+            memberships: self.memberships.clone(),
+        }
+    }
+
+    /// The roles in the device's team, as the comma-separated codes the device shows.
+    pub fn roles_here(&self) -> String {
+        Role::join(self.principal().roles_in(&self.team_id))
+    }
+
+    pub fn is_admin_of(&self, team: &str) -> bool {
+        self.principal().roles_in(team).contains(&Role::Admin)
+    }
+}
+
+/// Who made an accepted push, for the audit log.
+#[derive(Clone, Debug)]
+pub struct AuditNote {
+    pub user_id: String,
+    pub created: bool,
+    pub fields: Vec<String>,
 }
 
 /// What one accepted push writes for one document.
@@ -50,6 +82,8 @@ pub struct DocCommit {
     pub meta: RecordMeta,
     pub bytes: Vec<u8>,
     pub changes: Vec<Vec<u8>>,
+    /// `None` for the server's own writes (seeding, placement upgrades).
+    pub audit: Option<AuditNote>,
 }
 
 /// A user row, for sign-in.
@@ -62,15 +96,28 @@ pub struct UserRow {
 /// The operations the server needs from storage. SQLite implements it; other engines can.
 pub trait Store: Send + Sync + 'static {
     fn create_team(&self, id: &str, name: &str) -> Result<()>;
+    /// Creates a user in `team` with `roles` (comma-separated codes). Fails on a taken e-mail.
     fn create_user(
         &self,
         id: &str,
         team: &str,
         email: &str,
         name: &str,
-        role: &str,
+        roles: &str,
         hash: &str,
     ) -> Result<()>;
+    /// Sets a user's roles in a team; an empty list removes them from it. Returns whether the user exists.
+    fn set_roles(&self, user: &str, team: &str, roles: &str) -> Result<bool>;
+    fn memberships(&self, user: &str) -> Result<Vec<Membership>>;
+    fn users(&self, team: &str) -> Result<Vec<AdminUserView>>;
+    fn devices(&self, team: &str) -> Result<Vec<AdminDeviceView>>;
+    /// The user a device belongs to.
+    fn device_user(&self, device: &str) -> Result<Option<String>>;
+    fn touch_device(&self, device: &str, now: i64) -> Result<()>;
+    fn audit(&self, team: &str, q: &AuditQuery) -> Result<Vec<AuditEntryView>>;
+    /// Re-places every document by the current placement rules (after the rules changed), logging entries and
+    /// removals as for any write. Returns how many documents moved.
+    fn replace_all(&self, now: i64) -> Result<u64>;
     fn user_by_email(&self, email: &str) -> Result<Option<UserRow>>;
     fn add_device(
         &self,
@@ -130,11 +177,34 @@ impl SqliteStore {
         let path = dir.join("liveline-server.sqlite3");
         let mut writer = open(&path)?;
         Migrations::from_directory(&MIGRATIONS)?.to_latest(&mut writer)?;
-        Ok(Self {
+        let placement: Option<String> = writer
+            .query_row(
+                "SELECT value FROM server_meta WHERE key = 'placement'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let store = Self {
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
             path,
-        })
+        };
+        if placement.as_deref() != Some(PLACEMENT_VERSION.to_string().as_str()) {
+            let moved = store.replace_all(crate::now_ms())?;
+            store.writer.lock().unwrap().execute(
+                "INSERT INTO server_meta (key, value) VALUES ('placement', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = ?1",
+                [PLACEMENT_VERSION.to_string()],
+            )?;
+            if moved > 0 {
+                tracing::info!(
+                    documents = moved,
+                    version = PLACEMENT_VERSION,
+                    "documents re-placed by the current access rules"
+                );
+            }
+        }
+        Ok(store)
     }
 
     fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
@@ -178,14 +248,193 @@ impl Store for SqliteStore {
         team: &str,
         email: &str,
         name: &str,
-        role: &str,
+        roles: &str,
         hash: &str,
     ) -> Result<()> {
+        let mut conn = self.writer.lock().unwrap();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO users (id, team_id, email, name, password_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, team, email.trim().to_lowercase(), name, hash],
+        )?;
+        tx.execute(
+            "INSERT INTO memberships (user_id, team_id, roles) VALUES (?1, ?2, ?3)",
+            params![id, team, roles],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn set_roles(&self, user: &str, team: &str, roles: &str) -> Result<bool> {
+        let conn = self.writer.lock().unwrap();
+        let exists: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1)",
+            [user],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            return Ok(false);
+        }
+        if roles.is_empty() {
+            conn.execute(
+                "DELETE FROM memberships WHERE user_id = ?1 AND team_id = ?2",
+                params![user, team],
+            )?;
+        } else {
+            conn.execute(
+                "INSERT INTO memberships (user_id, team_id, roles) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (user_id, team_id) DO UPDATE SET roles = ?3",
+                params![user, team, roles],
+            )?;
+        }
+        Ok(true)
+    }
+
+    fn memberships(&self, user: &str) -> Result<Vec<Membership>> {
+        self.with_reader(|c| memberships_of(c, user))
+    }
+
+    fn users(&self, team: &str) -> Result<Vec<AdminUserView>> {
+        self.with_reader(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT u.id, u.email, u.name, m.roles,
+                        (SELECT COUNT(*) FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL)
+                 FROM memberships m JOIN users u ON u.id = m.user_id
+                 WHERE m.team_id = ?1 ORDER BY u.name",
+            )?;
+            let rows = st.query_map([team], |r| {
+                let roles: String = r.get(3)?;
+                Ok(AdminUserView {
+                    id: r.get(0)?,
+                    email: r.get(1)?,
+                    name: r.get(2)?,
+                    roles: roles.split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
+                    active_devices: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn devices(&self, team: &str) -> Result<Vec<AdminDeviceView>> {
+        self.with_reader(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT d.id, u.id, u.name, d.name, d.created_at, d.last_seen, d.revoked_at
+                 FROM devices d JOIN users u ON u.id = d.user_id JOIN memberships m ON m.user_id = u.id
+                 WHERE m.team_id = ?1 ORDER BY d.revoked_at IS NOT NULL, d.created_at DESC",
+            )?;
+            let rows = st.query_map([team], |r| {
+                Ok(AdminDeviceView {
+                    id: r.get(0)?,
+                    user_id: r.get(1)?,
+                    user_name: r.get(2)?,
+                    name: r.get(3)?,
+                    created_at: r.get(4)?,
+                    last_seen: r.get(5)?,
+                    revoked_at: r.get(6)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn device_user(&self, device: &str) -> Result<Option<String>> {
+        self.with_reader(|c| {
+            Ok(
+                c.query_row("SELECT user_id FROM devices WHERE id = ?1", [device], |r| {
+                    r.get(0)
+                })
+                .optional()?,
+            )
+        })
+    }
+
+    fn touch_device(&self, device: &str, now: i64) -> Result<()> {
         self.writer.lock().unwrap().execute(
-            "INSERT INTO users (id, team_id, email, name, role, password_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![id, team, email.to_lowercase(), name, role, hash],
+            "UPDATE devices SET last_seen = ?2 WHERE id = ?1",
+            params![device, now],
         )?;
         Ok(())
+    }
+
+    fn audit(&self, team: &str, q: &AuditQuery) -> Result<Vec<AuditEntryView>> {
+        self.with_reader(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT a.id, a.at, a.doc_id, a.kind, a.user_id, COALESCE(u.name, ''), a.device_id, a.action,
+                        a.fields, a.changes
+                 FROM audit a LEFT JOIN users u ON u.id = a.user_id
+                 WHERE a.team_id = ?1 AND (?2 = '' OR a.doc_id = ?2) AND (?3 = '' OR a.user_id = ?3)
+                   AND (?4 = 0 OR a.id < ?4) AND a.at >= ?5 AND a.at < ?6
+                 ORDER BY a.id DESC LIMIT ?7",
+            )?;
+            let rows = st.query_map(
+                params![
+                    team,
+                    q.doc,
+                    q.user,
+                    q.before_id.unwrap_or(0),
+                    q.from.unwrap_or(i64::MIN),
+                    q.to.unwrap_or(i64::MAX),
+                    q.limit.clamp(1, 10_000) as i64
+                ],
+                |r| {
+                    let fields: String = r.get(8)?;
+                    Ok(AuditEntryView {
+                        id: r.get(0)?,
+                        at: r.get(1)?,
+                        doc_id: r.get(2)?,
+                        kind: r.get(3)?,
+                        user_id: r.get(4)?,
+                        user_name: r.get(5)?,
+                        device_id: r.get(6)?,
+                        action: r.get(7)?,
+                        fields: fields.split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
+                        changes: r.get(9)?,
+                    })
+                },
+            )?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn replace_all(&self, now: i64) -> Result<u64> {
+        let ids: Vec<String> = self.with_reader(|c| {
+            let mut st = c.prepare("SELECT id FROM docs ORDER BY id")?;
+            let rows = st.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })?;
+        let mut moved = 0u64;
+        for chunk in ids.chunks(500) {
+            let (n, _) = self.write(
+                |reader| {
+                    let mut commits = Vec::new();
+                    for id in chunk {
+                        let Ok(Some(bytes)) = reader.load(id) else {
+                            continue;
+                        };
+                        let Ok(doc) = AutoCommit::load(&bytes) else {
+                            continue;
+                        };
+                        let Ok(meta) = RecordMeta::read(&doc) else {
+                            continue;
+                        };
+                        commits.push(DocCommit {
+                            doc_id: id.clone(),
+                            meta,
+                            bytes,
+                            changes: Vec::new(),
+                            audit: None,
+                        });
+                    }
+                    (commits, ())
+                },
+                None,
+                now,
+            )?;
+            let _: () = n;
+            moved += chunk.len() as u64;
+        }
+        Ok(moved)
     }
 
     fn user_by_email(&self, email: &str) -> Result<Option<UserRow>> {
@@ -223,7 +472,7 @@ impl Store for SqliteStore {
     fn device_by_token(&self, token_hash: &[u8]) -> Result<Option<(DeviceAuth, bool)>> {
         self.with_reader(|c| {
             Ok(c.query_row(
-                "SELECT d.id, u.id, u.name, u.email, u.role, t.id, t.name, d.revoked_at IS NOT NULL
+                "SELECT d.id, u.id, u.name, u.email, t.id, t.name, d.revoked_at IS NOT NULL
                  FROM devices d JOIN users u ON u.id = d.user_id JOIN teams t ON t.id = u.team_id
                  WHERE d.token_hash = ?1",
                 [token_hash],
@@ -234,15 +483,20 @@ impl Store for SqliteStore {
                             user_id: r.get(1)?,
                             user_name: r.get(2)?,
                             email: r.get(3)?,
-                            role: r.get(4)?,
-                            team_id: r.get(5)?,
-                            team_name: r.get(6)?,
+                            team_id: r.get(4)?,
+                            team_name: r.get(5)?,
+                            memberships: Vec::new(),
                         },
-                        r.get(7)?,
+                        r.get(6)?,
                     ))
                 },
             )
-            .optional()?)
+            .optional()?
+            .map(|(mut d, revoked)| {
+                d.memberships = memberships_of(c, &d.user_id)?;
+                Ok::<_, StoreError>((d, revoked))
+            })
+            .transpose()?)
         })
     }
 
@@ -257,7 +511,8 @@ impl Store for SqliteStore {
     fn members(&self, team: &str) -> Result<Vec<MemberView>> {
         self.with_reader(|c| {
             let mut st = c.prepare_cached(
-                "SELECT id, name, role FROM users WHERE team_id = ?1 ORDER BY name",
+                "SELECT u.id, u.name, m.roles FROM memberships m JOIN users u ON u.id = m.user_id
+                 WHERE m.team_id = ?1 ORDER BY u.name",
             )?;
             let rows = st.query_map([team], |r| {
                 Ok(MemberView {
@@ -329,9 +584,27 @@ impl Store for SqliteStore {
             }
             tx.execute(
                 "INSERT INTO docs (id, kind, team_id, owner, created_by, bytes, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (id) DO UPDATE SET kind = ?2, team_id = ?3, owner = ?4, created_by = ?5, bytes = ?6, seq = ?7",
+                 ON CONFLICT (id) DO UPDATE SET kind = ?2, team_id = ?3, owner = ?4, created_by = ?5, bytes = ?6,
+                   seq = MAX(seq, ?7)",
                 params![c.doc_id, c.meta.kind.code(), c.meta.team, c.meta.owner, c.meta.created_by, c.bytes, last],
             )?;
+            if let Some(a) = &c.audit {
+                tx.prepare_cached(
+                    "INSERT INTO audit (at, team_id, doc_id, kind, user_id, device_id, action, fields, changes)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?
+                .execute(params![
+                    now,
+                    c.meta.team,
+                    c.doc_id,
+                    c.meta.kind.code(),
+                    a.user_id,
+                    device.unwrap_or_default(),
+                    if a.created { "created" } else { "edited" },
+                    a.fields.join(","),
+                    c.changes.len() as i64
+                ])?;
+            }
         }
         tx.commit()?;
         Ok((out, touched))
@@ -422,12 +695,24 @@ fn note(touched: &mut Vec<(String, u64)>, bucket: &str, seq: u64) {
     }
 }
 
-/// Kind of a record a commit writes; used by seeding.
-pub fn meta_of(kind: DocKind, team: &str, owner: &str, created_by: &str) -> RecordMeta {
-    RecordMeta {
-        kind,
-        team: team.into(),
-        owner: owner.into(),
-        created_by: created_by.into(),
+fn memberships_of(c: &Connection, user: &str) -> Result<Vec<Membership>> {
+    let mut st = c.prepare_cached(
+        "SELECT m.team_id, m.roles FROM memberships m JOIN users u ON u.id = m.user_id
+         WHERE m.user_id = ?1 ORDER BY m.team_id = u.team_id DESC, m.team_id",
+    )?;
+    let rows = st.query_map([user], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (team, roles) = row?;
+        // A role this build does not know grants nothing.
+        let roles = roles.split(',').filter_map(Role::from_code).collect();
+        out.push(Membership { team, roles });
     }
+    Ok(out)
 }
+
+/// The version of the placement rules (`liveline_domain::buckets_for`) the stored buckets follow. Raise it when
+/// the rules change; opening the store then re-places every document.
+pub const PLACEMENT_VERSION: u32 = 2;

@@ -6,44 +6,26 @@ use std::collections::HashMap;
 use automerge::{ActorId, AutoCommit};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use futures_util::{SinkExt, StreamExt};
 use liveline_domain::doc::uuid_bytes;
-use liveline_domain::policy::{Principal, Role};
+use liveline_domain::policy::Principal;
 use liveline_sync::{decode, encode, ingest, ClientMsg, Cursor, ServerMsg, MAX_FRAME, PAGE};
 use liveline_types::{codes, AppError};
 use tokio::sync::{broadcast, mpsc};
 
-use crate::store::{DeviceAuth, DocCommit, Store};
-use crate::{auth, now_ms, AppState, Signal};
-
-fn refuse(status: StatusCode, code: &str) -> Response {
-    (status, Json(AppError::new(code))).into_response()
-}
+use crate::store::{AuditNote, DeviceAuth, DocCommit, Store};
+use crate::{now_ms, AppState, Signal};
 
 pub(crate) async fn upgrade<S: Store>(
     State(state): State<AppState<S>>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_string());
-    let Some(token) = token else {
-        return refuse(StatusCode::UNAUTHORIZED, codes::UNAUTHENTICATED);
-    };
-    let hash = auth::token_hash(&token);
-    let st = state.clone();
-    let found = tokio::task::spawn_blocking(move || st.store.device_by_token(&hash)).await;
-    let device = match found {
-        Ok(Ok(Some((device, false)))) => device,
-        Ok(Ok(Some((_, true)))) => return refuse(StatusCode::UNAUTHORIZED, codes::DEVICE_REVOKED),
-        Ok(Ok(None)) => return refuse(StatusCode::UNAUTHORIZED, codes::UNAUTHENTICATED),
-        _ => return refuse(StatusCode::INTERNAL_SERVER_ERROR, codes::SERVER_ERROR),
+    let device = match crate::authenticate(&state, &headers).await {
+        Ok(d) => d,
+        Err(e) => return e.into_response(),
     };
     ws.max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
@@ -72,11 +54,12 @@ async fn session<S: Store>(state: AppState<S>, device: DeviceAuth, socket: WebSo
         let _ = sink.close().await;
     });
     let mut hub = state.hub.subscribe();
-    let principal = Principal {
-        user_id: device.user_id.clone(),
-        team_id: device.team_id.clone(),
-        role: Role::from_code(&device.role).unwrap_or(Role::Assistant),
-    };
+    let principal = device.principal();
+    {
+        let st = state.clone();
+        let id = device.device_id.clone();
+        let _ = tokio::task::spawn_blocking(move || st.store.touch_device(&id, now_ms())).await;
+    }
     let actor = ActorId::from(&uuid_bytes::parse(&device.device_id).unwrap_or_default()[..]);
     tracing::info!(device = %device.device_id, user = %device.user_id, "device connected");
     let mut conn = Conn {
@@ -111,6 +94,9 @@ async fn session<S: Store>(state: AppState<S>, device: DeviceAuth, socket: WebSo
                         tracing::info!(device = %device_id, "revoked device disconnected");
                         let _ = conn.send(&ServerMsg::Error { error: AppError::new(codes::DEVICE_REVOKED), fatal: true }).await;
                         false
+                    }
+                    Ok(Signal::AccessChanged { user_id }) if user_id == conn.device.user_id => {
+                        conn.access_changed().await
                     }
                     Ok(Signal::Shutdown) => false,
                     Ok(_) => true,
@@ -171,7 +157,7 @@ impl<S: Store> Conn<S> {
         let welcome = ServerMsg::Welcome {
             user_id: d.user_id.clone(),
             user_name: d.user_name.clone(),
-            role: d.role.clone(),
+            role: d.roles_here(),
             team_id: d.team_id.clone(),
             team_name: d.team_name.clone(),
             device_id: d.device_id.clone(),
@@ -278,6 +264,31 @@ impl<S: Store> Conn<S> {
         .await
     }
 
+    /// An admin changed this user's roles or teams: read them again and send a new `Welcome`. The device drops
+    /// buckets it no longer holds (and their documents); new buckets arrive as snapshots.
+    async fn access_changed(&mut self) -> bool {
+        let st = self.state.clone();
+        let user = self.device.user_id.clone();
+        let found = tokio::task::spawn_blocking(move || st.store.memberships(&user)).await;
+        let memberships = match found {
+            Ok(Ok(m)) => m,
+            Ok(Err(e)) => return self.storage_error(e).await,
+            Err(e) => return self.storage_error(e).await,
+        };
+        tracing::info!(device = %self.device.device_id, "access changed; re-subscribing");
+        self.device.memberships = memberships;
+        self.principal = self.device.principal();
+        let cursors = self
+            .cursors
+            .iter()
+            .map(|(bucket, seq)| Cursor {
+                bucket: bucket.clone(),
+                seq: *seq,
+            })
+            .collect();
+        self.hello(cursors).await
+    }
+
     async fn push(&mut self, docs: Vec<liveline_sync::DocChanges>) -> bool {
         let state = self.state.clone();
         let principal = self.principal.clone();
@@ -299,6 +310,7 @@ impl<S: Store> Conn<S> {
                             Ok(Some(bytes)) => AutoCommit::load(&bytes).ok(),
                             _ => None,
                         };
+                        let created = before.is_none();
                         let out = ingest(before, &d.changes, &principal, &actor);
                         let mut acked = out.duplicates.clone();
                         acked.extend(out.accepted.iter().map(|a| a.0));
@@ -318,6 +330,11 @@ impl<S: Store> Conn<S> {
                                 meta,
                                 bytes: doc.save(),
                                 changes: out.accepted.into_iter().map(|a| a.1).collect(),
+                                audit: Some(AuditNote {
+                                    user_id: principal.user_id.clone(),
+                                    created,
+                                    fields: out.changed_fields,
+                                }),
                             });
                         }
                     }

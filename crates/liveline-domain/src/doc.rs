@@ -37,6 +37,8 @@ pub struct RecordMeta {
     pub team: String,
     pub owner: String,
     pub created_by: String,
+    /// The people who work a live session (host, assistants); empty for other kinds.
+    pub staff: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -59,6 +61,22 @@ fn read_str(doc: &AutoCommit, key: &str) -> Option<String> {
     }
 }
 
+fn read_str_list(doc: &AutoCommit, key: &str) -> Vec<String> {
+    let Ok(Some((automerge::Value::Object(automerge::ObjType::List), list))) = doc.get(ROOT, key)
+    else {
+        return Vec::new();
+    };
+    (0..doc.length(&list))
+        .filter_map(|i| match doc.get(&list, i).ok()?? {
+            (automerge::Value::Scalar(s), _) => match s.as_ref() {
+                automerge::ScalarValue::Str(s) => Some(s.to_string()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
 impl RecordMeta {
     /// Reads the placement fields of a record document.
     pub fn read(doc: &AutoCommit) -> Result<Self, DocError> {
@@ -73,6 +91,7 @@ impl RecordMeta {
             team,
             owner: read_str(doc, "owner").unwrap_or_default(),
             created_by: read_str(doc, "created_by").unwrap_or_default(),
+            staff: read_str_list(doc, "staff"),
         })
     }
 }

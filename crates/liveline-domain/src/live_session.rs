@@ -18,6 +18,9 @@ pub struct LiveSession {
     pub owner: String,
     #[autosurgeon(missing = "Default::default")]
     pub created_by: String,
+    /// User ids of the people who work the stream (host and assistants): they read it.
+    #[autosurgeon(missing = "Default::default")]
+    pub staff: Vec<String>,
 }
 
 impl LiveSession {

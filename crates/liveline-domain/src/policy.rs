@@ -1,15 +1,25 @@
-//! Who may read and write which record: access buckets computed from a document, and the server's write check.
+//! Who may read and write which record: the access buckets a record is placed in, the buckets each role reads,
+//! and the server's write check.
 //!
-//! The server alone runs these on what it holds; a client's claims are never trusted. Buckets are coarse scopes:
-//! every record is in its team's bucket, its owner's and its creator's. Which buckets a user subscribes to is the
-//! server's decision from its membership tables ([`Principal::subscriptions`]).
+//! The server alone runs these on what it holds; a client's claims are never trusted. A record is placed from its
+//! own fields; a user's reading is the union of what each of their roles in each of their teams reads:
+//!
+//! | role                       | reads                                                       | writes                                   |
+//! |----------------------------|-------------------------------------------------------------|------------------------------------------|
+//! | assistant                  | leads they created or own, live sessions they work          | creates leads; edits the leads it reads  |
+//! | sales rep                  | leads they created or own, the team's live sessions         | creates leads; edits the leads it reads  |
+//! | sales lead, manager, admin | everything in the team                                      | leads and live sessions of the team      |
+//! | finance, warehouse         | no leads (orders at their step arrive with the order flow)  | no leads, no live sessions               |
+//!
+//! Giving a lead to someone else is for the team-wide roles, or for whoever owns it now (or, while it has no owner,
+//! whoever reads it). `created_by` is set once, to the author.
 
-use crate::doc::RecordMeta;
+use crate::doc::{DocKind, RecordMeta};
 use liveline_types::codes;
 use serde::{Deserialize, Serialize};
 
 /// Roles a user may hold within a team.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Assistant,
@@ -22,6 +32,16 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::Assistant,
+        Role::SalesRep,
+        Role::SalesLead,
+        Role::Finance,
+        Role::Warehouse,
+        Role::Manager,
+        Role::Admin,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             Role::Assistant => "assistant",
@@ -33,37 +53,114 @@ impl Role {
             Role::Admin => "admin",
         }
     }
+
     pub fn from_code(s: &str) -> Option<Self> {
-        [
-            Role::Assistant,
-            Role::SalesRep,
-            Role::SalesLead,
-            Role::Finance,
-            Role::Warehouse,
-            Role::Manager,
-            Role::Admin,
-        ]
-        .into_iter()
-        .find(|r| r.code() == s)
+        Role::ALL.into_iter().find(|r| r.code() == s.trim())
+    }
+
+    /// Parses a comma-separated role list as stored; unknown codes are an error naming the first one.
+    pub fn parse_list(s: &str) -> Result<Vec<Role>, String> {
+        let mut out = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let r = Role::from_code(part).ok_or_else(|| part.to_string())?;
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    pub fn join(roles: &[Role]) -> String {
+        roles.iter().map(|r| r.code()).collect::<Vec<_>>().join(",")
+    }
+
+    /// Reads every record of the team.
+    fn team_wide(self) -> bool {
+        matches!(self, Role::SalesLead | Role::Manager | Role::Admin)
+    }
+
+    fn works_leads(self) -> bool {
+        matches!(
+            self,
+            Role::Assistant | Role::SalesRep | Role::SalesLead | Role::Manager | Role::Admin
+        )
     }
 }
 
-/// An access scope, as a stable string: `team:<team>`, `owner:<team>:<user>`, `creator:<team>:<user>`.
+/// An access scope, as a stable string: `team:<team>`, `owner:<team>:<user>`, `creator:<team>:<user>`,
+/// `staff:<team>:<user>`, `kind:<team>:<kind>`.
 pub type Bucket = String;
+
+/// A user's roles in one team.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Membership {
+    pub team: String,
+    pub roles: Vec<Role>,
+}
 
 /// The authenticated author of a change or reader of a bucket.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
     pub user_id: String,
-    pub team_id: String,
-    pub role: Role,
+    pub memberships: Vec<Membership>,
 }
 
 impl Principal {
-    /// The buckets this user's devices receive. Every role reads its team's bucket for now; per-owner and
-    /// per-role reading narrows this list without changing how documents are placed.
+    /// A user with roles in one team.
+    pub fn new(user_id: &str, team: &str, roles: &[Role]) -> Self {
+        Principal {
+            user_id: user_id.into(),
+            memberships: vec![Membership {
+                team: team.into(),
+                roles: roles.to_vec(),
+            }],
+        }
+    }
+
+    pub fn roles_in(&self, team: &str) -> &[Role] {
+        self.memberships
+            .iter()
+            .find(|m| m.team == team)
+            .map(|m| m.roles.as_slice())
+            .unwrap_or(&[])
+    }
+
+    fn any(&self, team: &str, f: impl Fn(Role) -> bool) -> bool {
+        self.roles_in(team).iter().any(|r| f(*r))
+    }
+
+    /// The buckets this user's devices receive: the union over their teams and roles, sorted, without repeats.
     pub fn subscriptions(&self) -> Vec<Bucket> {
-        vec![team_bucket(&self.team_id)]
+        let mut out = Vec::new();
+        for m in &self.memberships {
+            let (t, u) = (&m.team, &self.user_id);
+            for r in &m.roles {
+                match r {
+                    Role::SalesLead | Role::Manager | Role::Admin => out.push(team_bucket(t)),
+                    Role::SalesRep => {
+                        out.push(format!("owner:{t}:{u}"));
+                        out.push(format!("creator:{t}:{u}"));
+                        out.push(kind_bucket(t, DocKind::LiveSession));
+                    }
+                    Role::Assistant => {
+                        out.push(format!("owner:{t}:{u}"));
+                        out.push(format!("creator:{t}:{u}"));
+                        out.push(format!("staff:{t}:{u}"));
+                    }
+                    Role::Finance | Role::Warehouse => {}
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Whether this user reads the record: one of its buckets is one of the user's.
+    pub fn may_read(&self, meta: &RecordMeta) -> bool {
+        let subs = self.subscriptions();
+        buckets_for(meta).iter().any(|b| subs.contains(b))
     }
 }
 
@@ -71,14 +168,31 @@ pub fn team_bucket(team: &str) -> Bucket {
     format!("team:{team}")
 }
 
+pub fn kind_bucket(team: &str, kind: DocKind) -> Bucket {
+    format!("kind:{team}:{}", kind.code())
+}
+
 /// The buckets a record belongs to, computed from its own fields.
 pub fn buckets_for(meta: &RecordMeta) -> Vec<Bucket> {
-    let mut out = vec![team_bucket(&meta.team)];
+    let t = &meta.team;
+    let mut out = vec![team_bucket(t)];
+    // A kind-wide bucket only where a role reads a whole kind (reps read the team's live sessions).
+    if meta.kind == DocKind::LiveSession {
+        out.push(kind_bucket(t, meta.kind));
+    }
     if !meta.owner.is_empty() {
-        out.push(format!("owner:{}:{}", meta.team, meta.owner));
+        out.push(format!("owner:{t}:{}", meta.owner));
     }
     if !meta.created_by.is_empty() && meta.created_by != meta.owner {
-        out.push(format!("creator:{}:{}", meta.team, meta.created_by));
+        out.push(format!("creator:{t}:{}", meta.created_by));
+    }
+    if meta.kind == DocKind::LiveSession {
+        for s in &meta.staff {
+            let b = format!("staff:{t}:{s}");
+            if !s.is_empty() && !out.contains(&b) {
+                out.push(b);
+            }
+        }
     }
     out
 }
@@ -90,41 +204,63 @@ pub struct Refusal {
     pub code: &'static str,
 }
 
+fn refuse(path: &str, code: &'static str) -> Result<(), Refusal> {
+    Err(Refusal {
+        path: path.into(),
+        code,
+    })
+}
+
+/// Whether a role of `who` in `team` may create or edit records of `kind` at all.
+fn may_write_kind(who: &Principal, team: &str, kind: DocKind) -> bool {
+    match kind {
+        DocKind::Lead => who.any(team, Role::works_leads),
+        DocKind::LiveSession => who.any(team, Role::team_wide),
+    }
+}
+
 /// Judges a change by what the document was before (`None`: the change creates it) and what it would be after.
 pub fn check_write(
     who: &Principal,
     before: Option<&RecordMeta>,
     after: &RecordMeta,
 ) -> Result<(), Refusal> {
-    match before {
-        None => {
-            if after.team != who.team_id {
-                return Err(Refusal {
-                    path: "team".into(),
-                    code: codes::FOREIGN_TEAM,
-                });
-            }
+    let Some(before) = before else {
+        if who.roles_in(&after.team).is_empty() {
+            return refuse("team", codes::FOREIGN_TEAM);
         }
-        Some(before) => {
-            if before.team != who.team_id {
-                return Err(Refusal {
-                    path: "team".into(),
-                    code: codes::FOREIGN_TEAM,
-                });
-            }
-            if after.kind != before.kind {
-                return Err(Refusal {
-                    path: "kind".into(),
-                    code: codes::KIND_CHANGE_FORBIDDEN,
-                });
-            }
-            if after.team != before.team {
-                return Err(Refusal {
-                    path: "team".into(),
-                    code: codes::TEAM_CHANGE_FORBIDDEN,
-                });
-            }
+        if !may_write_kind(who, &after.team, after.kind) {
+            return refuse("kind", codes::ROLE_FORBIDDEN);
         }
+        if after.created_by != who.user_id {
+            return refuse("created_by", codes::CREATOR_FORBIDDEN);
+        }
+        return Ok(());
+    };
+    if who.roles_in(&before.team).is_empty() {
+        return refuse("team", codes::FOREIGN_TEAM);
+    }
+    if !who.may_read(before) {
+        return refuse("", codes::NOT_VISIBLE);
+    }
+    if !may_write_kind(who, &before.team, before.kind) {
+        return refuse("kind", codes::ROLE_FORBIDDEN);
+    }
+    if after.kind != before.kind {
+        return refuse("kind", codes::KIND_CHANGE_FORBIDDEN);
+    }
+    if after.team != before.team {
+        return refuse("team", codes::TEAM_CHANGE_FORBIDDEN);
+    }
+    if after.created_by != before.created_by {
+        return refuse("created_by", codes::CREATOR_FORBIDDEN);
+    }
+    if after.owner != before.owner
+        && !who.any(&before.team, Role::team_wide)
+        && !before.owner.is_empty()
+        && before.owner != who.user_id
+    {
+        return refuse("owner", codes::OWNER_CHANGE_FORBIDDEN);
     }
     Ok(())
 }
@@ -132,52 +268,142 @@ pub fn check_write(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doc::DocKind;
     use rstest::rstest;
 
-    fn meta(team: &str) -> RecordMeta {
+    fn lead(team: &str, owner: &str, created_by: &str) -> RecordMeta {
         RecordMeta {
             kind: DocKind::Lead,
             team: team.into(),
-            owner: "u2".into(),
-            created_by: "u1".into(),
+            owner: owner.into(),
+            created_by: created_by.into(),
+            staff: vec![],
         }
     }
-    fn rep() -> Principal {
-        Principal {
-            user_id: "u1".into(),
-            team_id: "t1".into(),
-            role: Role::SalesRep,
+    fn session(team: &str, staff: &[&str]) -> RecordMeta {
+        RecordMeta {
+            kind: DocKind::LiveSession,
+            team: team.into(),
+            owner: String::new(),
+            created_by: "boss".into(),
+            staff: staff.iter().map(|s| s.to_string()).collect(),
         }
+    }
+    fn who(role: Role) -> Principal {
+        Principal::new("me", "t1", &[role])
     }
 
     #[rstest]
-    #[case::create_in_own_team(None, meta("t1"), None)]
-    #[case::create_in_other_team(None, meta("t2"), Some(("team", codes::FOREIGN_TEAM)))]
-    #[case::edit_in_team(Some(meta("t1")), meta("t1"), None)]
-    #[case::move_to_other_team(Some(meta("t1")), meta("t2"), Some(("team", codes::TEAM_CHANGE_FORBIDDEN)))]
-    #[case::edit_other_teams_record(Some(meta("t2")), meta("t2"), Some(("team", codes::FOREIGN_TEAM)))]
-    #[case::change_kind(Some(meta("t1")), RecordMeta { kind: DocKind::LiveSession, ..meta("t1") }, Some(("kind", codes::KIND_CHANGE_FORBIDDEN)))]
+    #[case::create_in_own_team(Role::SalesRep, None, lead("t1", "", "me"), None)]
+    #[case::create_in_other_team(Role::Manager, None, lead("t2", "", "me"), Some(("team", codes::FOREIGN_TEAM)))]
+    #[case::create_as_someone_else(Role::Assistant, None, lead("t1", "", "x"), Some(("created_by", codes::CREATOR_FORBIDDEN)))]
+    #[case::finance_creates_lead(Role::Finance, None, lead("t1", "", "me"), Some(("kind", codes::ROLE_FORBIDDEN)))]
+    #[case::rep_creates_session(Role::SalesRep, None, session("t1", &[]), Some(("kind", codes::ROLE_FORBIDDEN)))]
+    #[case::manager_creates_session(Role::Manager, None, RecordMeta { created_by: "me".into(), ..session("t1", &[]) }, None)]
+    #[case::edit_own(
+        Role::SalesRep,
+        Some(lead("t1", "me", "x")),
+        lead("t1", "me", "x"),
+        None
+    )]
+    #[case::edit_others(Role::SalesRep, Some(lead("t1", "x", "x")), lead("t1", "x", "x"), Some(("", codes::NOT_VISIBLE)))]
+    #[case::lead_edits_team(
+        Role::SalesLead,
+        Some(lead("t1", "x", "x")),
+        lead("t1", "y", "x"),
+        None
+    )]
+    #[case::finance_edits(Role::Finance, Some(lead("t1", "x", "me")), lead("t1", "x", "me"), Some(("", codes::NOT_VISIBLE)))]
+    #[case::hand_off_own(
+        Role::SalesRep,
+        Some(lead("t1", "me", "x")),
+        lead("t1", "y", "x"),
+        None
+    )]
+    #[case::take_from_owner(Role::Assistant, Some(lead("t1", "y", "me")), lead("t1", "me", "me"), Some(("owner", codes::OWNER_CHANGE_FORBIDDEN)))]
+    #[case::assign_unowned(
+        Role::Assistant,
+        Some(lead("t1", "", "me")),
+        lead("t1", "y", "me"),
+        None
+    )]
+    #[case::rewrite_creator(Role::Manager, Some(lead("t1", "", "x")), lead("t1", "", "me"), Some(("created_by", codes::CREATOR_FORBIDDEN)))]
+    #[case::move_to_other_team(Role::Manager, Some(lead("t1", "", "x")), lead("t2", "", "x"), Some(("team", codes::TEAM_CHANGE_FORBIDDEN)))]
+    #[case::edit_other_teams_record(Role::Manager, Some(lead("t2", "", "x")), lead("t2", "", "x"), Some(("team", codes::FOREIGN_TEAM)))]
+    #[case::change_kind(Role::Manager, Some(lead("t1", "", "x")), RecordMeta { kind: DocKind::LiveSession, ..lead("t1", "", "x") }, Some(("kind", codes::KIND_CHANGE_FORBIDDEN)))]
+    #[case::assistant_edits_worked_session(Role::Assistant, Some(session("t1", &["me"])), session("t1", &["me"]), Some(("kind", codes::ROLE_FORBIDDEN)))]
     fn write_rules(
+        #[case] role: Role,
         #[case] before: Option<RecordMeta>,
         #[case] after: RecordMeta,
         #[case] refused: Option<(&str, &str)>,
     ) {
-        let got = check_write(&rep(), before.as_ref(), &after)
+        let got = check_write(&who(role), before.as_ref(), &after)
             .err()
             .map(|r| (r.path, r.code));
         assert_eq!(got, refused.map(|(p, c)| (p.to_string(), c)));
     }
 
+    #[rstest]
+    #[case::assistant(Role::Assistant, [true, true, false, true, false, false])]
+    #[case::rep(Role::SalesRep, [true, true, false, true, true, false])]
+    #[case::lead(Role::SalesLead, [true, true, true, true, true, false])]
+    #[case::manager(Role::Manager, [true, true, true, true, true, false])]
+    #[case::admin(Role::Admin, [true, true, true, true, true, false])]
+    #[case::finance(Role::Finance, [false; 6])]
+    #[case::warehouse(Role::Warehouse, [false; 6])]
+    fn read_rules(#[case] role: Role, #[case] expected: [bool; 6]) {
+        let records = [
+            lead("t1", "me", "x"),
+            lead("t1", "", "me"),
+            lead("t1", "x", "x"),
+            session("t1", &["me"]),
+            session("t1", &["x"]),
+            lead("t2", "me", "me"),
+        ];
+        let got = records.map(|r| who(role).may_read(&r));
+        assert_eq!(got, expected, "{role:?}");
+    }
+
     #[test]
-    fn a_record_is_in_its_team_owner_and_creator_buckets() {
+    fn roles_are_unioned_across_teams() {
+        let p = Principal {
+            user_id: "me".into(),
+            memberships: vec![
+                Membership {
+                    team: "t1".into(),
+                    roles: vec![Role::SalesRep],
+                },
+                Membership {
+                    team: "t2".into(),
+                    roles: vec![Role::Manager, Role::SalesRep],
+                },
+            ],
+        };
+        assert!(p.may_read(&lead("t2", "x", "x")));
+        assert!(!p.may_read(&lead("t1", "x", "x")));
+        assert!(p.subscriptions().contains(&"team:t2".to_string()));
         assert_eq!(
-            buckets_for(&meta("t1")),
+            Role::parse_list("manager, sales_rep,manager"),
+            Ok(vec![Role::SalesRep, Role::Manager])
+        );
+        assert_eq!(Role::parse_list("boss"), Err("boss".into()));
+    }
+
+    #[test]
+    fn a_record_is_placed_by_its_own_fields() {
+        assert_eq!(
+            buckets_for(&lead("t1", "u2", "u1")),
             ["team:t1", "owner:t1:u2", "creator:t1:u1"]
         );
-        assert!(rep()
-            .subscriptions()
-            .iter()
-            .all(|b| b.starts_with("team:t1")));
+        assert_eq!(
+            buckets_for(&session("t1", &["a", "a", "b"])),
+            [
+                "team:t1",
+                "kind:t1:live_session",
+                "creator:t1:boss",
+                "staff:t1:a",
+                "staff:t1:b"
+            ]
+        );
     }
 }

@@ -25,6 +25,8 @@ pub struct IngestOutcome {
     /// The document's placement before and after.
     pub meta_before: Option<RecordMeta>,
     pub meta_after: Option<RecordMeta>,
+    /// Top-level fields the accepted changes touched, sorted (for the audit log).
+    pub changed_fields: Vec<String>,
 }
 
 fn hash_of(h: &ChangeHash) -> Hash {
@@ -42,6 +44,7 @@ pub fn ingest(
     let mut out = IngestOutcome::default();
     let existed = doc.is_some();
     let mut doc = doc.unwrap_or_default();
+    let heads_before = doc.get_heads();
     out.meta_before = if existed {
         RecordMeta::read(&doc).ok()
     } else {
@@ -160,8 +163,34 @@ pub fn ingest(
     out.doc = if out.accepted.is_empty() {
         None
     } else {
+        let heads_after = doc.get_heads();
+        out.changed_fields = changed_fields(&mut doc, &heads_before, &heads_after);
         Some(doc)
     };
+    out
+}
+
+/// The top-level fields that differ between two versions of a document.
+pub fn changed_fields(
+    doc: &mut AutoCommit,
+    before: &[ChangeHash],
+    after: &[ChangeHash],
+) -> Vec<String> {
+    let mut out: Vec<String> = doc
+        .diff(before, after)
+        .into_iter()
+        .filter_map(|p| match p.path.first() {
+            Some((_, automerge::Prop::Map(k))) => Some(k.clone()),
+            Some(_) => None,
+            None => match p.action {
+                automerge::PatchAction::PutMap { key, .. }
+                | automerge::PatchAction::DeleteMap { key } => Some(key),
+                _ => None,
+            },
+        })
+        .collect();
+    out.sort();
+    out.dedup();
     out
 }
 
@@ -179,11 +208,7 @@ mod tests {
     use liveline_domain::{policy::Role, Lead};
 
     fn who() -> Principal {
-        Principal {
-            user_id: "u1".into(),
-            team_id: "t1".into(),
-            role: Role::Assistant,
-        }
+        Principal::new("u1", "t1", &[Role::Assistant])
     }
     fn actor() -> ActorId {
         ActorId::from(&[7u8; 16][..])
@@ -193,6 +218,7 @@ mod tests {
             kind: "lead".into(),
             team: team.into(),
             buyer_name: "Ann".into(),
+            created_by: "u1".into(),
             ..Default::default()
         }
     }
@@ -235,6 +261,20 @@ mod tests {
         assert_eq!(out.refused[0].1, "team");
         assert_eq!(out.refused[0].2.code, codes::TEAM_CHANGE_FORBIDDEN);
         assert!(out.doc.is_none());
+    }
+
+    #[test]
+    fn the_fields_an_edit_touched_are_named() {
+        let mut d = AutoCommit::new().with_actor(actor());
+        let c1 = change(&mut d, &lead("t1"));
+        let first = ingest(None, &[c1], &who(), &actor());
+        assert!(first.changed_fields.contains(&"buyer_name".to_string()));
+        let mut l = lead("t1");
+        l.notes = "call after 6pm".into();
+        l.status = "contacted".into();
+        let c2 = change(&mut d, &l);
+        let out = ingest(first.doc, &[c2], &who(), &actor());
+        assert_eq!(out.changed_fields, ["notes", "status"]);
     }
 
     #[test]

@@ -195,3 +195,73 @@ pub fn lead(name: &str) -> LeadInput {
         ..Default::default()
     }
 }
+
+/// A hand-crafted sync client on a real WebSocket: it sends exactly the frames a test builds, for testing what the
+/// server does with input no well-behaved device would send.
+pub mod raw {
+    use futures_util::StreamExt;
+    use liveline_sync::{decode, encode, ClientMsg, DocChanges, ServerMsg};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message;
+
+    use crate::TestServer;
+
+    pub type Ws = tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >;
+
+    pub async fn connect(
+        server: &TestServer,
+        token: Option<&str>,
+    ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+        let mut req = format!("ws://{}/v1/sync", server.addr)
+            .into_client_request()
+            .unwrap();
+        if let Some(t) = token {
+            req.headers_mut()
+                .insert("authorization", format!("Bearer {t}").parse().unwrap());
+        }
+        tokio_tungstenite::connect_async(req)
+            .await
+            .map(|(ws, _)| ws)
+    }
+
+    pub async fn next(ws: &mut Ws) -> ServerMsg {
+        loop {
+            match ws.next().await.expect("server answers").expect("frame") {
+                Message::Binary(b) => return decode(&b).expect("server frames decode"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Reads until a message that is not part of catching up (welcome, snapshots, log pages).
+    pub async fn next_reply(ws: &mut Ws) -> ServerMsg {
+        loop {
+            match next(ws).await {
+                ServerMsg::Welcome { .. }
+                | ServerMsg::Snapshot { .. }
+                | ServerMsg::Changes { .. }
+                | ServerMsg::CaughtUp { .. } => {}
+                other => return other,
+            }
+        }
+    }
+
+    /// A `Push` frame of `changes` to one document.
+    pub fn push(doc: &str, changes: Vec<Vec<u8>>) -> Message {
+        Message::Binary(
+            encode(&ClientMsg::Push {
+                docs: vec![DocChanges {
+                    doc: doc.into(),
+                    changes,
+                }],
+            })
+            .into(),
+        )
+    }
+
+    pub fn hello() -> Message {
+        Message::Binary(encode(&ClientMsg::Hello { cursors: vec![] }).into())
+    }
+}

@@ -6,53 +6,12 @@ use futures_util::{SinkExt, StreamExt};
 use liveline_domain::doc::uuid_bytes;
 use liveline_domain::Lead;
 use liveline_replica::{sign_in, Replica};
-use liveline_sync::{decode, encode, ClientMsg, DocChanges, ServerMsg, MAX_FRAME};
+use liveline_sync::{ServerMsg, MAX_FRAME};
 use liveline_sync_server::Store;
+use liveline_testkit::raw::{connect, hello, next_reply, push};
 use liveline_testkit::TestServer;
 use liveline_types::codes;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(
-    server: &TestServer,
-    token: Option<&str>,
-) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
-    let mut req = format!("ws://{}/v1/sync", server.addr)
-        .into_client_request()
-        .unwrap();
-    if let Some(t) = token {
-        req.headers_mut()
-            .insert("authorization", format!("Bearer {t}").parse().unwrap());
-    }
-    tokio_tungstenite::connect_async(req)
-        .await
-        .map(|(ws, _)| ws)
-}
-
-async fn next(ws: &mut Ws) -> ServerMsg {
-    loop {
-        match ws.next().await.expect("server answers").expect("frame") {
-            Message::Binary(b) => return decode(&b).expect("server frames decode"),
-            _ => continue,
-        }
-    }
-}
-
-/// Reads until a message that is not part of the initial catch-up.
-async fn next_reply(ws: &mut Ws) -> ServerMsg {
-    loop {
-        match next(ws).await {
-            ServerMsg::Welcome { .. }
-            | ServerMsg::Snapshot { .. }
-            | ServerMsg::Changes { .. }
-            | ServerMsg::CaughtUp { .. } => {}
-            other => return other,
-        }
-    }
-}
 
 fn lead_change(actor: &ActorId, team: &str) -> (AutoCommit, Vec<u8>) {
     let mut doc = AutoCommit::new().with_actor(actor.clone());
@@ -60,6 +19,7 @@ fn lead_change(actor: &ActorId, team: &str) -> (AutoCommit, Vec<u8>) {
         kind: "lead".into(),
         team: team.into(),
         buyer_name: "Crafted".into(),
+        created_by: "u-assistant".into(),
         ..Default::default()
     };
     lead.save_into(&mut doc).unwrap();
@@ -87,11 +47,7 @@ async fn the_server_refuses_bad_input_precisely_and_stays_whole() {
         .await
         .unwrap();
     let mut ws = connect(&server, Some(&creds.token)).await.unwrap();
-    ws.send(Message::Binary(
-        encode(&ClientMsg::Hello { cursors: vec![] }).into(),
-    ))
-    .await
-    .unwrap();
+    ws.send(hello()).await.unwrap();
 
     // Malformed frame, a text frame, another protocol version.
     ws.send(Message::Binary(vec![1, 0, 99, 1, 2].into()))
@@ -116,17 +72,6 @@ async fn the_server_refuses_bad_input_precisely_and_stays_whole() {
     let other = ActorId::from(&[5u8; 16][..]);
     let doc_id = uuid::Uuid::new_v4().to_string();
     let (_, forged) = lead_change(&other, "demo");
-    let push = |doc: &str, changes: Vec<Vec<u8>>| {
-        Message::Binary(
-            encode(&ClientMsg::Push {
-                docs: vec![DocChanges {
-                    doc: doc.into(),
-                    changes,
-                }],
-            })
-            .into(),
-        )
-    };
     ws.send(push(&doc_id, vec![forged])).await.unwrap();
     match next_reply(&mut ws).await {
         ServerMsg::Refused { error, .. } => assert_eq!(error.code, codes::ACTOR_MISMATCH),

@@ -1,7 +1,7 @@
 //! Devices and a real sync server on loopback: capture, propagation, offline merges, refusals, restarts.
 
 use liveline_testkit::{lead, Device, TestServer};
-use liveline_types::{codes, SyncState};
+use liveline_types::{codes, LeadInput, SyncState};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lead_captured_on_one_device_reaches_another() {
@@ -60,7 +60,12 @@ async fn offline_edits_on_two_devices_both_survive() {
     let mut b = Device::sign_in(&server, tmp.path(), "rep1@demo.liveline").await;
     a.online();
     b.online();
-    let l = a.capture(&lead("Kenji Sato"));
+    // The rep reads leads they own: the assistant gives this one to them (the team's members arrive on sync).
+    a.synced().await;
+    let l = a.capture(&LeadInput {
+        owner: "u-rep1".into(),
+        ..lead("Kenji Sato")
+    });
     a.synced().await;
     assert_eq!(b.wait_for("Kenji Sato").await[0].id, l.id);
 
@@ -75,7 +80,10 @@ async fn offline_edits_on_two_devices_both_survive() {
         i.status = "contacted".into();
         i.company = "Sato KK".into();
     });
-    let offline_new = a.capture(&lead("Offline Buyer"));
+    let offline_new = a.capture(&LeadInput {
+        owner: "u-rep1".into(),
+        ..lead("Offline Buyer")
+    });
     assert_eq!(a.sync.as_ref().map(|s| s.status().state), None);
 
     a.online();

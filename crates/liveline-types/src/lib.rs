@@ -220,7 +220,77 @@ pub struct LiveSessionView {
 pub struct MemberView {
     pub id: String,
     pub name: String,
+    /// Role codes held in the team, comma-separated.
     pub role: String,
+}
+
+/// A user of a team, as an admin manages them (`GET /v1/admin/users`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminUserView {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub roles: Vec<String>,
+    pub active_devices: u32,
+}
+
+/// A signed-in device (`GET /v1/admin/devices`). Times are milliseconds since the Unix epoch (UTC).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminDeviceView {
+    pub id: String,
+    pub user_id: String,
+    pub user_name: String,
+    pub name: String,
+    pub created_at: i64,
+    pub last_seen: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// `POST /v1/admin/users`: a new member of the admin's team with a first password they change later.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteRequest {
+    pub email: String,
+    pub name: String,
+    pub roles: Vec<String>,
+    pub password: String,
+}
+
+/// `PUT /v1/admin/users/{id}/roles`: the user's roles in the admin's team; none removes them from it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetRolesRequest {
+    pub roles: Vec<String>,
+}
+
+/// `GET /v1/admin/audit`: filters, all optional. Newest first; page with `before_id`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuditQuery {
+    /// One record's history.
+    pub doc: String,
+    /// One user's changes.
+    pub user: String,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub before_id: Option<i64>,
+    pub limit: u32,
+    /// `json` (default) or `csv`.
+    pub format: String,
+}
+
+/// One accepted push of one record: who, from which device, when, and which fields it changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntryView {
+    pub id: i64,
+    pub at: i64,
+    pub doc_id: String,
+    pub kind: String,
+    pub user_id: String,
+    pub user_name: String,
+    pub device_id: String,
+    /// `created` or `edited`.
+    pub action: String,
+    pub fields: Vec<String>,
+    pub changes: i64,
 }
 
 /// Who is signed in on this device.
@@ -349,6 +419,26 @@ pub mod codes {
     /// A record may only be created in the author's own team.
     pub const FOREIGN_TEAM: &str = "policy.foreign_team";
     pub const KIND_CHANGE_FORBIDDEN: &str = "policy.kind_change";
+    /// None of the author's roles may create or edit this kind of record.
+    pub const ROLE_FORBIDDEN: &str = "policy.role_forbidden";
+    /// The record is outside what the author may read, so they may not change it either.
+    pub const NOT_VISIBLE: &str = "policy.not_visible";
+    /// Only a team-wide role or the current owner may give a record to someone else.
+    pub const OWNER_CHANGE_FORBIDDEN: &str = "policy.owner_change";
+    /// `created_by` is the author, set once.
+    pub const CREATOR_FORBIDDEN: &str = "policy.created_by";
+    /// The request needs an admin of the team.
+    pub const ADMIN_ONLY: &str = "admin.only";
+    /// A role code the server does not know; args: `role`.
+    pub const ROLE_UNKNOWN: &str = "admin.role_unknown";
+    /// The e-mail address already has an account.
+    pub const EMAIL_TAKEN: &str = "admin.email_taken";
+    /// A new password is too short; args: `min`.
+    pub const PASSWORD_SHORT: &str = "admin.password_short";
+    /// No such user in the admin's team.
+    pub const USER_UNKNOWN: &str = "admin.user_unknown";
+    /// The admin would remove the last admin of the team.
+    pub const LAST_ADMIN: &str = "admin.last_admin";
     pub const NOT_A_RECORD: &str = "policy.not_a_record";
     pub const ACTOR_MISMATCH: &str = "sync.actor_mismatch";
     pub const MISSING_DEPENDENCY: &str = "sync.missing_dependency";

@@ -1,0 +1,674 @@
+//! Teams, roles and authorization, enforced by a real server: what each role's device receives, what the server
+//! lets each role change (pushed by a hand-crafted client, so nothing on the device side filters first), role
+//! changes reaching an open connection, the admin API, the audit log and sign-in rate limits.
+//!
+//! The expected tables are written out here, not derived from the policy code: loosening any rule fails a cell.
+
+use std::time::Duration;
+
+use automerge::{transaction::Transactable, ActorId, AutoCommit, ROOT};
+use liveline_domain::doc::uuid_bytes;
+use liveline_domain::{Lead, LiveSession, RecordMeta};
+use liveline_replica::sign_in;
+use liveline_sync::ServerMsg;
+use liveline_sync_server::store::DocCommit;
+use liveline_sync_server::{auth, Store};
+use liveline_testkit::raw::{connect, hello, next_reply, push};
+use liveline_testkit::{lead, Device, TestServer};
+use liveline_types::{codes, AppError, AuditEntryView, LeadInput};
+use serde_json::json;
+
+const ROLES: [&str; 7] = [
+    "assistant",
+    "sales_rep",
+    "sales_lead",
+    "finance",
+    "warehouse",
+    "manager",
+    "admin",
+];
+
+/// The records each role's user is tested against, from that user's point of view.
+const RECORDS: [&str; 6] = [
+    "lead they own",
+    "lead they captured",
+    "lead of a teammate",
+    "session they work",
+    "session of the team",
+    "lead in another team",
+];
+
+const Y: bool = true;
+const N: bool = false;
+
+/// Rows follow `ROLES`, columns `RECORDS`.
+const READS: [[bool; 6]; 7] = [
+    [Y, Y, N, Y, N, N],
+    [Y, Y, N, Y, Y, N],
+    [Y, Y, Y, Y, Y, N],
+    [N, N, N, N, N, N],
+    [N, N, N, N, N, N],
+    [Y, Y, Y, Y, Y, N],
+    [Y, Y, Y, Y, Y, N],
+];
+const EDITS: [[bool; 6]; 7] = [
+    [Y, Y, N, N, N, N],
+    [Y, Y, N, N, N, N],
+    [Y, Y, Y, Y, Y, N],
+    [N, N, N, N, N, N],
+    [N, N, N, N, N, N],
+    [Y, Y, Y, Y, Y, N],
+    [Y, Y, Y, Y, Y, N],
+];
+/// Creating: a lead in the own team, a live session in the own team, a lead in another team.
+const CREATES: [[bool; 3]; 7] = [
+    [Y, N, N],
+    [Y, N, N],
+    [Y, Y, N],
+    [N, N, N],
+    [N, N, N],
+    [Y, Y, N],
+    [Y, Y, N],
+];
+
+fn record_id(role: usize, rec: usize) -> String {
+    format!("00000000-0000-4000-a000-{role:04}{rec:08}")
+}
+
+fn seeded(id: &str, doc: &mut AutoCommit) -> DocCommit {
+    doc.commit();
+    let changes = doc
+        .get_changes(&[])
+        .into_iter()
+        .map(|mut c| c.bytes().into_owned())
+        .collect();
+    DocCommit {
+        doc_id: id.into(),
+        meta: RecordMeta::read(doc).unwrap(),
+        bytes: doc.save(),
+        changes,
+        audit: None,
+    }
+}
+
+fn lead_doc(team: &str, owner: &str, created_by: &str, name: &str) -> AutoCommit {
+    let mut doc = AutoCommit::new().with_actor(ActorId::from(&[0xeeu8; 16][..]));
+    Lead {
+        kind: "lead".into(),
+        team: team.into(),
+        buyer_name: name.into(),
+        owner: owner.into(),
+        created_by: created_by.into(),
+        status: "new".into(),
+        ..Default::default()
+    }
+    .save_into(&mut doc)
+    .unwrap();
+    doc
+}
+
+fn session_doc(team: &str, staff: &str, created_by: &str, actor: &ActorId) -> AutoCommit {
+    let mut doc = AutoCommit::new().with_actor(actor.clone());
+    let s = LiveSession {
+        kind: "live_session".into(),
+        team: team.into(),
+        title: "Matrix stream".into(),
+        staff: vec![staff.into()],
+        created_by: created_by.into(),
+        ..Default::default()
+    };
+    autosurgeon::reconcile(&mut doc, &s).unwrap();
+    doc
+}
+
+fn actor_of(device_id: &str) -> ActorId {
+    ActorId::from(&uuid_bytes::parse(device_id).unwrap()[..])
+}
+
+/// One change by `actor` on top of the server's copy of `id`: a new note (or title, for a session).
+fn edit_change(server: &TestServer, id: &str, actor: &ActorId) -> Vec<u8> {
+    let bytes = server.state.store.doc(id).unwrap().unwrap();
+    let mut doc = AutoCommit::load(&bytes).unwrap().with_actor(actor.clone());
+    let field = match RecordMeta::read(&doc).unwrap().kind {
+        liveline_domain::DocKind::Lead => "notes",
+        liveline_domain::DocKind::LiveSession => "title",
+    };
+    doc.put(ROOT, field, "changed by the matrix").unwrap();
+    doc.commit();
+    doc.get_last_local_change().unwrap().bytes().into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_matrix_role_by_record_by_read_and_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let store = &server.state.store;
+    store.create_team("t2", "Other team").unwrap();
+    let hash = auth::hash_password("demo");
+    store
+        .create_user(
+            "m-other",
+            "demo",
+            "other@matrix.test",
+            "Other",
+            "sales_rep",
+            &hash,
+        )
+        .unwrap();
+    let mut commits = Vec::new();
+    let seeder = ActorId::from(&[0xeeu8; 16][..]);
+    for (r, role) in ROLES.iter().enumerate() {
+        let me = format!("m-{role}");
+        store
+            .create_user(
+                &me,
+                "demo",
+                &format!("{role}@matrix.test"),
+                role,
+                role,
+                &hash,
+            )
+            .unwrap();
+        let docs = [
+            lead_doc("demo", &me, "m-other", "own"),
+            lead_doc("demo", "", &me, "captured"),
+            lead_doc("demo", "m-other", "m-other", "teammate"),
+            session_doc("demo", &me, "m-other", &seeder),
+            session_doc("demo", "m-other", "m-other", &seeder),
+            // Owned and created by "me", but in a team "me" is not in: still not theirs.
+            lead_doc("t2", &me, &me, "elsewhere"),
+        ];
+        for (i, mut d) in docs.into_iter().enumerate() {
+            commits.push(seeded(&record_id(r, i), &mut d));
+        }
+    }
+    store.write(|_| (commits, ()), None, 0).unwrap();
+
+    let mut failures = Vec::new();
+    for (r, role) in ROLES.iter().enumerate() {
+        // Reads: what a real device of this user holds after syncing.
+        let mut device = Device::sign_in(&server, tmp.path(), &format!("{role}@matrix.test")).await;
+        device.online();
+        device.synced().await;
+        for (i, rec) in RECORDS.iter().enumerate() {
+            let held = device
+                .replica
+                .lock()
+                .unwrap()
+                .doc_bytes(&record_id(r, i))
+                .unwrap()
+                .is_some();
+            if held != READS[r][i] {
+                failures.push(format!(
+                    "{role} reads {rec}: got {held}, expected {}",
+                    READS[r][i]
+                ));
+            }
+        }
+        let creds = device
+            .replica
+            .lock()
+            .unwrap()
+            .credentials()
+            .unwrap()
+            .unwrap();
+        device.offline().await;
+
+        // Writes: pushed by a hand-crafted client with this device's token and actor.
+        let actor = actor_of(&creds.device_id);
+        let mut ws = connect(&server, Some(&creds.token)).await.unwrap();
+        ws.send_msg(hello()).await;
+        for (i, rec) in RECORDS.iter().enumerate() {
+            let id = record_id(r, i);
+            let before = store.doc(&id).unwrap();
+            ws.send_msg(push(&id, vec![edit_change(&server, &id, &actor)]))
+                .await;
+            let accepted = match next_reply(&mut ws).await {
+                ServerMsg::Ack { .. } => true,
+                ServerMsg::Refused { .. } => false,
+                other => panic!("{role} edits {rec}: unexpected {other:?}"),
+            };
+            if accepted != EDITS[r][i] {
+                failures.push(format!(
+                    "{role} edits {rec}: got {accepted}, expected {}",
+                    EDITS[r][i]
+                ));
+            }
+            if !accepted {
+                assert_eq!(
+                    store.doc(&id).unwrap(),
+                    before,
+                    "a refused edit leaves {rec} as it was"
+                );
+            }
+        }
+        let news: [(&str, AutoCommit); 3] = [
+            ("creates a lead", {
+                let mut d = AutoCommit::new().with_actor(actor.clone());
+                Lead {
+                    kind: "lead".into(),
+                    team: "demo".into(),
+                    buyer_name: "New".into(),
+                    created_by: format!("m-{role}"),
+                    ..Default::default()
+                }
+                .save_into(&mut d)
+                .unwrap();
+                d
+            }),
+            (
+                "creates a session",
+                session_doc("demo", "", &format!("m-{role}"), &actor),
+            ),
+            ("creates a lead in another team", {
+                let mut d = AutoCommit::new().with_actor(actor.clone());
+                Lead {
+                    kind: "lead".into(),
+                    team: "t2".into(),
+                    buyer_name: "New".into(),
+                    created_by: format!("m-{role}"),
+                    ..Default::default()
+                }
+                .save_into(&mut d)
+                .unwrap();
+                d
+            }),
+        ];
+        for (i, (what, mut d)) in news.into_iter().enumerate() {
+            d.commit();
+            let change = d.get_last_local_change().unwrap().bytes().into_owned();
+            let id = uuid::Uuid::new_v4().to_string();
+            ws.send_msg(push(&id, vec![change])).await;
+            let accepted = match next_reply(&mut ws).await {
+                ServerMsg::Ack { .. } => true,
+                ServerMsg::Refused { .. } => false,
+                other => panic!("{role} {what}: unexpected {other:?}"),
+            };
+            if accepted != CREATES[r][i] {
+                failures.push(format!(
+                    "{role} {what}: got {accepted}, expected {}",
+                    CREATES[r][i]
+                ));
+            }
+            assert_eq!(store.doc(&id).unwrap().is_some(), accepted);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "authorization matrix:\n{}",
+        failures.join("\n")
+    );
+    assert!(store.integrity_ok().unwrap());
+    server.stop().await;
+}
+
+/// Sends without the `SinkExt` import at every call site.
+trait SendMsg {
+    async fn send_msg(&mut self, m: tokio_tungstenite::tungstenite::Message);
+}
+impl SendMsg for liveline_testkit::raw::Ws {
+    async fn send_msg(&mut self, m: tokio_tungstenite::tungstenite::Message) {
+        use futures_util::SinkExt;
+        self.send(m).await.expect("send");
+    }
+}
+
+struct Api {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    fn of(server: &TestServer, device: &Device) -> Api {
+        let creds = device
+            .replica
+            .lock()
+            .unwrap()
+            .credentials()
+            .unwrap()
+            .unwrap();
+        Api {
+            base: server.url(),
+            token: creds.token,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, String) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+}
+
+fn code(body: &str) -> String {
+    serde_json::from_str::<AppError>(body)
+        .map(|e| e.code)
+        .unwrap_or_else(|_| body.to_string())
+}
+
+async fn wait_count(device: &Device, want: u64) {
+    for _ in 0..400 {
+        if device.count() == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the device holds {} leads, expected {want}", device.count());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_manage_roles_devices_and_read_the_audit_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let mut admin = Device::sign_in(&server, tmp.path(), "admin@demo.liveline").await;
+    let mut rep = Device::sign_in(&server, tmp.path(), "rep1@demo.liveline").await;
+    admin.online();
+    rep.online();
+    admin.synced().await;
+    rep.synced().await;
+    let team_total = admin.count();
+    let own = rep.count();
+    assert!(
+        own > 0 && own < team_total,
+        "a rep holds only their own leads ({own} of {team_total})"
+    );
+    assert!(rep
+        .find("")
+        .iter()
+        .all(|l| l.owner == "u-rep1" || l.created_by == "u-rep1"));
+
+    // Only an admin, and only with a token.
+    let api = Api::of(&server, &admin);
+    let rep_api = Api::of(&server, &rep);
+    let (status, body) = rep_api.get("/v1/admin/users").await;
+    assert_eq!((status, code(&body)), (403, codes::ADMIN_ONLY.to_string()));
+    let anonymous = Api {
+        token: "nope".into(),
+        ..Api::of(&server, &admin)
+    };
+    assert_eq!(anonymous.get("/v1/admin/users").await.0, 401);
+
+    // A role change reaches the rep's open connection: the team arrives, then leaves again.
+    let put = |roles: serde_json::Value| {
+        api.call(
+            reqwest::Method::PUT,
+            "/v1/admin/users/u-rep1/roles",
+            Some(json!({ "roles": roles })),
+        )
+    };
+    assert_eq!(put(json!(["sales_lead"])).await.0, 200);
+    wait_count(&rep, team_total).await;
+    assert_eq!(put(json!(["sales_rep"])).await.0, 200);
+    wait_count(&rep, own).await;
+    let (status, body) = put(json!(["boss"])).await;
+    assert_eq!(
+        (status, code(&body)),
+        (422, codes::ROLE_UNKNOWN.to_string())
+    );
+    assert!(body.contains("boss"), "the unknown role is named: {body}");
+    let (status, body) = api
+        .call(
+            reqwest::Method::PUT,
+            "/v1/admin/users/u-admin/roles",
+            Some(json!({ "roles": ["manager"] })),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (409, codes::LAST_ADMIN.to_string()));
+
+    // Inviting: every bad field has its own answer; a good invite can sign in with its role.
+    let invite = |email: &str, roles: serde_json::Value, password: &str| {
+        api.call(
+            reqwest::Method::POST,
+            "/v1/admin/users",
+            Some(
+                json!({ "email": email, "name": "New Rep", "roles": roles, "password": password }),
+            ),
+        )
+    };
+    let cases = [
+        (
+            "not-an-email",
+            json!(["sales_rep"]),
+            "long enough",
+            422,
+            codes::EMAIL_INVALID,
+        ),
+        (
+            "new@demo.liveline",
+            json!(["sales_rep"]),
+            "short",
+            422,
+            codes::PASSWORD_SHORT,
+        ),
+        (
+            "new@demo.liveline",
+            json!(["wizard"]),
+            "long enough",
+            422,
+            codes::ROLE_UNKNOWN,
+        ),
+        (
+            "new@demo.liveline",
+            json!([]),
+            "long enough",
+            422,
+            codes::REQUIRED,
+        ),
+        (
+            "rep2@demo.liveline",
+            json!(["sales_rep"]),
+            "long enough",
+            409,
+            codes::EMAIL_TAKEN,
+        ),
+    ];
+    for (email, roles, password, want_status, want_code) in cases {
+        let (status, body) = invite(email, roles, password).await;
+        assert_eq!(
+            (status, code(&body)),
+            (want_status, want_code.to_string()),
+            "{email}"
+        );
+    }
+    let (status, body) = invite("new@demo.liveline", json!(["sales_rep"]), "long enough").await;
+    assert_eq!(status, 201, "{body}");
+    let creds = sign_in(&server.url(), "new@demo.liveline", "long enough", "t")
+        .await
+        .unwrap();
+    let (_, users) = api.get("/v1/admin/users").await;
+    assert!(users.contains("new@demo.liveline") && users.contains(&creds.user_id));
+
+    // The audit log names who changed what, from which device, per record and per user, and exports to CSV.
+    let mine = rep.find("")[0].clone();
+    rep.edit(&mine.id, |i| i.notes = "called, wants a sample".into());
+    rep.synced().await;
+    let (_, body) = api.get(&format!("/v1/admin/audit?doc={}", mine.id)).await;
+    let entries: Vec<AuditEntryView> = serde_json::from_str(&body).unwrap();
+    let rep_creds = rep.replica.lock().unwrap().credentials().unwrap().unwrap();
+    let last = &entries[0];
+    assert_eq!(
+        (
+            last.user_id.as_str(),
+            last.device_id.as_str(),
+            last.action.as_str()
+        ),
+        ("u-rep1", rep_creds.device_id.as_str(), "edited")
+    );
+    assert!(
+        last.fields.contains(&"notes".to_string()),
+        "{:?}",
+        last.fields
+    );
+    let (_, body) = api.get("/v1/admin/audit?user=u-rep1").await;
+    let by_user: Vec<AuditEntryView> = serde_json::from_str(&body).unwrap();
+    assert!(!by_user.is_empty() && by_user.iter().all(|e| e.user_id == "u-rep1"));
+    let (status, csv) = api.get("/v1/admin/audit?user=u-rep1&format=csv").await;
+    assert_eq!(status, 200);
+    assert!(
+        csv.starts_with('\u{feff}'),
+        "Excel needs the byte-order mark"
+    );
+    assert!(csv.contains("time_utc") && csv.contains("Wang Lei") && csv.contains(&mine.id));
+    let (status, body) = api.get("/v1/admin/audit?format=pdf").await;
+    assert_eq!((status, code(&body)), (422, codes::BAD_MESSAGE.to_string()));
+    // The rep's own edits, as seen by someone outside the team: nothing.
+    assert_eq!(rep_api.get("/v1/admin/audit").await.0, 403);
+
+    // Devices: listed, and revoking one from the API cuts it off at once.
+    let (_, devices) = api.get("/v1/admin/devices").await;
+    assert!(devices.contains(&rep_creds.device_id));
+    let (status, _) = api
+        .call(
+            reqwest::Method::POST,
+            &format!("/v1/admin/devices/{}/revoke", rep_creds.device_id),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let mut revoked = false;
+    for _ in 0..200 {
+        let s = rep.sync.as_ref().unwrap().status();
+        if s.last_error.as_ref().map(|e| e.code.as_str()) == Some(codes::DEVICE_REVOKED) {
+            revoked = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(revoked, "the revoked device is told why");
+    assert_eq!(rep_api.get("/v1/me").await.0, 401);
+    let (status, _) = api
+        .call(
+            reqwest::Method::POST,
+            "/v1/admin/devices/no-such-device/revoke",
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+
+    admin.offline().await;
+    rep.offline().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finance_cannot_touch_leads_and_a_rep_cannot_take_a_teammates_lead() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let mut assistant = Device::sign_in(&server, tmp.path(), "assistant@demo.liveline").await;
+    let mut finance = Device::sign_in(&server, tmp.path(), "finance@demo.liveline").await;
+    assistant.online();
+    finance.online();
+    finance.synced().await;
+    assistant.synced().await;
+    assert_eq!(finance.count(), 0, "finance receives no leads");
+
+    // The assistant gives a lead to rep2; the assistant then tries to take it back for themselves: refused on the
+    // server, rebuilt on the device, kept in the inbox.
+    let l = assistant.capture(&LeadInput {
+        owner: "u-rep2".into(),
+        ..lead("Owned Elsewhere")
+    });
+    assistant.synced().await;
+    assistant.edit(&l.id, |i| i.owner = "u-assistant".into());
+    assistant.synced().await;
+    let refused = assistant.replica.lock().unwrap().refused_edits().unwrap();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(
+        (refused[0].path.as_str(), refused[0].error.code.as_str()),
+        ("owner", codes::OWNER_CHANGE_FORBIDDEN)
+    );
+    assert_eq!(
+        assistant.lead(&l.id).owner,
+        "u-rep2",
+        "the device shows what the server holds"
+    );
+
+    // A finance device pushing a lead gets a refusal naming why, and the lead does not exist anywhere.
+    let creds = finance
+        .replica
+        .lock()
+        .unwrap()
+        .credentials()
+        .unwrap()
+        .unwrap();
+    let actor = actor_of(&creds.device_id);
+    let mut d = AutoCommit::new().with_actor(actor);
+    Lead {
+        kind: "lead".into(),
+        team: "demo".into(),
+        buyer_name: "From finance".into(),
+        created_by: "u-finance".into(),
+        ..Default::default()
+    }
+    .save_into(&mut d)
+    .unwrap();
+    d.commit();
+    let mut ws = connect(&server, Some(&creds.token)).await.unwrap();
+    ws.send_msg(hello()).await;
+    let id = uuid::Uuid::new_v4().to_string();
+    ws.send_msg(push(
+        &id,
+        vec![d.get_last_local_change().unwrap().bytes().into_owned()],
+    ))
+    .await;
+    match next_reply(&mut ws).await {
+        ServerMsg::Refused { error, path, .. } => {
+            assert_eq!(
+                (error.code.as_str(), path.as_str()),
+                (codes::ROLE_FORBIDDEN, "kind")
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(server.state.store.doc(&id).unwrap().is_none());
+
+    assistant.offline().await;
+    finance.offline().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_attempts_are_rate_limited_per_account() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let mut codes_seen = Vec::new();
+    for _ in 0..liveline_sync_server::SIGN_IN_PER_EMAIL_MINUTE + 1 {
+        let e = sign_in(&server.url(), "rep1@demo.liveline", "guess", "t")
+            .await
+            .unwrap_err();
+        codes_seen.push(e.code);
+    }
+    assert!(codes_seen[..codes_seen.len() - 1]
+        .iter()
+        .all(|c| c == codes::BAD_CREDENTIALS));
+    assert_eq!(codes_seen.last().unwrap(), codes::RATE_LIMITED);
+    // Even the right password waits now; another account is not affected.
+    assert_eq!(
+        sign_in(&server.url(), "rep1@demo.liveline", "demo", "t")
+            .await
+            .unwrap_err()
+            .code,
+        codes::RATE_LIMITED
+    );
+    assert!(sign_in(&server.url(), "rep2@demo.liveline", "demo", "t")
+        .await
+        .is_ok());
+    server.stop().await;
+}

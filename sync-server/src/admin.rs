@@ -1,0 +1,321 @@
+//! The team administration API: who is in the team with which roles, their devices, and the audit log.
+//!
+//! Every route authenticates the device's token and acts on the device's team; all but `/v1/me` need the admin
+//! role there. A role change reaches the user's open connections at once (they re-subscribe); a revocation closes
+//! them.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use liveline_domain::policy::Role;
+use liveline_types::{
+    codes, AdminDeviceView, AdminUserView, AppError, AuditEntryView, AuditQuery, InviteRequest,
+    SetRolesRequest,
+};
+
+use crate::store::{DeviceAuth, Store, StoreError};
+use crate::{auth, authenticate, now_ms, ApiError, AppState};
+
+/// Shortest password an admin may give a new member.
+pub const MIN_PASSWORD: usize = 8;
+
+fn bad(code: &str) -> ApiError {
+    ApiError(StatusCode::UNPROCESSABLE_ENTITY, AppError::new(code))
+}
+
+fn internal(e: StoreError) -> ApiError {
+    tracing::error!(error = %e, "admin storage error");
+    ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_app_error())
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|_| {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::new(codes::SERVER_ERROR),
+        )
+    })?
+}
+
+/// The requesting device, which must belong to an admin of its team.
+async fn admin<S: Store>(state: &AppState<S>, headers: &HeaderMap) -> Result<DeviceAuth, ApiError> {
+    let device = authenticate(state, headers).await?;
+    if !device.is_admin_of(&device.team_id) {
+        tracing::info!(user = %device.user_id, "admin request refused");
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            AppError::new(codes::ADMIN_ONLY),
+        ));
+    }
+    Ok(device)
+}
+
+fn parse_roles(roles: &[String]) -> Result<Vec<Role>, ApiError> {
+    Role::parse_list(&roles.join(",")).map_err(|unknown| {
+        ApiError(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::new(codes::ROLE_UNKNOWN).with("role", unknown),
+        )
+    })
+}
+
+/// Who the token belongs to: user, team and roles in each team.
+pub(crate) async fn me<S: Store>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let d = authenticate(&state, &headers).await?;
+    let teams: Vec<_> = d
+        .memberships
+        .iter()
+        .map(|m| serde_json::json!({ "team": m.team, "roles": m.roles }))
+        .collect();
+    Ok(Json(serde_json::json!({
+        "user_id": d.user_id,
+        "name": d.user_name,
+        "email": d.email,
+        "device_id": d.device_id,
+        "team_id": d.team_id,
+        "teams": teams,
+    })))
+}
+
+pub(crate) async fn users<S: Store>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<AdminUserView>>, ApiError> {
+    let me = admin(&state, &headers).await?;
+    let st = state.clone();
+    blocking(move || st.store.users(&me.team_id).map_err(internal))
+        .await
+        .map(Json)
+}
+
+pub(crate) async fn invite<S: Store>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    Json(req): Json<InviteRequest>,
+) -> Result<(StatusCode, Json<AdminUserView>), ApiError> {
+    let me = admin(&state, &headers).await?;
+    let email = req.email.trim().to_lowercase();
+    if !email_address::EmailAddress::is_valid(&email) {
+        return Err(bad(codes::EMAIL_INVALID));
+    }
+    let name = req.name.trim().to_string();
+    if name.is_empty() {
+        return Err(ApiError(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::new(codes::REQUIRED).with("field", "name"),
+        ));
+    }
+    let roles = parse_roles(&req.roles)?;
+    if roles.is_empty() {
+        return Err(ApiError(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::new(codes::REQUIRED).with("field", "roles"),
+        ));
+    }
+    if req.password.chars().count() < MIN_PASSWORD {
+        return Err(ApiError(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::new(codes::PASSWORD_SHORT).with("min", MIN_PASSWORD.to_string()),
+        ));
+    }
+    let st = state.clone();
+    let password = req.password;
+    let view = blocking(move || {
+        if st.store.user_by_email(&email).map_err(internal)?.is_some() {
+            return Err(ApiError(
+                StatusCode::CONFLICT,
+                AppError::new(codes::EMAIL_TAKEN),
+            ));
+        }
+        let id = format!("u-{}", uuid::Uuid::new_v4());
+        let hash = auth::hash_password(&password);
+        st.store
+            .create_user(&id, &me.team_id, &email, &name, &Role::join(&roles), &hash)
+            .map_err(internal)?;
+        tracing::info!(admin = %me.user_id, user = %id, "member invited");
+        Ok(AdminUserView {
+            id,
+            email,
+            name,
+            roles: roles.iter().map(|r| r.code().to_string()).collect(),
+            active_devices: 0,
+        })
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+pub(crate) async fn set_roles<S: Store>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    Path(user): Path<String>,
+    Json(req): Json<SetRolesRequest>,
+) -> Result<Json<AdminUserView>, ApiError> {
+    let me = admin(&state, &headers).await?;
+    let roles = parse_roles(&req.roles)?;
+    let st = state.clone();
+    let target = user.clone();
+    let view = blocking(move || {
+        let members = st.store.users(&me.team_id).map_err(internal)?;
+        let Some(current) = members.iter().find(|u| u.id == target) else {
+            return Err(ApiError(
+                StatusCode::NOT_FOUND,
+                AppError::new(codes::USER_UNKNOWN),
+            ));
+        };
+        let admins = members
+            .iter()
+            .filter(|u| u.roles.iter().any(|r| r == Role::Admin.code()))
+            .count();
+        let was_admin = current.roles.iter().any(|r| r == Role::Admin.code());
+        if was_admin && !roles.contains(&Role::Admin) && admins == 1 {
+            return Err(ApiError(
+                StatusCode::CONFLICT,
+                AppError::new(codes::LAST_ADMIN),
+            ));
+        }
+        st.store
+            .set_roles(&target, &me.team_id, &Role::join(&roles))
+            .map_err(internal)?;
+        tracing::info!(admin = %me.user_id, user = %target, roles = %Role::join(&roles), "roles changed");
+        Ok(AdminUserView {
+            roles: roles.iter().map(|r| r.code().to_string()).collect(),
+            ..current.clone()
+        })
+    })
+    .await?;
+    crate::access_changed(&state, &user);
+    Ok(Json(view))
+}
+
+pub(crate) async fn devices<S: Store>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<AdminDeviceView>>, ApiError> {
+    let me = admin(&state, &headers).await?;
+    let st = state.clone();
+    blocking(move || st.store.devices(&me.team_id).map_err(internal))
+        .await
+        .map(Json)
+}
+
+pub(crate) async fn revoke<S: Store>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    Path(device): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let me = admin(&state, &headers).await?;
+    let st = state.clone();
+    let id = device.clone();
+    blocking(move || {
+        let in_team = st
+            .store
+            .devices(&me.team_id)
+            .map_err(internal)?
+            .iter()
+            .any(|d| d.id == id);
+        if !in_team {
+            return Err(ApiError(
+                StatusCode::NOT_FOUND,
+                AppError::new(codes::NOT_FOUND),
+            ));
+        }
+        crate::revoke_device(&st, &id).map_err(internal)?;
+        tracing::info!(admin = %me.user_id, device = %id, "device revoked");
+        Ok(())
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The audit log of the admin's team, newest first, as JSON or as a CSV file to open in Excel.
+pub(crate) async fn audit<S: Store>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    Query(mut q): Query<AuditQuery>,
+) -> Result<Response, ApiError> {
+    let me = admin(&state, &headers).await?;
+    if q.limit == 0 {
+        q.limit = 200;
+    }
+    let csv = match q.format.as_str() {
+        "" | "json" => false,
+        "csv" => true,
+        _ => {
+            return Err(ApiError(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                AppError::new(codes::BAD_MESSAGE).with("format", q.format.clone()),
+            ))
+        }
+    };
+    let st = state.clone();
+    let rows = blocking(move || st.store.audit(&me.team_id, &q).map_err(internal)).await?;
+    if !csv {
+        return Ok(Json(rows).into_response());
+    }
+    let body = to_csv(&rows).map_err(|_| {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::new(codes::SERVER_ERROR),
+        )
+    })?;
+    let name = format!("liveline-audit-{}.csv", now_ms());
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// CSV with a byte-order mark, so Excel opens Chinese names correctly. Times in UTC, RFC 3339.
+fn to_csv(rows: &[AuditEntryView]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    w.write_record([
+        "id", "time_utc", "record", "kind", "action", "fields", "changes", "user_id", "user",
+        "device",
+    ])?;
+    for r in rows {
+        w.write_record([
+            r.id.to_string(),
+            rfc3339(r.at),
+            r.doc_id.clone(),
+            r.kind.clone(),
+            r.action.clone(),
+            r.fields.join(" "),
+            r.changes.to_string(),
+            r.user_id.clone(),
+            r.user_name.clone(),
+            r.device_id.clone(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+fn rfc3339(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_utc_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_000_000_123), "2026-11-18T11:06:40.123Z");
+    }
+}
