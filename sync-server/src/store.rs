@@ -716,3 +716,62 @@ fn memberships_of(c: &Connection, user: &str) -> Result<Vec<Membership>> {
 /// The version of the placement rules (`liveline_domain::buckets_for`) the stored buckets follow. Raise it when
 /// the rules change; opening the store then re-places every document.
 pub const PLACEMENT_VERSION: u32 = 2;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use liveline_domain::LiveSession;
+
+    /// A store written by the first release (one role per user, live sessions only in the team bucket) opens
+    /// under this one with nothing lost: roles become memberships and documents are re-placed once.
+    #[test]
+    fn an_older_store_upgrades_without_losing_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("liveline-server.sqlite3");
+        {
+            let mut c = open(&path).unwrap();
+            Migrations::from_directory(&MIGRATIONS)
+                .unwrap()
+                .to_version(&mut c, 1)
+                .unwrap();
+            c.execute_batch(
+                "INSERT INTO teams VALUES ('t', 'T');
+                 INSERT INTO users VALUES ('u1', 't', 'a@b.c', 'Ann', 'sales_rep', 'x');",
+            )
+            .unwrap();
+            let mut doc = AutoCommit::new();
+            let s = LiveSession {
+                kind: "live_session".into(),
+                team: "t".into(),
+                title: "Old stream".into(),
+                ..Default::default()
+            };
+            autosurgeon::reconcile(&mut doc, &s).unwrap();
+            c.execute(
+                "INSERT INTO docs VALUES ('d1', 'live_session', 't', '', '', ?1, 1)",
+                [doc.save()],
+            )
+            .unwrap();
+            c.execute_batch(
+                "INSERT INTO doc_buckets VALUES ('team:t', 'd1');
+                 INSERT INTO log (bucket, doc_id, op, bytes, device_id, at) VALUES ('team:t', 'd1', 1, x'', NULL, 0);",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let m = store.memberships("u1").unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].roles, [Role::SalesRep]);
+        // Reps read the team's live sessions through the kind bucket, which the upgrade filled.
+        assert_eq!(store.bucket_size("kind:t:live_session").unwrap(), 1);
+        assert_eq!(store.read_log("kind:t:live_session", 0, 10).unwrap().len(), 1);
+        assert_eq!(store.bucket_size("team:t").unwrap(), 1);
+        assert!(store.doc("d1").unwrap().is_some());
+        let log_rows = |s: &SqliteStore| s.high_water("kind:t:live_session").unwrap();
+        let before = log_rows(&store);
+        drop(store);
+        let again = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(log_rows(&again), before, "re-placement runs once");
+        assert!(again.integrity_ok().unwrap());
+    }
+}
