@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use liveline_sync_server::Store;
 use liveline_testkit::TestServer;
 use serde_json::json;
 
@@ -275,8 +276,69 @@ async fn capture_with_a_bad_phone_fix_it_and_a_second_instance_sees_the_lead() {
     wait_css(&b, "#lang-switch").await.click().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     shot(&b, "list-desktop-zh").await;
-
     a.close().await.unwrap();
+    let store = &server.state.store;
+    let team_leads = store.bucket_size("team:demo").unwrap()
+        - store.bucket_size("kind:demo:live_session").unwrap();
+    let owned = store.bucket_size("owner:demo:u-rep1").unwrap();
+
+    // A sales rep on a third device sees only the leads they own; the manager sees the whole team.
+    let c = open_app(&driver_a, &tmp.path().join("c"), &url).await;
+    sign_in(&c, "rep1@demo.liveline").await;
+    wait_css(&c, "#nav-leads").await.click().await.unwrap();
+    wait_css(&c, ".lead-item").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while lead_total(&c).await != owned {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the rep's list never shows exactly the {owned} leads they own"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        owned > 0 && owned < team_leads,
+        "the demo gives rep1 some of the team's {team_leads} leads"
+    );
+    for owner in c.find_all(Locator::Css(".lead-owner")).await.unwrap() {
+        assert_eq!(
+            owner.text().await.unwrap(),
+            "王磊 Wang Lei",
+            "every lead the rep sees is theirs"
+        );
+    }
+    shot(&c, "list-rep-desktop-en").await;
+    type_into(&c, "#lead-search", "E2E Buyer").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while lead_total(&c).await != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the rep never sees the assistant's unassigned lead"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    c.close().await.unwrap();
     b.close().await.unwrap();
     server.stop().await;
+}
+
+/// The number in the list's "N leads" line (waits while the list is loading and the line is empty).
+async fn lead_total(c: &Client) -> u64 {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let text = wait_css(c, "#lead-total")
+            .await
+            .text()
+            .await
+            .unwrap_or_default();
+        let digits: String = text.chars().filter(|ch| ch.is_ascii_digit()).collect();
+        if let Ok(n) = digits.parse() {
+            return n;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no count in {text:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

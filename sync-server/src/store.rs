@@ -764,7 +764,10 @@ mod tests {
         assert_eq!(m[0].roles, [Role::SalesRep]);
         // Reps read the team's live sessions through the kind bucket, which the upgrade filled.
         assert_eq!(store.bucket_size("kind:t:live_session").unwrap(), 1);
-        assert_eq!(store.read_log("kind:t:live_session", 0, 10).unwrap().len(), 1);
+        assert_eq!(
+            store.read_log("kind:t:live_session", 0, 10).unwrap().len(),
+            1
+        );
         assert_eq!(store.bucket_size("team:t").unwrap(), 1);
         assert!(store.doc("d1").unwrap().is_some());
         let log_rows = |s: &SqliteStore| s.high_water("kind:t:live_session").unwrap();

@@ -50,7 +50,16 @@ pub fn contact_kind_name(i18n: I18n, code: &str) -> String {
     }
 }
 
+/// One role's name, or several (a comma-separated list as the server sends it) joined with " · ".
 pub fn role_name(i18n: I18n, code: &str) -> String {
+    if code.contains(',') {
+        return code
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .map(|c| role_name(i18n, c))
+            .collect::<Vec<_>>()
+            .join(" · ");
+    }
     match code {
         "assistant" => t_string!(i18n, role.assistant).to_string(),
         "sales_rep" => t_string!(i18n, role.sales_rep).to_string(),
