@@ -2,8 +2,9 @@
 
 use liveline_replica::now_ms;
 use liveline_types::{
-    AppError, FieldError, LeadInput, LeadPage, LeadQuery, LeadView, LiveSessionView,
-    RefusedEditView, SaveOutcome, SessionView, SyncStatus,
+    AdminDeviceView, AdminUserView, AppError, AuditEntryView, AuditQuery, FieldError,
+    InviteRequest, LeadInput, LeadPage, LeadQuery, LeadView, LiveSessionView, RefusedEditView,
+    SaveOutcome, SessionView, SyncStatus,
 };
 use tauri::State;
 
@@ -110,4 +111,68 @@ pub async fn resync(shell: State<'_, Shell>) -> R<()> {
 #[tauri::command]
 pub fn default_server(shell: State<'_, Shell>) -> String {
     shell.default_server.clone()
+}
+
+async fn admin(shell: &Shell) -> R<liveline_replica::Admin> {
+    let creds = shell
+        .with(|r| r.credentials())
+        .await?
+        .ok_or_else(|| AppError::new(liveline_types::codes::NOT_SIGNED_IN))?;
+    Ok(liveline_replica::Admin::new(&creds))
+}
+
+#[tauri::command]
+pub async fn admin_users(shell: State<'_, Shell>) -> R<Vec<AdminUserView>> {
+    admin(&shell).await?.users().await
+}
+
+#[tauri::command]
+pub async fn admin_invite(shell: State<'_, Shell>, request: InviteRequest) -> R<AdminUserView> {
+    admin(&shell).await?.invite(&request).await
+}
+
+#[tauri::command]
+pub async fn admin_set_roles(
+    shell: State<'_, Shell>,
+    user: String,
+    roles: Vec<String>,
+) -> R<AdminUserView> {
+    admin(&shell).await?.set_roles(&user, &roles).await
+}
+
+#[tauri::command]
+pub async fn admin_devices(shell: State<'_, Shell>) -> R<Vec<AdminDeviceView>> {
+    admin(&shell).await?.devices().await
+}
+
+#[tauri::command]
+pub async fn admin_revoke(shell: State<'_, Shell>, device: String) -> R<()> {
+    admin(&shell).await?.revoke(&device).await
+}
+
+#[tauri::command]
+pub async fn admin_audit(shell: State<'_, Shell>, query: AuditQuery) -> R<Vec<AuditEntryView>> {
+    admin(&shell).await?.audit(&query).await
+}
+
+/// Saves the audit log as CSV in the user's Downloads folder (the app's data folder where there is none) and
+/// returns the file's path.
+#[tauri::command]
+pub async fn admin_export_audit<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    shell: State<'_, Shell>,
+    query: AuditQuery,
+) -> Result<String, AppError> {
+    use tauri::Manager;
+    let bytes = admin(&shell).await?.audit_csv(&query).await?;
+    let dir = app
+        .path()
+        .download_dir()
+        .or_else(|_| app.path().app_data_dir())
+        .map_err(|_| AppError::new(liveline_types::codes::STORAGE))?;
+    let path = dir.join(format!("liveline-audit-{}.csv", now_ms()));
+    std::fs::create_dir_all(&dir)
+        .and_then(|_| std::fs::write(&path, bytes))
+        .map_err(|e| AppError::new(liveline_types::codes::STORAGE).with("detail", e.to_string()))?;
+    Ok(path.display().to_string())
 }

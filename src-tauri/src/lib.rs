@@ -65,6 +65,13 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             commands::dismiss_refused,
             commands::resync,
             commands::default_server,
+            commands::admin_users,
+            commands::admin_invite,
+            commands::admin_set_roles,
+            commands::admin_devices,
+            commands::admin_revoke,
+            commands::admin_audit,
+            commands::admin_export_audit,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while running the Liveline app");

@@ -318,6 +318,37 @@ async fn capture_with_a_bad_phone_fix_it_and_a_second_instance_sees_the_lead() {
     }
 
     c.close().await.unwrap();
+
+    // An admin sees the team: members with roles, devices, and the audit log naming who created the lead.
+    let d = open_app(&driver_a, &tmp.path().join("d"), &url).await;
+    sign_in(&d, "admin@demo.liveline").await;
+    wait_css(&d, "#nav-team").await.click().await.unwrap();
+    wait_text(&d, ".member-row", "Wang Lei").await;
+    wait_text(&d, ".audit-row", "Lin Xiaoyu").await;
+    shot(&d, "team-desktop-en").await;
+    // A refused invite says why beside the form and keeps what was typed.
+    type_into(&d, "#invite-email", "new.rep@demo.liveline").await;
+    type_into(&d, "#invite-name", "New Rep").await;
+    type_into(&d, "#invite-password", "short").await;
+    wait_css(&d, "#invite-submit").await.click().await.unwrap();
+    let err = wait_css(&d, "#invite-error").await.text().await.unwrap();
+    assert!(err.contains('8'), "the minimum length is named: {err}");
+    let kept = wait_css(&d, "#invite-email")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("new.rep@demo.liveline"));
+    type_into(&d, "#invite-password", "long enough").await;
+    wait_css(&d, "#invite-submit").await.click().await.unwrap();
+    wait_text(&d, ".member-row", "new.rep@demo.liveline").await;
+    d.set_window_size(390, 844).await.unwrap();
+    wait_css(&d, "#lang-switch").await.click().await.unwrap();
+    d.execute("window.scrollTo(0, 0);", vec![]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    shot(&d, "team-phone-zh").await;
+    d.close().await.unwrap();
+
     b.close().await.unwrap();
     server.stop().await;
 }

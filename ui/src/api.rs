@@ -6,8 +6,9 @@
 
 use js_sys::{Function, Promise, Reflect, JSON};
 use liveline_types::{
-    commands, AppError, FieldError, LeadInput, LeadPage, LeadQuery, LeadView, LiveSessionView,
-    RefusedEditView, SaveOutcome, SessionView, SyncStatus,
+    commands, AdminDeviceView, AdminUserView, AppError, AuditEntryView, AuditQuery, FieldError,
+    InviteRequest, LeadInput, LeadPage, LeadQuery, LeadView, LiveSessionView, RefusedEditView,
+    SaveOutcome, SessionView, SyncStatus,
 };
 use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
@@ -199,4 +200,55 @@ pub async fn resync() -> Result<(), AppError> {
 /// The server address to prefill on the sign-in screen.
 pub async fn default_server() -> Result<String, AppError> {
     invoke(commands::DEFAULT_SERVER, &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct InviteArgs<'a> {
+    request: &'a InviteRequest,
+}
+
+#[derive(Serialize)]
+struct RolesArgs<'a> {
+    user: &'a str,
+    roles: &'a [String],
+}
+
+#[derive(Serialize)]
+struct DeviceArg<'a> {
+    device: &'a str,
+}
+
+#[derive(Serialize)]
+struct AuditArg<'a> {
+    query: &'a AuditQuery,
+}
+
+/// The team's members with their roles (admin only; needs the server).
+pub async fn admin_users() -> Result<Vec<AdminUserView>, AppError> {
+    invoke(commands::ADMIN_USERS, &NoArgs {}).await
+}
+
+pub async fn admin_invite(request: &InviteRequest) -> Result<AdminUserView, AppError> {
+    invoke(commands::ADMIN_INVITE, &InviteArgs { request }).await
+}
+
+pub async fn admin_set_roles(user: &str, roles: &[String]) -> Result<AdminUserView, AppError> {
+    invoke(commands::ADMIN_SET_ROLES, &RolesArgs { user, roles }).await
+}
+
+pub async fn admin_devices() -> Result<Vec<AdminDeviceView>, AppError> {
+    invoke(commands::ADMIN_DEVICES, &NoArgs {}).await
+}
+
+pub async fn admin_revoke(device: &str) -> Result<(), AppError> {
+    invoke_unit(commands::ADMIN_REVOKE, &DeviceArg { device }).await
+}
+
+pub async fn admin_audit(query: &AuditQuery) -> Result<Vec<AuditEntryView>, AppError> {
+    invoke(commands::ADMIN_AUDIT, &AuditArg { query }).await
+}
+
+/// Saves the audit log as CSV; answers the file's path.
+pub async fn admin_export_audit(query: &AuditQuery) -> Result<String, AppError> {
+    invoke(commands::ADMIN_EXPORT_AUDIT, &AuditArg { query }).await
 }

@@ -6,7 +6,7 @@ use crate::labels::I18n;
 use crate::platform;
 use crate::screens::{
     capture::Capture, detail::Detail, leads::Leads, refused::Refused, settings::Settings,
-    sign_in::SignIn,
+    sign_in::SignIn, team::Team,
 };
 use crate::state::{AppState, Screen};
 use leptos::prelude::*;
@@ -83,6 +83,7 @@ fn Screens() -> impl IntoView {
         Screen::Detail(id) => view! { <Detail id=id /> }.into_any(),
         Screen::Refused => view! { <Refused /> }.into_any(),
         Screen::Settings => view! { <Settings /> }.into_any(),
+        Screen::Team => view! { <Team /> }.into_any(),
     }
 }
 
@@ -222,6 +223,13 @@ fn Nav() -> impl IntoView {
         Screen::Leads | Screen::Detail(_) => "leads",
         Screen::Refused => "refused",
         Screen::Settings => "settings",
+        Screen::Team => "team",
+    });
+    let is_admin = Memo::new(move |_| {
+        app.session.with(|s| {
+            s.as_ref()
+                .is_some_and(|s| s.role.split(',').any(|r| r == "admin"))
+        })
     });
     let item = move |key: &'static str, target: Screen, label: AnyView, icon_path: &'static str| {
         let target = StoredValue::new(target);
@@ -268,6 +276,18 @@ fn Nav() -> impl IntoView {
                 view! { {t!(i18n, nav.refused)} }.into_any(),
                 "M12 9v4M12 17h.01M10.3 3.9 1.8 18a2 2 0 0 0 1.7 3h17a2 2 0 0 0 1.7-3L13.7 3.9a2 2 0 0 0-3.4 0z",
             )}
+            {move || {
+                is_admin
+                    .get()
+                    .then(|| {
+                        item(
+                            "team",
+                            Screen::Team,
+                            view! { {t!(i18n, nav.team)} }.into_any(),
+                            "M17 21v-2a4 4 0 0 0-4-4H5a4 4 0 0 0-4 4v2M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM23 21v-2a4 4 0 0 0-3-3.9M16 3.1a4 4 0 0 1 0 7.8",
+                        )
+                    })
+            }}
             {item(
                 "settings",
                 Screen::Settings,

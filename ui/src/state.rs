@@ -16,6 +16,7 @@ pub enum Screen {
     Detail(String),
     Refused,
     Settings,
+    Team,
 }
 
 /// Search text and filters of the lead list; kept here so they survive a visit to a lead's detail.

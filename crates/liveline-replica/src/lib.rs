@@ -3,9 +3,11 @@
 //!
 //! The Tauri shell, the tests and the benchmarks all drive a device through this crate; it knows nothing of Tauri.
 
+pub mod admin;
 pub mod client;
 pub mod replica;
 
+pub use admin::Admin;
 pub use client::{sign_in, SyncClient, SyncHandle};
 pub use replica::{Replica, ReplicaError};
 

@@ -672,3 +672,68 @@ async fn sign_in_attempts_are_rate_limited_per_account() {
         .is_ok());
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apps_admin_client_speaks_the_api_and_reports_refusals_by_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let admin_dev = Device::sign_in(&server, tmp.path(), "admin@demo.liveline").await;
+    let rep_dev = Device::sign_in(&server, tmp.path(), "rep3@demo.liveline").await;
+    let creds = |d: &Device| d.replica.lock().unwrap().credentials().unwrap().unwrap();
+    let admin = liveline_replica::Admin::new(&creds(&admin_dev));
+    let rep = liveline_replica::Admin::new(&creds(&rep_dev));
+
+    assert_eq!(rep.users().await.unwrap_err().code, codes::ADMIN_ONLY);
+    let users = admin.users().await.unwrap();
+    assert!(users
+        .iter()
+        .any(|u| u.id == "u-rep3" && u.roles == ["sales_rep"]));
+    let changed = admin
+        .set_roles("u-rep3", &["sales_rep".into(), "finance".into()])
+        .await
+        .unwrap();
+    assert_eq!(changed.roles, ["sales_rep", "finance"]);
+    let e = admin
+        .set_roles("u-nobody", &["finance".into()])
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, codes::USER_UNKNOWN);
+
+    let rep_device = creds(&rep_dev).device_id;
+    assert!(admin
+        .devices()
+        .await
+        .unwrap()
+        .iter()
+        .any(|d| d.id == rep_device && d.revoked_at.is_none()));
+    admin.revoke(&rep_device).await.unwrap();
+    assert!(admin
+        .devices()
+        .await
+        .unwrap()
+        .iter()
+        .any(|d| d.id == rep_device && d.revoked_at.is_some()));
+    assert_eq!(rep.users().await.unwrap_err().code, codes::DEVICE_REVOKED);
+
+    let q = liveline_types::AuditQuery {
+        user: "u-assistant".into(),
+        limit: 5,
+        ..Default::default()
+    };
+    assert!(
+        admin.audit(&q).await.unwrap().is_empty(),
+        "seeded data has no audited author"
+    );
+    let csv = admin.audit_csv(&q).await.unwrap();
+    assert!(csv.starts_with(b"\xEF\xBB\xBFid,time_utc"));
+
+    let gone = liveline_replica::Admin::new(&liveline_replica::replica::Credentials {
+        server: "127.0.0.1:9".into(),
+        ..creds(&admin_dev)
+    });
+    assert_eq!(
+        gone.users().await.unwrap_err().code,
+        codes::SERVER_UNREACHABLE
+    );
+    server.stop().await;
+}

@@ -492,6 +492,20 @@ pub mod commands {
     pub const RESYNC: &str = "resync";
     /// `{}` -> `String` the default server address shown on the sign-in screen
     pub const DEFAULT_SERVER: &str = "default_server";
+    /// `{}` -> `Vec<AdminUserView>` the team's members (admin only, online)
+    pub const ADMIN_USERS: &str = "admin_users";
+    /// `{request: InviteRequest}` -> `AdminUserView`
+    pub const ADMIN_INVITE: &str = "admin_invite";
+    /// `{user, roles: Vec<String>}` -> `AdminUserView`
+    pub const ADMIN_SET_ROLES: &str = "admin_set_roles";
+    /// `{}` -> `Vec<AdminDeviceView>`
+    pub const ADMIN_DEVICES: &str = "admin_devices";
+    /// `{device}` -> `()`
+    pub const ADMIN_REVOKE: &str = "admin_revoke";
+    /// `{query: AuditQuery}` -> `Vec<AuditEntryView>`
+    pub const ADMIN_AUDIT: &str = "admin_audit";
+    /// `{query: AuditQuery}` -> `String` the path of the saved CSV file
+    pub const ADMIN_EXPORT_AUDIT: &str = "admin_export_audit";
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The screens: sign-in, capture, leads list, lead detail, refused edits and settings.
+//! The screens: sign-in, capture, leads list, lead detail, refused edits, settings and team administration.
 
 pub mod capture;
 pub mod detail;
@@ -6,3 +6,4 @@ pub mod leads;
 pub mod refused;
 pub mod settings;
 pub mod sign_in;
+pub mod team;
