@@ -477,19 +477,15 @@ impl Conn<'_> {
                 for h in &hashes {
                     self.inflight.remove(h);
                 }
-                with(&self.replica, move |r| {
+                let dropped = with(&self.replica, move |r| {
                     r.refuse(&doc, &hashes, &path, &error, now_ms())
                 })
                 .await
                 .map_err(storage)?;
                 // Dependents of the refused changes were dropped locally; forget them as in flight too.
-                let pending: HashSet<Hash> = with(&self.replica, |r| r.pending(usize::MAX >> 1))
-                    .await
-                    .map_err(storage)?
-                    .into_iter()
-                    .map(|p| p.hash)
-                    .collect();
-                self.inflight.retain(|h| pending.contains(h));
+                for h in &dropped {
+                    self.inflight.remove(h);
+                }
             }
             ServerMsg::MissingDeps {
                 doc,
@@ -506,11 +502,11 @@ impl Conn<'_> {
                 .await
                 .map_err(storage)?;
                 if resend {
-                    let pending = with(&self.replica, |r| r.pending(usize::MAX >> 1))
+                    let pending = with(&self.replica, move |r| r.pending_for(&doc))
                         .await
                         .map_err(storage)?;
-                    for p in pending.iter().filter(|p| p.doc == doc) {
-                        self.inflight.remove(&p.hash);
+                    for h in &pending {
+                        self.inflight.remove(h);
                     }
                     self.push(sink).await?;
                 }

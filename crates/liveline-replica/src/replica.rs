@@ -482,6 +482,20 @@ impl Replica {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
+    /// The pending changes of one document, in the order they were made (uses the `pending_by_doc` index).
+    pub fn pending_for(&self, doc: &str) -> Result<Vec<Hash>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT hash FROM pending WHERE doc_id = ?1 ORDER BY id")?;
+        let rows = st.query_map([doc], |r| {
+            let h: Vec<u8> = r.get(0)?;
+            let mut hash = [0u8; 32];
+            hash.copy_from_slice(&h[..32.min(h.len())]);
+            Ok(hash)
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     /// The server stored these changes: they leave the queue.
     pub fn ack(&mut self, doc: &str, hashes: &[Hash]) -> Result<()> {
         let tx = self.conn.transaction()?;
@@ -560,11 +574,11 @@ impl Replica {
         path: &str,
         error: &AppError,
         now: i64,
-    ) -> Result<()> {
+    ) -> Result<Vec<Hash>> {
         let tx = self.conn.transaction()?;
         let Some(mut doc) = load_doc(&tx, doc_id)? else {
             tx.commit()?;
-            return Ok(());
+            return Ok(Vec::new());
         };
         let kind = read_kind(&tx, doc_id)?;
         let (title, content) = match Lead::load(&doc) {
@@ -595,7 +609,7 @@ impl Replica {
             params![doc_id, title, path, error.code, args, content, now],
         )?;
         tx.commit()?;
-        Ok(())
+        Ok(dropped)
     }
 
     /// The server lacks dependencies of `hashes`. If we still have them pending they will be sent again; if not,
@@ -607,12 +621,7 @@ impl Replica {
         missing: &[Hash],
         now: i64,
     ) -> Result<bool> {
-        let pending: Vec<Hash> = self
-            .pending(usize::MAX >> 1)?
-            .into_iter()
-            .filter(|p| p.doc == doc_id)
-            .map(|p| p.hash)
-            .collect();
+        let pending = self.pending_for(doc_id)?;
         if missing.iter().all(|m| pending.contains(m)) {
             return Ok(true);
         }

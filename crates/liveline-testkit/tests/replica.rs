@@ -158,3 +158,32 @@ fn search_and_filters_find_the_right_leads() {
     assert_eq!(r.lead_count().unwrap(), 3);
     assert_eq!(r.pending_count().unwrap(), 4);
 }
+
+#[test]
+fn a_refusal_drops_only_that_documents_queue() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut r = replica(tmp.path());
+    let a = save(&mut r, "Ann", "", "+44 7400 123456", "tiktok_live", "new");
+    let b = save(&mut r, "Bob", "", "+44 7400 123457", "tiktok_live", "new");
+    let queued_a = r.pending_for(&a).unwrap();
+    let queued_b = r.pending_for(&b).unwrap();
+    assert_eq!((queued_a.len(), queued_b.len()), (1, 1));
+    assert_ne!(queued_a, queued_b);
+    let dropped = r
+        .refuse(
+            &a,
+            &queued_a,
+            "team",
+            &liveline_types::AppError::new(liveline_types::codes::FOREIGN_TEAM),
+            1,
+        )
+        .unwrap();
+    assert_eq!(dropped, queued_a, "the refused change leaves the queue");
+    assert!(r.pending_for(&a).unwrap().is_empty());
+    assert_eq!(
+        r.pending_for(&b).unwrap(),
+        queued_b,
+        "the other lead still goes up"
+    );
+    assert_eq!(r.refused_count().unwrap(), 1);
+}
