@@ -110,3 +110,72 @@ async fn the_real_binary_serves_stops_on_sigterm_and_keeps_what_it_acknowledged(
     sync.stop().await;
     terminate(server);
 }
+
+/// Secrets never reach a log line: the binary logs at debug level to a file while devices sign in (right and wrong
+/// passwords), sync and call the admin API; the file names the events but holds no password and no token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_password_or_token_reaches_the_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let log_path = tmp.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let server = Command::new(env!("CARGO_BIN_EXE_sync-server"))
+        .args([
+            "--demo",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(tmp.path().join("server"))
+        .env("LIVELINE_LOG", "debug")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("sync-server starts");
+    healthy(port).await;
+
+    let admin_creds = sign_in(&url, "admin@demo.liveline", "demo", "smoke")
+        .await
+        .unwrap();
+    let admin = liveline_replica::Admin::new(&admin_creds);
+    const PASSWORD: &str = "Sekr1t-Pass-XYZ";
+    const WRONG: &str = "Wr0ng-Guess-QQQ";
+    admin
+        .invite(&liveline_types::InviteRequest {
+            email: "secret.keeper@demo.liveline".into(),
+            name: "Secret Keeper".into(),
+            roles: vec!["sales_rep".into()],
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap();
+    assert!(sign_in(&url, "secret.keeper@demo.liveline", WRONG, "smoke")
+        .await
+        .is_err());
+    let creds = sign_in(&url, "secret.keeper@demo.liveline", PASSWORD, "smoke")
+        .await
+        .unwrap();
+    let mut r = Replica::open(&tmp.path().join("k.sqlite3")).unwrap();
+    r.set_credentials(&creds).unwrap();
+    let sync = SyncClient::spawn(Arc::new(Mutex::new(r)));
+    sync.wait_synced(Duration::from_secs(30)).await.unwrap();
+    admin.users().await.unwrap();
+    admin.audit(&Default::default()).await.unwrap();
+    sync.stop().await;
+    terminate(server);
+
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        text.contains("device signed in") && text.contains("sign-in refused"),
+        "the log names the events"
+    );
+    for secret in [
+        PASSWORD,
+        WRONG,
+        creds.token.as_str(),
+        admin_creds.token.as_str(),
+    ] {
+        assert!(!text.contains(secret), "a secret is in the server log");
+    }
+}
