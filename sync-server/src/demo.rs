@@ -260,7 +260,8 @@ pub fn add_leads<S: Store>(store: &S, first: u32, count: u32) -> Result<(), Stor
     Ok(())
 }
 
-fn commit(id: &str, mut doc: AutoCommit) -> DocCommit {
+/// A whole document as a server-side write (no author, so no audit row): for seeding, benchmarks and tests.
+pub fn commit(id: &str, mut doc: AutoCommit) -> DocCommit {
     doc.commit();
     let changes = doc
         .get_changes(&[])

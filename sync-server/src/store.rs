@@ -111,8 +111,6 @@ pub trait Store: Send + Sync + 'static {
     fn memberships(&self, user: &str) -> Result<Vec<Membership>>;
     fn users(&self, team: &str) -> Result<Vec<AdminUserView>>;
     fn devices(&self, team: &str) -> Result<Vec<AdminDeviceView>>;
-    /// The user a device belongs to.
-    fn device_user(&self, device: &str) -> Result<Option<String>>;
     fn touch_device(&self, device: &str, now: i64) -> Result<()>;
     fn audit(&self, team: &str, q: &AuditQuery) -> Result<Vec<AuditEntryView>>;
     /// Re-places every document by the current placement rules (after the rules changed), logging entries and
@@ -308,7 +306,7 @@ impl Store for SqliteStore {
                     id: r.get(0)?,
                     email: r.get(1)?,
                     name: r.get(2)?,
-                    roles: roles.split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
+                    roles: split_list(&roles),
                     active_devices: r.get(4)?,
                 })
             })?;
@@ -335,17 +333,6 @@ impl Store for SqliteStore {
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
-    }
-
-    fn device_user(&self, device: &str) -> Result<Option<String>> {
-        self.with_reader(|c| {
-            Ok(
-                c.query_row("SELECT user_id FROM devices WHERE id = ?1", [device], |r| {
-                    r.get(0)
-                })
-                .optional()?,
-            )
         })
     }
 
@@ -388,7 +375,7 @@ impl Store for SqliteStore {
                         user_name: r.get(5)?,
                         device_id: r.get(6)?,
                         action: r.get(7)?,
-                        fields: fields.split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
+                        fields: split_list(&fields),
                         changes: r.get(9)?,
                     })
                 },
@@ -405,7 +392,7 @@ impl Store for SqliteStore {
         })?;
         let mut moved = 0u64;
         for chunk in ids.chunks(500) {
-            let (n, _) = self.write(
+            self.write(
                 |reader| {
                     let mut commits = Vec::new();
                     for id in chunk {
@@ -431,7 +418,6 @@ impl Store for SqliteStore {
                 None,
                 now,
             )?;
-            let _: () = n;
             moved += chunk.len() as u64;
         }
         Ok(moved)
@@ -693,6 +679,14 @@ fn note(touched: &mut Vec<(String, u64)>, bucket: &str, seq: u64) {
         Some(t) => t.1 = t.1.max(seq),
         None => touched.push((bucket.to_string(), seq)),
     }
+}
+
+/// A comma-separated column as a list, empty items dropped.
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 fn memberships_of(c: &Connection, user: &str) -> Result<Vec<Membership>> {

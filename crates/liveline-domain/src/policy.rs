@@ -365,6 +365,14 @@ mod tests {
     }
 
     #[test]
+    fn every_role_has_the_code_screens_list() {
+        assert_eq!(Role::ALL.map(Role::code), liveline_types::ROLE_CODES);
+        assert!(Role::ALL
+            .iter()
+            .all(|r| Role::from_code(r.code()) == Some(*r)));
+    }
+
+    #[test]
     fn roles_are_unioned_across_teams() {
         let p = Principal {
             user_id: "me".into(),

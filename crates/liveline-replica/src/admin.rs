@@ -21,14 +21,8 @@ pub struct Admin {
 
 impl Admin {
     pub fn new(creds: &Credentials) -> Self {
-        let server = creds.server.trim().trim_end_matches('/');
-        let base = if server.contains("://") {
-            server.to_string()
-        } else {
-            format!("http://{server}")
-        };
         Admin {
-            base,
+            base: base_url(&creds.server),
             token: creds.token.clone(),
             http: reqwest::Client::new(),
         }
@@ -51,13 +45,7 @@ impl Admin {
         let resp = req.send().await.map_err(|_| {
             AppError::new(codes::SERVER_UNREACHABLE).with("server", self.base.clone())
         })?;
-        if resp.status().is_success() {
-            return Ok(resp);
-        }
-        Err(resp
-            .json::<AppError>()
-            .await
-            .unwrap_or_else(|_| AppError::new(codes::SERVER_ERROR)))
+        refusal(resp).await
     }
 
     async fn json<T: DeserializeOwned>(
@@ -123,6 +111,27 @@ impl Admin {
             .map(|b| b.to_vec())
             .map_err(|_| AppError::new(codes::SERVER_ERROR))
     }
+}
+
+/// A server address as typed (`host:port`, with or without a scheme or a trailing slash) as a base URL.
+pub(crate) fn base_url(server: &str) -> String {
+    let server = server.trim().trim_end_matches('/');
+    if server.contains("://") {
+        server.to_string()
+    } else {
+        format!("http://{server}")
+    }
+}
+
+/// The response when it succeeded; otherwise the server's `{code, args}` (or `server.error` if it sent none).
+pub(crate) async fn refusal(resp: reqwest::Response) -> Result<reqwest::Response, AppError> {
+    if resp.status().is_success() {
+        return Ok(resp);
+    }
+    Err(resp
+        .json::<AppError>()
+        .await
+        .unwrap_or_else(|_| AppError::new(codes::SERVER_ERROR)))
 }
 
 fn encode(s: &str) -> String {

@@ -28,11 +28,7 @@ pub async fn sign_in(
     device_name: &str,
 ) -> Result<Credentials, AppError> {
     let server = server.trim().trim_end_matches('/').to_string();
-    let base = if server.contains("://") {
-        server.clone()
-    } else {
-        format!("http://{server}")
-    };
+    let base = crate::admin::base_url(&server);
     let resp = reqwest::Client::new()
         .post(format!("{base}/v1/sign-in"))
         .timeout(Duration::from_secs(20))
@@ -40,13 +36,7 @@ pub async fn sign_in(
         .send()
         .await
         .map_err(|_| AppError::new(codes::SERVER_UNREACHABLE).with("server", server.clone()))?;
-    let status = resp.status();
-    if !status.is_success() {
-        return Err(resp
-            .json::<AppError>()
-            .await
-            .unwrap_or_else(|_| AppError::new(codes::SERVER_ERROR)));
-    }
+    let resp = crate::admin::refusal(resp).await?;
     #[derive(serde::Deserialize)]
     struct Answer {
         token: String,

@@ -11,22 +11,14 @@ use liveline_domain::doc::uuid_bytes;
 use liveline_domain::{Lead, LiveSession, RecordMeta};
 use liveline_replica::sign_in;
 use liveline_sync::ServerMsg;
-use liveline_sync_server::store::DocCommit;
-use liveline_sync_server::{auth, Store};
+use liveline_sync_server::{auth, demo, Store};
 use liveline_testkit::raw::{connect, hello, next_reply, push};
 use liveline_testkit::{lead, Device, TestServer};
 use liveline_types::{codes, AppError, AuditEntryView, LeadInput};
 use serde_json::json;
 
-const ROLES: [&str; 7] = [
-    "assistant",
-    "sales_rep",
-    "sales_lead",
-    "finance",
-    "warehouse",
-    "manager",
-    "admin",
-];
+/// Rows of the tables below follow this order.
+const ROLES: [&str; 7] = liveline_types::ROLE_CODES;
 
 /// The records each role's user is tested against, from that user's point of view.
 const RECORDS: [&str; 6] = [
@@ -73,22 +65,6 @@ const CREATES: [[bool; 3]; 7] = [
 
 fn record_id(role: usize, rec: usize) -> String {
     format!("00000000-0000-4000-a000-{role:04}{rec:08}")
-}
-
-fn seeded(id: &str, doc: &mut AutoCommit) -> DocCommit {
-    doc.commit();
-    let changes = doc
-        .get_changes(&[])
-        .into_iter()
-        .map(|mut c| c.bytes().into_owned())
-        .collect();
-    DocCommit {
-        doc_id: id.into(),
-        meta: RecordMeta::read(doc).unwrap(),
-        bytes: doc.save(),
-        changes,
-        audit: None,
-    }
 }
 
 fn lead_doc(team: &str, owner: &str, created_by: &str, name: &str) -> AutoCommit {
@@ -178,8 +154,8 @@ async fn authorization_matrix_role_by_record_by_read_and_write() {
             // Owned and created by "me", but in a team "me" is not in: still not theirs.
             lead_doc("t2", &me, &me, "elsewhere"),
         ];
-        for (i, mut d) in docs.into_iter().enumerate() {
-            commits.push(seeded(&record_id(r, i), &mut d));
+        for (i, d) in docs.into_iter().enumerate() {
+            commits.push(demo::commit(&record_id(r, i), d));
         }
     }
     store.write(|_| (commits, ()), None, 0).unwrap();

@@ -224,6 +224,17 @@ pub struct MemberView {
     pub role: String,
 }
 
+/// The role codes, in the order screens list them (`liveline_domain::policy::Role` has one variant per code).
+pub const ROLE_CODES: [&str; 7] = [
+    "assistant",
+    "sales_rep",
+    "sales_lead",
+    "finance",
+    "warehouse",
+    "manager",
+    "admin",
+];
+
 /// A user of a team, as an admin manages them (`GET /v1/admin/users`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminUserView {

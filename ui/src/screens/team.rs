@@ -9,18 +9,8 @@ use crate::platform;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use liveline_types::{
-    AdminDeviceView, AdminUserView, AppError, AuditEntryView, AuditQuery, InviteRequest,
+    AdminDeviceView, AdminUserView, AppError, AuditEntryView, AuditQuery, InviteRequest, ROLE_CODES,
 };
-
-const ROLES: [&str; 7] = [
-    "assistant",
-    "sales_rep",
-    "sales_lead",
-    "finance",
-    "warehouse",
-    "manager",
-    "admin",
-];
 
 /// Checkboxes for the roles, bound to a list of codes.
 #[component]
@@ -28,7 +18,7 @@ fn RolePicker(id: String, roles: RwSignal<Vec<String>>) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <div class="role-picker" id=id.clone()>
-            {ROLES
+            {ROLE_CODES
                 .iter()
                 .map(|code| {
                     let code = *code;
