@@ -6,6 +6,10 @@ use liveline_types::{
     InviteRequest, LeadInput, LeadPage, LeadQuery, LeadView, LiveSessionView, RefusedEditView,
     SaveOutcome, SessionView, SyncStatus,
 };
+use liveline_types::{
+    AssignDecision, Notice, RulesConfig, TaskAction, TaskCounts, TaskInput, TaskQuery, TaskView,
+    TeamTaskRow,
+};
 use tauri::State;
 
 use crate::shell::Shell;
@@ -175,4 +179,90 @@ pub async fn admin_export_audit<R: tauri::Runtime>(
         .and_then(|_| std::fs::write(&path, bytes))
         .map_err(|e| AppError::new(liveline_types::codes::STORAGE).with("detail", e.to_string()))?;
     Ok(path.display().to_string())
+}
+
+// ---- tasks and assignment -------------------------------------------------------------------------------------
+
+#[tauri::command]
+pub async fn list_tasks(shell: State<'_, Shell>, query: TaskQuery) -> R<Vec<TaskView>> {
+    shell.with(move |r| r.list_tasks(&query, now_ms())).await
+}
+
+#[tauri::command]
+pub async fn get_task(shell: State<'_, Shell>, id: String) -> R<TaskView> {
+    shell.with(move |r| r.get_task(&id)).await
+}
+
+/// `offset`: the viewer's UTC offset in minutes, for "today".
+#[tauri::command]
+pub async fn task_counts(shell: State<'_, Shell>, offset: i32) -> R<TaskCounts> {
+    shell.with(move |r| r.task_counts(now_ms(), offset)).await
+}
+
+#[tauri::command]
+pub async fn task_action(shell: State<'_, Shell>, id: String, action: TaskAction) -> R<TaskView> {
+    let out = shell
+        .with(move |r| r.task_action(&id, &action, now_ms()))
+        .await??;
+    shell.nudge().await;
+    Ok(out)
+}
+
+#[tauri::command]
+pub async fn create_task(shell: State<'_, Shell>, input: TaskInput) -> R<TaskView> {
+    let out = shell
+        .with(move |r| r.create_task(&input, now_ms()))
+        .await??;
+    shell.nudge().await;
+    Ok(out)
+}
+
+#[tauri::command]
+pub async fn team_tasks(shell: State<'_, Shell>, offset: i32) -> R<Vec<TeamTaskRow>> {
+    shell.with(move |r| r.team_tasks(now_ms(), offset)).await
+}
+
+#[tauri::command]
+pub async fn log_contact(
+    shell: State<'_, Shell>,
+    id: String,
+    kind: String,
+    note: String,
+) -> R<LeadView> {
+    let out = shell
+        .with(move |r| r.log_contact(&id, &kind, &note, now_ms()))
+        .await??;
+    shell.nudge().await;
+    Ok(out)
+}
+
+#[tauri::command]
+pub async fn get_rules(shell: State<'_, Shell>) -> R<Option<RulesConfig>> {
+    shell.with(|r| r.rules()).await
+}
+
+/// Publishes the rules; the answer lists every fault (empty: published).
+#[tauri::command]
+pub async fn save_rules(shell: State<'_, Shell>, config: RulesConfig) -> R<Vec<AppError>> {
+    let out = shell.with(move |r| r.save_rules(&config, now_ms())).await?;
+    if out.is_empty() {
+        shell.nudge().await;
+    }
+    Ok(out)
+}
+
+#[tauri::command]
+pub async fn dry_run_rules(
+    shell: State<'_, Shell>,
+    config: RulesConfig,
+    sample: LeadInput,
+) -> R<AssignDecision> {
+    shell
+        .with(move |r| r.dry_run(&config, &sample, now_ms()))
+        .await
+}
+
+#[tauri::command]
+pub async fn take_notices(shell: State<'_, Shell>) -> R<Vec<Notice>> {
+    shell.with(|r| r.take_notices()).await
 }

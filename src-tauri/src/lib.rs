@@ -72,6 +72,17 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             commands::admin_revoke,
             commands::admin_audit,
             commands::admin_export_audit,
+            commands::list_tasks,
+            commands::get_task,
+            commands::task_counts,
+            commands::task_action,
+            commands::create_task,
+            commands::team_tasks,
+            commands::log_contact,
+            commands::get_rules,
+            commands::save_rules,
+            commands::dry_run_rules,
+            commands::take_notices,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while running the Liveline app");

@@ -229,7 +229,9 @@ async fn capture_with_a_bad_phone_fix_it_and_a_second_instance_sees_the_lead() {
     );
     shot(&a, "capture-error-desktop-en").await;
 
-    type_into(&a, "#lead-phone", "(201) 555-0123").await;
+    // A buyer from Germany: the demo team's rules give European buyers to Emily (rep2).
+    choose(&a, "#lead-country", "DE").await;
+    type_into(&a, "#lead-phone", "030 901820").await;
     wait_css(&a, "#lead-save").await.click().await.unwrap();
     wait_text(&a, "#save-status", "E2E Buyer").await;
     assert!(
@@ -240,7 +242,7 @@ async fn capture_with_a_bad_phone_fix_it_and_a_second_instance_sees_the_lead() {
     wait_css(&a, "#nav-leads").await.click().await.unwrap();
     let row = wait_text(&a, ".lead-item", "E2E Buyer").await;
     assert!(
-        row.contains("+12015550123") || row.contains("201"),
+        row.contains("+4930901820"),
         "the list shows the stored phone: {row}"
     );
     shot(&a, "list-desktop-en").await;
@@ -276,14 +278,14 @@ async fn capture_with_a_bad_phone_fix_it_and_a_second_instance_sees_the_lead() {
     wait_css(&b, "#lang-switch").await.click().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     shot(&b, "list-desktop-zh").await;
-    a.close().await.unwrap();
     let store = &server.state.store;
     let team_leads = store.bucket_size("team:demo").unwrap()
         - store.bucket_size("kind:demo:live_session").unwrap();
     let owned = store.bucket_size("owner:demo:u-rep1").unwrap();
 
     // A sales rep on a third device sees only the leads they own; the manager sees the whole team.
-    let c = open_app(&driver_a, &tmp.path().join("c"), &url).await;
+    let driver_c = start_driver().await;
+    let c = open_app(&driver_c, &tmp.path().join("c"), &url).await;
     sign_in(&c, "rep1@demo.liveline").await;
     wait_css(&c, "#nav-leads").await.click().await.unwrap();
     wait_css(&c, ".lead-item").await;
@@ -312,10 +314,84 @@ async fn capture_with_a_bad_phone_fix_it_and_a_second_instance_sees_the_lead() {
     while lead_total(&c).await != 0 {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the rep never sees the assistant's unassigned lead"
+            "the rep never sees the lead the rules gave to a teammate"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let emily = store.bucket_size("owner:demo:u-rep2").unwrap();
+    assert!(emily > 0, "the German buyer went to Emily");
+
+    // The assistant captures a buyer from Mexico while the rep's app is open: the server gives it to rep1
+    // (round-robin starts with them), the rep is told at once, works the task and logs the call.
+    wait_css(&a, "#nav-capture").await.click().await.unwrap();
+    type_into(&a, "#lead-buyer_name", "E2E Task Buyer").await;
+    choose(&a, "#lead-country", "MX").await;
+    type_into(&a, "#lead-phone", "55 1234 9876").await;
+    choose(&a, "#lead-channel", "tiktok_live").await;
+    wait_css(&a, "#lead-save").await.click().await.unwrap();
+    wait_text(&a, "#save-status", "E2E Task Buyer").await;
+    let notice = wait_text(&c, "#notice", "E2E Task Buyer").await;
+    assert!(notice.contains("First contact"), "{notice}");
+    shot(&c, "notice-desktop-en").await;
+    wait_css(&c, "#notice-open").await.click().await.unwrap();
+    // The deadline is 30 minutes away: today, unless that crosses midnight (UTC under the test display).
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let tab = if (now + 30 * 60_000) / 86_400_000 == now / 86_400_000 {
+        "#tab-today"
+    } else {
+        "#tab-upcoming"
+    };
+    wait_css(&c, tab).await.click().await.unwrap();
+    let item = wait_text(&c, ".task-item", "E2E Task Buyer").await;
+    assert!(item.contains("due in"), "the deadline is shown: {item}");
+    let badge = wait_css(&c, "#tasks-badge").await.text().await.unwrap();
+    assert_ne!(badge.trim(), "0");
+    shot(&c, "tasks-desktop-en").await;
+    wait_css(&c, ".task-item .task-lead")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "#lead-assigned", "Everyone else").await;
+    type_into(
+        &c,
+        "#contact-note",
+        "Called on WhatsApp, sending the catalogue",
+    )
+    .await;
+    choose(&c, "#contact-kind", "whatsapp").await;
+    wait_css(&c, "#contact-submit").await.click().await.unwrap();
+    wait_css(&c, "#contact-logged").await;
+    wait_text(&c, "#contacts", "sending the catalogue").await;
+    shot(&c, "lead-contact-desktop-en").await;
+    // The server closes the first-contact task; the rep sees it under Done.
+    wait_css(&c, "#nav-tasks").await.click().await.unwrap();
+    wait_css(&c, "#tab-done").await.click().await.unwrap();
+    let done = wait_text(&c, ".task-item", "E2E Task Buyer").await;
+    assert!(done.contains("王磊 Wang Lei"), "closed by the rep: {done}");
+    c.set_window_size(390, 844).await.unwrap();
+    wait_css(&c, "#lang-switch").await.click().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    shot(&c, "tasks-phone-zh").await;
+    a.close().await.unwrap();
+
+    // The manager (instance B, in Chinese) opens the assignment rules and tries a sample lead from Germany.
+    wait_css(&b, "#nav-tasks").await.click().await.unwrap();
+    wait_css(&b, "#tasks-team").await.click().await.unwrap();
+    wait_text(&b, "#team-tasks", "王磊 Wang Lei").await;
+    shot(&b, "tasks-team-desktop-zh").await;
+    wait_css(&b, "#open-rules").await.click().await.unwrap();
+    wait_css(&b, "#rule-list .rule").await;
+    choose(&b, "#dry-country", "DE").await;
+    wait_css(&b, "#dry-run-submit").await.click().await.unwrap();
+    wait_text(&b, "#dry-result", "Emily Chen").await;
+    shot(&b, "rules-desktop-zh").await;
+    b.set_window_size(390, 844).await.unwrap();
+    b.execute("window.scrollTo(0, 0);", vec![]).await.unwrap();
+    shot(&b, "rules-phone-zh").await;
 
     c.close().await.unwrap();
 

@@ -11,10 +11,10 @@ use axum::Json;
 use liveline_domain::policy::Role;
 use liveline_types::{
     codes, AdminDeviceView, AdminUserView, AppError, AuditEntryView, AuditQuery, InviteRequest,
-    SetRolesRequest,
+    SetRolesRequest, WebhookInput, WebhookView,
 };
 
-use crate::store::{DeviceAuth, Store, StoreError};
+use crate::store::{DeviceAuth, Store, StoreError, WebhookRow};
 use crate::{auth, authenticate, now_ms, ApiError, AppState};
 
 /// Shortest password an admin may give a new member.
@@ -318,4 +318,94 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_795_000_000_123), "2026-11-18T11:06:40.123Z");
     }
+}
+
+/// The team's group-bot webhooks, without their secrets.
+pub(crate) async fn webhooks<S: Store>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<WebhookView>>, ApiError> {
+    let d = admin(&state, &headers).await?;
+    blocking(move || {
+        let hooks = state.store.webhooks(&d.team_id).map_err(internal)?;
+        let status = state.store.webhook_status(&d.team_id).map_err(internal)?;
+        Ok(Json(
+            hooks
+                .into_iter()
+                .map(|h| {
+                    let (last_at, last_error) = status
+                        .iter()
+                        .find(|s| s.0 == h.id)
+                        .map(|s| (s.1, s.2.clone()))
+                        .unwrap_or_default();
+                    WebhookView {
+                        has_secret: !h.secret.is_empty(),
+                        id: h.id,
+                        kind: h.kind,
+                        url: h.url,
+                        last_at,
+                        last_error,
+                    }
+                })
+                .collect(),
+        ))
+    })
+    .await
+}
+
+/// Replaces the team's webhooks. Each URL must be http(s) and each kind known; the refusal names the first fault
+/// and its position, and nothing is changed.
+pub(crate) async fn set_webhooks<S: Store>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    Json(input): Json<Vec<WebhookInput>>,
+) -> Result<StatusCode, ApiError> {
+    let d = admin(&state, &headers).await?;
+    for (i, h) in input.iter().enumerate() {
+        if !crate::notify::KINDS.contains(&h.kind.as_str()) {
+            return Err(ApiError(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                AppError::new(codes::WEBHOOK_KIND_UNKNOWN)
+                    .with("kind", h.kind.chars().take(40).collect::<String>())
+                    .with("index", (i + 1).to_string()),
+            ));
+        }
+        let ok = url::Url::parse(h.url.trim())
+            .map(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .unwrap_or(false);
+        if !ok {
+            return Err(ApiError(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                AppError::new(codes::WEBHOOK_URL_INVALID).with("index", (i + 1).to_string()),
+            ));
+        }
+    }
+    blocking(move || {
+        let old = state.store.webhooks(&d.team_id).map_err(internal)?;
+        let rows: Vec<WebhookRow> = input
+            .into_iter()
+            .map(|h| {
+                let kept = old.iter().find(|o| !h.id.is_empty() && o.id == h.id);
+                WebhookRow {
+                    id: kept
+                        .map(|o| o.id.clone())
+                        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                    secret: if h.secret.is_empty() {
+                        kept.map(|o| o.secret.clone()).unwrap_or_default()
+                    } else {
+                        h.secret.trim().to_string()
+                    },
+                    kind: h.kind,
+                    url: h.url.trim().to_string(),
+                }
+            })
+            .collect();
+        state
+            .store
+            .set_webhooks(&d.team_id, &rows, now_ms())
+            .map_err(internal)?;
+        tracing::info!(user = %d.user_id, hooks = rows.len(), "webhooks set");
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
 }

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use automerge::{ActorId, AutoCommit};
 use liveline_domain::lead::{normalize_phone, LeadFields};
-use liveline_domain::{Lead, LiveSession, RecordMeta};
+use liveline_domain::{Lead, LiveSession};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 use crate::store::{DocCommit, Store, StoreError};
@@ -181,8 +181,57 @@ pub fn seed<S: Store>(store: &S) -> Result<(), StoreError> {
         autosurgeon::reconcile(&mut doc, &s).expect("plain struct");
         commits.push(commit(&id, doc));
     }
+    commits.push(rules_commit());
     store.write(|_| (commits, ()), None, now)?;
     add_leads(store, 0, 300)
+}
+
+/// The id of the demo team's assignment rules.
+pub const RULES_ID: &str = "00000000-0000-4000-a000-000000000001";
+
+/// The demo team's rules: European buyers to Emily, everyone else round-robin over the three reps, the sales lead
+/// as fallback; overdue leads move on to the next rep.
+fn rules_commit() -> DocCommit {
+    use liveline_domain::assign::{AssignmentRules, Group, Member, Rule, ROUND_ROBIN};
+    let mut r = AssignmentRules::new(TEAM_ID, "u-manager");
+    r.groups = vec![Group {
+        id: "g-sales".into(),
+        name: "销售组 Sales".into(),
+        members: ["u-rep1", "u-rep2", "u-rep3"]
+            .map(|u| Member {
+                user: u.into(),
+                weight: 1,
+            })
+            .to_vec(),
+    }];
+    r.rules = vec![
+        Rule {
+            id: "r-europe".into(),
+            name: "欧洲 Europe → Emily".into(),
+            enabled: true,
+            countries: ["DE", "FR", "GB", "IT", "ES", "NL"]
+                .map(String::from)
+                .to_vec(),
+            target_user: "u-rep2".into(),
+            strategy: ROUND_ROBIN.into(),
+            sla_minutes: 30,
+            ..Default::default()
+        },
+        Rule {
+            id: "r-all".into(),
+            name: "其他 Everyone else".into(),
+            enabled: true,
+            target_group: "g-sales".into(),
+            strategy: ROUND_ROBIN.into(),
+            sla_minutes: 30,
+            ..Default::default()
+        },
+    ];
+    r.fallback_owner = "u-lead".into();
+    r.reassign_when_overdue = true;
+    let mut doc = AutoCommit::new().with_actor(actor());
+    r.save_into(&mut doc).expect("plain struct");
+    commit(RULES_ID, doc)
 }
 
 /// Adds `count` generated leads (numbered from `first`) to the demo team, in batches; for the demo and benchmarks.
@@ -268,11 +317,5 @@ pub fn commit(id: &str, mut doc: AutoCommit) -> DocCommit {
         .into_iter()
         .map(|mut c| c.bytes().into_owned())
         .collect();
-    DocCommit {
-        doc_id: id.into(),
-        meta: RecordMeta::read(&doc).expect("a seeded record has its placement fields"),
-        bytes: doc.save(),
-        changes,
-        audit: None,
-    }
+    DocCommit::of(id, &mut doc, changes, None).expect("a seeded record has its placement fields")
 }

@@ -4,7 +4,9 @@
 
 mod admin;
 pub mod auth;
+pub mod automation;
 pub mod demo;
+pub mod notify;
 pub mod store;
 mod ws;
 
@@ -103,13 +105,16 @@ pub async fn serve<S: Store>(
         shutdown.await;
         let _ = hub.send(Signal::Shutdown);
     };
+    let sweeper = tokio::spawn(sweep_forever(state.clone()));
     let app = router(state);
-    axum::serve(
+    let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await?;
+    .await;
+    sweeper.abort();
+    served?;
     tracing::info!("sync server stopped");
     Ok(())
 }
@@ -128,6 +133,10 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .route("/v1/admin/devices", get(admin::devices::<S>))
         .route("/v1/admin/devices/{id}/revoke", post(admin::revoke::<S>))
         .route("/v1/admin/audit", get(admin::audit::<S>))
+        .route(
+            "/v1/admin/webhooks",
+            get(admin::webhooks::<S>).put(admin::set_webhooks::<S>),
+        )
         .layer(DefaultBodyLimit::max(64 * 1024))
         .with_state(state)
 }
@@ -276,6 +285,54 @@ async fn sign_in<S: Store>(
         user_id: user.id,
         team_id: user.team_id,
     }))
+}
+
+/// How often the server looks for overdue tasks.
+pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn sweep_forever<S: Store>(state: AppState<S>) {
+    let mut every = tokio::time::interval(SWEEP_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let st = state.clone();
+        match tokio::task::spawn_blocking(move || sweep(&st, now_ms())).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(tasks = n, "overdue tasks escalated"),
+            Ok(Err(e)) => tracing::error!(error = %e, "escalation sweep failed"),
+            _ => {}
+        }
+    }
+}
+
+/// Escalates every first-contact task overdue at `now` (see `automation::Automations::escalate`), pokes the
+/// devices holding what changed and sends the teams' webhooks. Returns how many tasks it escalated.
+pub fn sweep<S: Store>(state: &AppState<S>, now: i64) -> store::Result<usize> {
+    let ((n, events), touched) = state.store.write(
+        |reader| {
+            let ids = reader.overdue_tasks(now, 500).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "overdue tasks could not be read");
+                Vec::new()
+            });
+            let mut auto = automation::Automations::new(reader, now);
+            let mut commits = Vec::new();
+            for id in &ids {
+                match auto.escalate(id) {
+                    Ok(c) => commits.extend(c),
+                    Err(e) => tracing::error!(task = %id, error = %e, "escalation failed"),
+                }
+            }
+            (commits, (ids.len(), std::mem::take(&mut auto.events)))
+        },
+        None,
+        now,
+    )?;
+    for (bucket, seq) in touched {
+        let _ = state.hub.send(Signal::Poke { bucket, seq });
+    }
+    if tokio::runtime::Handle::try_current().is_ok() {
+        notify::deliver(state, events);
+    }
+    Ok(n)
 }
 
 /// Tells a user's open connections that their roles or teams changed.

@@ -9,8 +9,9 @@ use std::sync::Mutex;
 
 use automerge::AutoCommit;
 use include_dir::{include_dir, Dir};
+use liveline_domain::assign::Load;
 use liveline_domain::policy::{Membership, Principal, Role};
-use liveline_domain::{buckets_for, RecordMeta};
+use liveline_domain::{buckets_for, DocKind, Lead, RecordMeta, Task};
 use liveline_sync::{Entry, EntryOp};
 use liveline_types::{
     codes, AdminDeviceView, AdminUserView, AppError, AuditEntryView, AuditQuery, MemberView,
@@ -84,6 +85,91 @@ pub struct DocCommit {
     pub changes: Vec<Vec<u8>>,
     /// `None` for the server's own writes (seeding, placement upgrades).
     pub audit: Option<AuditNote>,
+    /// The fields the automations look up, kept in `lead_index` / `task_index`.
+    pub index: DocIndex,
+    /// A rule gave this lead to someone: `(rule, user)`, recorded in `assignments`.
+    pub assignment: Option<(String, String)>,
+}
+
+impl DocCommit {
+    /// The commit of `doc` as it is now, with `changes` to log; `None` when the document is not a record.
+    pub fn of(
+        doc_id: &str,
+        doc: &mut AutoCommit,
+        changes: Vec<Vec<u8>>,
+        audit: Option<AuditNote>,
+    ) -> Option<DocCommit> {
+        let meta = RecordMeta::read(doc).ok()?;
+        Some(DocCommit {
+            doc_id: doc_id.to_string(),
+            index: DocIndex::of(meta.kind, doc),
+            meta,
+            bytes: doc.save(),
+            changes,
+            audit,
+            assignment: None,
+        })
+    }
+}
+
+/// What the server's lookups need from a record, beyond its placement.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum DocIndex {
+    #[default]
+    None,
+    Lead {
+        open: bool,
+        phone: String,
+        email: String,
+        created_at: i64,
+    },
+    Task {
+        task_type: String,
+        open: bool,
+        due_at: i64,
+        snoozed_until: i64,
+        escalated_at: i64,
+    },
+}
+
+/// Lead statuses still being worked (a lead in them counts towards its owner's load).
+pub const OPEN_LEAD_STATUSES: [&str; 4] = ["new", "contacted", "qualified", "quoted"];
+
+impl DocIndex {
+    pub fn of(kind: DocKind, doc: &AutoCommit) -> DocIndex {
+        match kind {
+            DocKind::Lead => match Lead::load(doc) {
+                Ok(l) => DocIndex::Lead {
+                    open: OPEN_LEAD_STATUSES.contains(&l.status.as_str()),
+                    phone: l.phone,
+                    email: l.email.to_lowercase(),
+                    created_at: l.created_at,
+                },
+                Err(_) => DocIndex::None,
+            },
+            DocKind::Task => match Task::load(doc) {
+                Ok(t) => DocIndex::Task {
+                    open: t.is_open(),
+                    task_type: t.task_type,
+                    due_at: t.due_at,
+                    snoozed_until: t.snoozed_until,
+                    escalated_at: t.escalated_at,
+                },
+                Err(_) => DocIndex::None,
+            },
+            _ => DocIndex::None,
+        }
+    }
+}
+
+/// A group-bot webhook of a team.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookRow {
+    pub id: String,
+    /// `wecom`, `dingtalk`, `feishu` or `generic`.
+    pub kind: String,
+    pub url: String,
+    pub secret: String,
 }
 
 /// A user row, for sign-in.
@@ -147,11 +233,34 @@ pub trait Store: Send + Sync + 'static {
     fn bucket_size(&self, bucket: &str) -> Result<u64>;
     fn doc(&self, id: &str) -> Result<Option<Vec<u8>>>;
     fn integrity_ok(&self) -> Result<bool>;
+    fn webhooks(&self, team: &str) -> Result<Vec<WebhookRow>>;
+    /// Replaces the team's webhooks.
+    fn set_webhooks(&self, team: &str, hooks: &[WebhookRow], now: i64) -> Result<()>;
+    /// Notes the outcome of a delivery (`error` empty when it went through).
+    fn webhook_delivered(&self, id: &str, at: i64, error: &str) -> Result<()>;
+    /// `(last_at, last_error)` of each of the team's hooks, by id.
+    fn webhook_status(&self, team: &str) -> Result<Vec<(String, i64, String)>>;
 }
 
-/// Loads a document's saved bytes inside a write.
+/// Reads inside a write: documents, and what the automations look up.
 pub trait DocReader {
     fn load(&self, id: &str) -> Result<Option<Vec<u8>>>;
+    /// The team's assignment-rules document `(id, bytes)`, if it has one.
+    fn rules_doc(&self, team: &str) -> Result<Option<(String, Vec<u8>)>>;
+    /// The team's members with their roles there.
+    fn team_roles(&self, team: &str) -> Result<Vec<(String, Vec<Role>)>>;
+    /// Open leads per owner and what each rule gave to whom, as committed.
+    fn load_of(&self, team: &str) -> Result<Load>;
+    /// The oldest other lead of the team with this phone or e-mail: `(id, owner)`.
+    fn duplicate_of(
+        &self,
+        team: &str,
+        phone: &str,
+        email: &str,
+        not: &str,
+    ) -> Result<Option<(String, String)>>;
+    /// Open first-contact tasks past their deadline at `now` and not yet escalated.
+    fn overdue_tasks(&self, now: i64, limit: usize) -> Result<Vec<String>>;
 }
 
 pub struct SqliteStore {
@@ -228,6 +337,94 @@ impl DocReader for TxReader<'_> {
             .0
             .query_row("SELECT bytes FROM docs WHERE id = ?1", [id], |r| r.get(0))
             .optional()?)
+    }
+
+    fn rules_doc(&self, team: &str) -> Result<Option<(String, Vec<u8>)>> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT id, bytes FROM docs WHERE team_id = ?1 AND kind = 'assignment_rules' ORDER BY id LIMIT 1",
+            )?
+            .query_row([team], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    fn team_roles(&self, team: &str) -> Result<Vec<(String, Vec<Role>)>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT user_id, roles FROM memberships WHERE team_id = ?1 ORDER BY user_id",
+        )?;
+        let rows = st.query_map([team], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (u, roles) = row?;
+            out.push((u, roles.split(',').filter_map(Role::from_code).collect()));
+        }
+        Ok(out)
+    }
+
+    fn load_of(&self, team: &str) -> Result<Load> {
+        let mut load = Load::default();
+        let mut st = self.0.prepare_cached(
+            "SELECT owner, COUNT(*) FROM lead_index WHERE team_id = ?1 AND open = 1 AND owner != '' GROUP BY owner",
+        )?;
+        for row in st.query_map([team], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })? {
+            let (owner, n) = row?;
+            load.open_leads.insert(owner, n as u64);
+        }
+        let mut st = self.0.prepare_cached(
+            "SELECT rule, user_id, COUNT(*), MAX(seq) FROM assignments WHERE team_id = ?1 GROUP BY rule, user_id",
+        )?;
+        for row in st.query_map([team], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })? {
+            let (rule, user, n, last) = row?;
+            load.by_rule.insert((rule, user), (n as u64, last as u64));
+        }
+        load.seq = self
+            .0
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM assignments", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64;
+        Ok(load)
+    }
+
+    fn duplicate_of(
+        &self,
+        team: &str,
+        phone: &str,
+        email: &str,
+        not: &str,
+    ) -> Result<Option<(String, String)>> {
+        let email = email.to_lowercase();
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT doc_id, owner FROM lead_index
+                 WHERE team_id = ?1 AND doc_id != ?4 AND ((?2 != '' AND phone = ?2) OR (?3 != '' AND email = ?3))
+                 ORDER BY created_at, doc_id LIMIT 1",
+            )?
+            .query_row(params![team, phone, email, not], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    fn overdue_tasks(&self, now: i64, limit: usize) -> Result<Vec<String>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT doc_id FROM task_index
+             WHERE open = 1 AND escalated_at = 0 AND due_at > 0 AND due_at <= ?1 AND snoozed_until <= ?1
+               AND task_type = 'first_contact'
+             ORDER BY due_at LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![now, limit as i64], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 }
 
@@ -407,10 +604,12 @@ impl Store for SqliteStore {
                         };
                         commits.push(DocCommit {
                             doc_id: id.clone(),
+                            index: DocIndex::of(meta.kind, &doc),
                             meta,
                             bytes,
                             changes: Vec::new(),
                             audit: None,
+                            assignment: None,
                         });
                     }
                     (commits, ())
@@ -574,6 +773,50 @@ impl Store for SqliteStore {
                    seq = MAX(seq, ?7)",
                 params![c.doc_id, c.meta.kind.code(), c.meta.team, c.meta.owner, c.meta.created_by, c.bytes, last],
             )?;
+            match &c.index {
+                DocIndex::Lead {
+                    open,
+                    phone,
+                    email,
+                    created_at,
+                } => {
+                    tx.prepare_cached(
+                        "INSERT OR REPLACE INTO lead_index (doc_id, team_id, owner, open, phone, email, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    )?
+                    .execute(params![c.doc_id, c.meta.team, c.meta.owner, open, phone, email, created_at])?;
+                }
+                DocIndex::Task {
+                    task_type,
+                    open,
+                    due_at,
+                    snoozed_until,
+                    escalated_at,
+                } => {
+                    tx.prepare_cached(
+                        "INSERT OR REPLACE INTO task_index
+                           (doc_id, team_id, assignee, task_type, open, due_at, snoozed_until, escalated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    )?
+                    .execute(params![
+                        c.doc_id,
+                        c.meta.team,
+                        c.meta.owner,
+                        task_type,
+                        open,
+                        due_at,
+                        snoozed_until,
+                        escalated_at
+                    ])?;
+                }
+                DocIndex::None => {}
+            }
+            if let Some((rule, user)) = &c.assignment {
+                tx.prepare_cached(
+                    "INSERT INTO assignments (team_id, rule, user_id, doc_id, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![c.meta.team, rule, user, c.doc_id, now])?;
+            }
             if let Some(a) = &c.audit {
                 tx.prepare_cached(
                     "INSERT INTO audit (at, team_id, doc_id, kind, user_id, device_id, action, fields, changes)
@@ -672,6 +915,56 @@ impl Store for SqliteStore {
             Ok(s == "ok")
         })
     }
+
+    fn webhooks(&self, team: &str) -> Result<Vec<WebhookRow>> {
+        self.with_reader(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT id, kind, url, secret FROM webhooks WHERE team_id = ?1 ORDER BY created_at, id",
+            )?;
+            let rows = st.query_map([team], |r| {
+                Ok(WebhookRow {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    url: r.get(2)?,
+                    secret: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn webhook_delivered(&self, id: &str, at: i64, error: &str) -> Result<()> {
+        self.writer.lock().unwrap().execute(
+            "UPDATE webhooks SET last_at = ?2, last_error = ?3 WHERE id = ?1",
+            params![id, at, error],
+        )?;
+        Ok(())
+    }
+
+    fn webhook_status(&self, team: &str) -> Result<Vec<(String, i64, String)>> {
+        self.with_reader(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT id, last_at, last_error FROM webhooks WHERE team_id = ?1 ORDER BY created_at, id",
+            )?;
+            let rows = st.query_map([team], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn set_webhooks(&self, team: &str, hooks: &[WebhookRow], now: i64) -> Result<()> {
+        let mut conn = self.writer.lock().unwrap();
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM webhooks WHERE team_id = ?1", [team])?;
+        // `created_at` keeps the order the admin gave.
+        for (i, h) in hooks.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO webhooks (id, team_id, kind, url, secret, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![h.id, team, h.kind, h.url, h.secret, now + i as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
 }
 
 fn note(touched: &mut Vec<(String, u64)>, bucket: &str, seq: u64) {
@@ -708,8 +1001,8 @@ fn memberships_of(c: &Connection, user: &str) -> Result<Vec<Membership>> {
 }
 
 /// The version of the placement rules (`liveline_domain::buckets_for`) the stored buckets follow. Raise it when
-/// the rules change; opening the store then re-places every document.
-pub const PLACEMENT_VERSION: u32 = 2;
+/// the rules change; opening the store then re-places every document. Version 3 also fills the lookup indexes.
+pub const PLACEMENT_VERSION: u32 = 3;
 
 #[cfg(test)]
 mod tests {

@@ -11,10 +11,12 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use liveline_domain::doc::uuid_bytes;
 use liveline_domain::policy::Principal;
+use liveline_domain::{DocKind, Lead};
 use liveline_sync::{decode, encode, ingest, ClientMsg, Cursor, ServerMsg, MAX_FRAME, PAGE};
 use liveline_types::{codes, AppError};
 use tokio::sync::{broadcast, mpsc};
 
+use crate::automation::Automations;
 use crate::store::{AuditNote, DeviceAuth, DocCommit, Store};
 use crate::{now_ms, AppState, Signal};
 
@@ -294,11 +296,13 @@ impl<S: Store> Conn<S> {
         let principal = self.principal.clone();
         let actor = self.actor.clone();
         let device_id = self.device.device_id.clone();
+        let now = now_ms();
         let result = tokio::task::spawn_blocking(move || {
             state.store.write(
                 |reader| {
                     let mut commits = Vec::new();
                     let mut replies = Vec::new();
+                    let mut auto = Automations::new(reader, now);
                     for d in docs {
                         if uuid_bytes::parse(&d.doc).is_none() {
                             let hashes = Vec::new();
@@ -311,6 +315,7 @@ impl<S: Store> Conn<S> {
                             _ => None,
                         };
                         let created = before.is_none();
+                        let lead_before = before.as_ref().and_then(|b| Lead::load(b).ok());
                         let out = ingest(before, &d.changes, &principal, &actor);
                         let mut acked = out.duplicates.clone();
                         acked.extend(out.accepted.iter().map(|a| a.0));
@@ -325,27 +330,39 @@ impl<S: Store> Conn<S> {
                             replies.push(ServerMsg::MissingDeps { doc: d.doc.clone(), hashes, missing });
                         }
                         if let (Some(mut doc), Some(meta)) = (out.doc, out.meta_after) {
-                            commits.push(DocCommit {
-                                doc_id: d.doc,
-                                meta,
-                                bytes: doc.save(),
-                                changes: out.accepted.into_iter().map(|a| a.1).collect(),
-                                audit: Some(AuditNote {
-                                    user_id: principal.user_id.clone(),
-                                    created,
-                                    fields: out.changed_fields,
-                                }),
-                            });
+                            let mut changes: Vec<Vec<u8>> = out.accepted.into_iter().map(|a| a.1).collect();
+                            let mut assignment = None;
+                            if meta.kind == DocKind::Lead {
+                                match auto.after_lead(&d.doc, &mut doc, lead_before.as_ref(), &principal.user_id) {
+                                    Ok(o) => {
+                                        changes.extend(o.change);
+                                        assignment = o.assignment;
+                                        commits.extend(o.extra);
+                                    }
+                                    // The lead is stored all the same; only the automation is missed.
+                                    Err(e) => tracing::error!(doc = %d.doc, error = %e, "lead automation failed"),
+                                }
+                            }
+                            let audit = AuditNote {
+                                user_id: principal.user_id.clone(),
+                                created,
+                                fields: out.changed_fields,
+                            };
+                            if let Some(mut c) = DocCommit::of(&d.doc, &mut doc, changes, Some(audit)) {
+                                c.assignment = assignment;
+                                commits.push(c);
+                            }
                         }
                     }
-                    (commits, replies)
+                    let events = std::mem::take(&mut auto.events);
+                    (commits, (replies, events))
                 },
                 Some(&device_id),
-                now_ms(),
+                now,
             )
         })
         .await;
-        let (replies, touched) = match result {
+        let ((replies, events), touched) = match result {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => return self.storage_error(e).await,
             Err(e) => return self.storage_error(e).await,
@@ -358,6 +375,7 @@ impl<S: Store> Conn<S> {
         for (bucket, seq) in touched {
             let _ = self.state.hub.send(Signal::Poke { bucket, seq });
         }
+        crate::notify::deliver(&self.state, events);
         true
     }
 }

@@ -10,6 +10,10 @@ use liveline_types::{
     InviteRequest, LeadInput, LeadPage, LeadQuery, LeadView, LiveSessionView, RefusedEditView,
     SaveOutcome, SessionView, SyncStatus,
 };
+use liveline_types::{
+    AssignDecision, Notice, RulesConfig, TaskAction, TaskCounts, TaskInput, TaskQuery, TaskView,
+    TeamTaskRow,
+};
 use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -251,4 +255,96 @@ pub async fn admin_audit(query: &AuditQuery) -> Result<Vec<AuditEntryView>, AppE
 /// Saves the audit log as CSV; answers the file's path.
 pub async fn admin_export_audit(query: &AuditQuery) -> Result<String, AppError> {
     invoke(commands::ADMIN_EXPORT_AUDIT, &AuditArg { query }).await
+}
+
+// ---- tasks and assignment ---------------------------------------------------------------------------------------
+
+#[derive(Serialize)]
+struct TaskQueryArg<'a> {
+    query: &'a TaskQuery,
+}
+
+#[derive(Serialize)]
+struct OffsetArg {
+    offset: i32,
+}
+
+#[derive(Serialize)]
+struct TaskActionArgs<'a> {
+    id: &'a str,
+    action: &'a TaskAction,
+}
+
+#[derive(Serialize)]
+struct TaskInputArg<'a> {
+    input: &'a TaskInput,
+}
+
+#[derive(Serialize)]
+struct ContactArgs<'a> {
+    id: &'a str,
+    kind: &'a str,
+    note: &'a str,
+}
+
+#[derive(Serialize)]
+struct RulesArg<'a> {
+    config: &'a RulesConfig,
+}
+
+#[derive(Serialize)]
+struct DryRunArgs<'a> {
+    config: &'a RulesConfig,
+    sample: &'a LeadInput,
+}
+
+pub async fn list_tasks(query: &TaskQuery) -> Result<Vec<TaskView>, AppError> {
+    invoke(commands::LIST_TASKS, &TaskQueryArg { query }).await
+}
+
+pub async fn get_task(id: &str) -> Result<TaskView, AppError> {
+    invoke(commands::GET_TASK, &IdArg { id }).await
+}
+
+/// The signed-in user's task counts; `offset` is the viewer's UTC offset in minutes.
+pub async fn task_counts(offset: i32) -> Result<TaskCounts, AppError> {
+    invoke(commands::TASK_COUNTS, &OffsetArg { offset }).await
+}
+
+pub async fn task_action(id: &str, action: &TaskAction) -> Result<TaskView, AppError> {
+    invoke(commands::TASK_ACTION, &TaskActionArgs { id, action }).await
+}
+
+pub async fn create_task(input: &TaskInput) -> Result<TaskView, AppError> {
+    invoke(commands::CREATE_TASK, &TaskInputArg { input }).await
+}
+
+pub async fn team_tasks(offset: i32) -> Result<Vec<TeamTaskRow>, AppError> {
+    invoke(commands::TEAM_TASKS, &OffsetArg { offset }).await
+}
+
+/// Logs a contact with the buyer on a lead; the server then closes the lead's first-contact task.
+pub async fn log_contact(id: &str, kind: &str, note: &str) -> Result<LeadView, AppError> {
+    invoke(commands::LOG_CONTACT, &ContactArgs { id, kind, note }).await
+}
+
+pub async fn get_rules() -> Result<Option<RulesConfig>, AppError> {
+    invoke(commands::GET_RULES, &NoArgs {}).await
+}
+
+/// Publishes the rules; answers every fault (empty: published).
+pub async fn save_rules(config: &RulesConfig) -> Result<Vec<AppError>, AppError> {
+    invoke(commands::SAVE_RULES, &RulesArg { config }).await
+}
+
+pub async fn dry_run_rules(
+    config: &RulesConfig,
+    sample: &LeadInput,
+) -> Result<AssignDecision, AppError> {
+    invoke(commands::DRY_RUN_RULES, &DryRunArgs { config, sample }).await
+}
+
+/// Tasks that arrived for this user since the last call.
+pub async fn take_notices() -> Result<Vec<Notice>, AppError> {
+    invoke(commands::TAKE_NOTICES, &NoArgs {}).await
 }

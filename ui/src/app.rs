@@ -5,8 +5,8 @@ use crate::i18n::*;
 use crate::labels::I18n;
 use crate::platform;
 use crate::screens::{
-    capture::Capture, detail::Detail, leads::Leads, refused::Refused, settings::Settings,
-    sign_in::SignIn, team::Team,
+    capture::Capture, detail::Detail, leads::Leads, refused::Refused, rules::Rules,
+    settings::Settings, sign_in::SignIn, tasks::Tasks, team::Team,
 };
 use crate::state::{AppState, Screen};
 use leptos::prelude::*;
@@ -51,6 +51,7 @@ fn Root() -> impl IntoView {
         } else if signed_in.get() {
             view! {
                 <Nav />
+                <Notices />
                 <main id="main" class="main">
                     <Screens />
                 </main>
@@ -84,6 +85,44 @@ fn Screens() -> impl IntoView {
         Screen::Refused => view! { <Refused /> }.into_any(),
         Screen::Settings => view! { <Settings /> }.into_any(),
         Screen::Team => view! { <Team /> }.into_any(),
+        Screen::Tasks => view! { <Tasks /> }.into_any(),
+        Screen::Rules => view! { <Rules /> }.into_any(),
+    }
+}
+
+/// Tasks that just arrived for this user, announced at the top until opened or dismissed.
+#[component]
+fn Notices() -> impl IntoView {
+    let i18n = use_i18n();
+    let app = AppState::get();
+    move || {
+        let list = app.notices.get();
+        let first = list.first().cloned()?;
+        let more = list.len().saturating_sub(1);
+        let title = if first.linked_title.is_empty() || first.linked_title == first.title {
+            first.title.clone()
+        } else {
+            format!("{} · {}", first.title, first.linked_title)
+        };
+        let kind = first.task_type.clone();
+        Some(view! {
+            <div class="toast" id="notice" role="alert" data-task=first.task_id.clone()>
+                <span class="toast-text">
+                    {move || {
+                        let what = format!("{} — {}", crate::labels::task_type_name(i18n, &kind), title);
+                        t_string!(i18n, notice.new_task, title = what).to_string()
+                    }}
+                    {(more > 0).then(|| format!(" (+{more})"))}
+                </span>
+                <button type="button" class="primary" id="notice-open" on:click=move |_| {
+                    app.notices.set(Vec::new());
+                    app.task_tab.set("today".into());
+                    app.screen.set(Screen::Tasks);
+                }>{t!(i18n, notice.open)}</button>
+                <button type="button" class="secondary" id="notice-dismiss"
+                    on:click=move |_| app.notices.set(Vec::new())>{t!(i18n, notice.dismiss)}</button>
+            </div>
+        })
     }
 }
 
@@ -224,7 +263,9 @@ fn Nav() -> impl IntoView {
         Screen::Refused => "refused",
         Screen::Settings => "settings",
         Screen::Team => "team",
+        Screen::Tasks | Screen::Rules => "tasks",
     });
+    let due_now = Memo::new(move |_| app.task_counts.with(|c| c.overdue + c.today));
     let is_admin = Memo::new(move |_| {
         app.session.with(|s| {
             s.as_ref()
@@ -253,6 +294,15 @@ fn Nav() -> impl IntoView {
                                 }
                             })
                     })}
+                {(key == "tasks")
+                    .then_some(move || {
+                        (due_now.get() > 0)
+                            .then(|| {
+                                view! {
+                                    <span class="count" id="tasks-badge">{platform::group_digits(due_now.get())}</span>
+                                }
+                            })
+                    })}
             </button>
         }
     };
@@ -269,6 +319,12 @@ fn Nav() -> impl IntoView {
                 Screen::Leads,
                 view! { {t!(i18n, nav.leads)} }.into_any(),
                 "M8 6h13M8 12h13M8 18h13M3 6h.01M3 12h.01M3 18h.01",
+            )}
+            {item(
+                "tasks",
+                Screen::Tasks,
+                view! { {t!(i18n, nav.tasks)} }.into_any(),
+                "M9 11l3 3L22 4M21 12v7a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h11",
             )}
             {item(
                 "refused",

@@ -57,7 +57,87 @@ pub fn error_text(i18n: I18n, err: &AppError) -> String {
         codes::LAST_ADMIN => t_string!(i18n, err.last_admin).to_string(),
         codes::STORAGE => t_string!(i18n, err.storage).to_string(),
         codes::STORAGE_CORRUPT => t_string!(i18n, err.storage_corrupt).to_string(),
+        codes::TASK_STATE => {
+            let status = crate::labels::task_status_name(i18n, &arg("status"));
+            t_string!(i18n, err.task_state, status).to_string()
+        }
+        codes::TASK_TEXT_REQUIRED => t_string!(i18n, err.task_text_required).to_string(),
+        codes::TASK_ASSIGNEE_UNKNOWN => t_string!(i18n, err.task_assignee_unknown).to_string(),
+        codes::RULE_USER_UNKNOWN => t_string!(
+            i18n,
+            err.rule_user_unknown,
+            rule = rule_name(i18n, &arg("rule")),
+            user = arg("user")
+        )
+        .to_string(),
+        codes::RULE_GROUP_UNKNOWN => t_string!(
+            i18n,
+            err.rule_group_unknown,
+            rule = rule_name(i18n, &arg("rule")),
+            group = arg("group")
+        )
+        .to_string(),
+        codes::RULE_NO_TARGET => t_string!(
+            i18n,
+            err.rule_no_target,
+            rule = rule_name(i18n, &arg("rule"))
+        )
+        .to_string(),
+        codes::RULE_STRATEGY_UNKNOWN => t_string!(
+            i18n,
+            err.rule_strategy_unknown,
+            rule = rule_name(i18n, &arg("rule")),
+            strategy = arg("strategy")
+        )
+        .to_string(),
+        codes::RULE_TIME_ZONE_UNKNOWN => t_string!(
+            i18n,
+            err.rule_time_zone_unknown,
+            user = arg("user"),
+            time_zone = arg("time_zone")
+        )
+        .to_string(),
+        codes::RULE_HOURS_INVALID => {
+            t_string!(i18n, err.rule_hours_invalid, user = arg("user")).to_string()
+        }
+        codes::RULE_SLA_INVALID => t_string!(
+            i18n,
+            err.rule_sla_invalid,
+            rule = rule_name(i18n, &arg("rule"))
+        )
+        .to_string(),
+        codes::RULE_GROUP_EMPTY => {
+            t_string!(i18n, err.rule_group_empty, group = arg("group")).to_string()
+        }
+        codes::RULE_WEIGHT_INVALID => t_string!(
+            i18n,
+            err.rule_weight_invalid,
+            group = arg("group"),
+            user = arg("user")
+        )
+        .to_string(),
+        codes::RULES_FORBIDDEN => t_string!(i18n, err.rules_forbidden).to_string(),
+        codes::RULES_MISSING => t_string!(i18n, err.rules_missing).to_string(),
+        codes::WEBHOOK_URL_INVALID => {
+            t_string!(i18n, err.webhook_url_invalid, index = arg("index")).to_string()
+        }
+        codes::WEBHOOK_KIND_UNKNOWN => t_string!(
+            i18n,
+            err.webhook_kind_unknown,
+            index = arg("index"),
+            kind = arg("kind")
+        )
+        .to_string(),
         api::NO_SHELL => t_string!(i18n, err.no_shell).to_string(),
         code => t_string!(i18n, err.unknown, code).to_string(),
+    }
+}
+
+/// A rule as an error names it: the fallback by its role, any other rule by its name.
+fn rule_name(i18n: I18n, rule: &str) -> String {
+    if rule == "fallback" {
+        t_string!(i18n, rules.fallback).to_string()
+    } else {
+        rule.to_string()
     }
 }

@@ -132,3 +132,47 @@ pub fn sorted_countries(locale: Locale) -> CountryList {
         list
     })
 }
+
+/// A task type's name (`first_contact`, `overdue`, `duplicate`, `todo`).
+pub fn task_type_name(i18n: I18n, code: &str) -> String {
+    match code {
+        "first_contact" => t_string!(i18n, task_type.first_contact).to_string(),
+        "overdue" => t_string!(i18n, task_type.overdue).to_string(),
+        "duplicate" => t_string!(i18n, task_type.duplicate).to_string(),
+        "todo" => t_string!(i18n, task_type.todo).to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// A task status's name, as the task center's tabs call it.
+pub fn task_status_name(i18n: I18n, code: &str) -> String {
+    match code {
+        "open" => t_string!(i18n, tasks.upcoming).to_string(),
+        "done" | "cancelled" => t_string!(i18n, tasks.done).to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// How a contact was made (`phone`, `whatsapp`, `wechat`, `email`, `other`).
+pub fn contact_way_name(i18n: I18n, code: &str) -> String {
+    match code {
+        "phone" => t_string!(i18n, contact.phone).to_string(),
+        "whatsapp" => t_string!(i18n, contact.whatsapp).to_string(),
+        "wechat" => t_string!(i18n, contact.wechat).to_string(),
+        "email" => t_string!(i18n, contact.email).to_string(),
+        "other" => t_string!(i18n, contact.other).to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// A span of time in words: "12 min", "3 h", "2 d".
+pub fn span(i18n: I18n, ms: i64) -> String {
+    let minutes = (ms.abs() / 60_000).max(1);
+    if minutes < 60 {
+        t_string!(i18n, tasks.minutes, n = minutes).to_string()
+    } else if minutes < 48 * 60 {
+        t_string!(i18n, tasks.hours, n = minutes / 60).to_string()
+    } else {
+        t_string!(i18n, tasks.days, n = minutes / (24 * 60)).to_string()
+    }
+}

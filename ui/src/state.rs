@@ -5,7 +5,7 @@ use crate::api;
 use crate::form::FormState;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use liveline_types::{LiveSessionView, SessionView, SyncState, SyncStatus};
+use liveline_types::{LiveSessionView, Notice, SessionView, SyncState, SyncStatus, TaskCounts};
 use std::time::Duration;
 
 /// Which screen is shown when signed in.
@@ -17,6 +17,8 @@ pub enum Screen {
     Refused,
     Settings,
     Team,
+    Tasks,
+    Rules,
 }
 
 /// Search text and filters of the lead list; kept here so they survive a visit to a lead's detail.
@@ -82,6 +84,13 @@ pub struct AppState {
     /// The capture form's draft, kept while switching screens.
     pub capture: FormState,
     pub list: ListState,
+    /// The task center's tab (`overdue`, `today`, `upcoming`, `done`) and scope (`mine`, `team`).
+    pub task_tab: RwSignal<String>,
+    pub task_scope: RwSignal<String>,
+    /// The signed-in user's task counts, for the tabs and the badge.
+    pub task_counts: RwSignal<TaskCounts>,
+    /// Tasks that arrived for this user and are announced on screen.
+    pub notices: RwSignal<Vec<Notice>>,
 }
 
 fn signed_out_status() -> SyncStatus {
@@ -106,6 +115,10 @@ impl AppState {
             data_epoch: RwSignal::new(0),
             capture: FormState::new_capture(),
             list: ListState::new(),
+            task_tab: RwSignal::new("today".into()),
+            task_scope: RwSignal::new("mine".into()),
+            task_counts: RwSignal::new(TaskCounts::default()),
+            notices: RwSignal::new(Vec::new()),
         }
     }
 
@@ -136,6 +149,35 @@ impl AppState {
         };
         poll();
         let _ = set_interval_with_handle(poll, Duration::from_millis(700));
+        // Deadlines pass with time, not only with data: recount every half minute.
+        let _ =
+            set_interval_with_handle(move || self.refresh_task_counts(), Duration::from_secs(30));
+    }
+
+    /// Reloads the task counts (tabs and badge).
+    pub fn refresh_task_counts(self) {
+        if self.session.get_untracked().is_none() {
+            return;
+        }
+        let offset = crate::screens::tasks::utc_offset();
+        spawn_local(async move {
+            if let Ok(c) = api::task_counts(offset).await {
+                if self.task_counts.try_get_untracked().as_ref() != Some(&c) {
+                    self.task_counts.set(c);
+                }
+            }
+        });
+    }
+
+    /// Picks up tasks that arrived for this user and shows them.
+    fn take_notices(self) {
+        spawn_local(async move {
+            if let Ok(new) = api::take_notices().await {
+                if !new.is_empty() {
+                    self.notices.update(|n| n.extend(new));
+                }
+            }
+        });
     }
 
     fn apply_status(self, status: SyncStatus) {
@@ -153,6 +195,8 @@ impl AppState {
         }
         if changed_data {
             self.bump_data();
+            self.refresh_task_counts();
+            self.take_notices();
         }
         if lost_session {
             // The shell signed us out (for example the device was revoked): check again.
@@ -185,6 +229,8 @@ impl AppState {
             self.list.clear();
             self.screen.set(Screen::Capture);
             self.load_live_sessions();
+            self.notices.set(Vec::new());
+            self.refresh_task_counts();
         }
         if !signed_in {
             self.live_sessions.set(Vec::new());

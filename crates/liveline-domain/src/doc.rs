@@ -12,6 +12,8 @@ pub type DocId = String;
 pub enum DocKind {
     Lead,
     LiveSession,
+    Task,
+    AssignmentRules,
 }
 
 impl DocKind {
@@ -19,12 +21,16 @@ impl DocKind {
         match self {
             DocKind::Lead => "lead",
             DocKind::LiveSession => "live_session",
+            DocKind::Task => "task",
+            DocKind::AssignmentRules => "assignment_rules",
         }
     }
     pub fn from_code(s: &str) -> Option<Self> {
         match s {
             "lead" => Some(DocKind::Lead),
             "live_session" => Some(DocKind::LiveSession),
+            "task" => Some(DocKind::Task),
+            "assignment_rules" => Some(DocKind::AssignmentRules),
             _ => None,
         }
     }
@@ -35,6 +41,7 @@ impl DocKind {
 pub struct RecordMeta {
     pub kind: DocKind,
     pub team: String,
+    /// Who the record is for: a lead's owner, a task's assignee.
     pub owner: String,
     pub created_by: String,
     /// The people who work a live session (host, assistants); empty for other kinds.
@@ -89,7 +96,15 @@ impl RecordMeta {
         Ok(RecordMeta {
             kind,
             team,
-            owner: read_str(doc, "owner").unwrap_or_default(),
+            owner: read_str(
+                doc,
+                if kind == DocKind::Task {
+                    "assignee"
+                } else {
+                    "owner"
+                },
+            )
+            .unwrap_or_default(),
             created_by: read_str(doc, "created_by").unwrap_or_default(),
             staff: read_str_list(doc, "staff"),
         })

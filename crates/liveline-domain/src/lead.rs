@@ -32,7 +32,35 @@ pub struct Lead {
     pub created_by: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Written by the server when its rules give the lead an owner: the rule, and when.
+    #[autosurgeon(missing = "Default::default")]
+    pub assigned_rule: String,
+    #[autosurgeon(missing = "Default::default")]
+    pub assigned_rule_name: String,
+    #[autosurgeon(missing = "Default::default")]
+    pub assigned_at: i64,
+    /// An earlier lead of the team with the same phone or e-mail.
+    #[autosurgeon(missing = "Default::default")]
+    pub duplicate_of: String,
+    /// The first-contact task the server opened for the owner.
+    #[autosurgeon(missing = "Default::default")]
+    pub first_task: String,
+    /// Contacts with the buyer, appended by whoever made them (offline appends merge).
+    #[autosurgeon(missing = "Default::default")]
+    pub contacts: Vec<Contact>,
 }
+
+/// One logged contact with the buyer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hydrate, Reconcile)]
+pub struct Contact {
+    pub at: i64,
+    pub by: String,
+    pub kind: String,
+    pub note: String,
+}
+
+/// How a contact was made.
+pub const CONTACT_KINDS: [&str; 5] = ["phone", "whatsapp", "wechat", "email", "other"];
 
 /// The checked, normalised fields of a lead, as [`validate_lead`] returns them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -312,8 +340,57 @@ impl Lead {
             created_by: self.created_by.clone(),
             created_at: self.created_at,
             updated_at: self.updated_at,
+            assigned_rule: self.assigned_rule.clone(),
+            assigned_rule_name: self.assigned_rule_name.clone(),
+            assigned_at: self.assigned_at,
+            duplicate_of: self.duplicate_of.clone(),
+            contacts: self
+                .contacts
+                .iter()
+                .map(|c| liveline_types::ContactLogView {
+                    at: c.at,
+                    by: c.by.clone(),
+                    kind: c.kind.clone(),
+                    note: c.note.clone(),
+                    ..Default::default()
+                })
+                .collect(),
             ..Default::default()
         }
+    }
+
+    /// Logs a contact with the buyer by `user`. A new lead becomes `contacted`; the server then closes the lead's
+    /// first-contact task.
+    pub fn log_contact(
+        &mut self,
+        user: &str,
+        kind: &str,
+        note: &str,
+        now: i64,
+    ) -> Result<(), AppError> {
+        let kind = kind.trim();
+        if !CONTACT_KINDS.contains(&kind) {
+            return Err(AppError::new(codes::REQUIRED).with("field", "kind"));
+        }
+        if note.chars().count() > LONG {
+            return Err(AppError::new(codes::TOO_LONG).with("max", LONG.to_string()));
+        }
+        self.contacts.push(Contact {
+            at: now,
+            by: user.into(),
+            kind: kind.into(),
+            note: note.trim().into(),
+        });
+        if self.status == "new" {
+            self.status = "contacted".into();
+        }
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// When the buyer was first contacted (0 if never).
+    pub fn first_contact_at(&self) -> i64 {
+        self.contacts.iter().map(|c| c.at).min().unwrap_or(0)
     }
 
     /// Readable text of the lead, for the refused-edits inbox where a user copies what was refused.

@@ -11,6 +11,9 @@
 //! | sales lead, manager, admin | everything in the team                                      | leads and live sessions of the team      |
 //! | finance, warehouse         | no leads (orders at their step arrive with the order flow)  | no leads, no live sessions               |
 //!
+//! Tasks are read by their assignee (every role), their creator, and the team-wide roles; any member creates them,
+//! and whoever reads one may work it. The team's assignment rules are read and written by the team-wide roles.
+//!
 //! Giving a lead to someone else is for the team-wide roles, or for whoever owns it now (or, while it has no owner,
 //! whoever reads it). `created_by` is set once, to the author.
 
@@ -89,7 +92,7 @@ impl Role {
 }
 
 /// An access scope, as a stable string: `team:<team>`, `owner:<team>:<user>`, `creator:<team>:<user>`,
-/// `staff:<team>:<user>`, `kind:<team>:<kind>`.
+/// `staff:<team>:<user>`, `kind:<team>:<kind>`, `assignee:<team>:<user>`.
 pub type Bucket = String;
 
 /// A user's roles in one team.
@@ -135,6 +138,8 @@ impl Principal {
         let mut out = Vec::new();
         for m in &self.memberships {
             let (t, u) = (&m.team, &self.user_id);
+            // Every role reads the tasks assigned to it.
+            out.push(format!("assignee:{t}:{u}"));
             for r in &m.roles {
                 match r {
                     Role::SalesLead | Role::Manager | Role::Admin => out.push(team_bucket(t)),
@@ -180,8 +185,16 @@ pub fn buckets_for(meta: &RecordMeta) -> Vec<Bucket> {
     if meta.kind == DocKind::LiveSession {
         out.push(kind_bucket(t, meta.kind));
     }
+    if meta.kind == DocKind::AssignmentRules {
+        return out;
+    }
     if !meta.owner.is_empty() {
-        out.push(format!("owner:{t}:{}", meta.owner));
+        let scope = if meta.kind == DocKind::Task {
+            "assignee"
+        } else {
+            "owner"
+        };
+        out.push(format!("{scope}:{t}:{}", meta.owner));
     }
     if !meta.created_by.is_empty() && meta.created_by != meta.owner {
         out.push(format!("creator:{t}:{}", meta.created_by));
@@ -215,7 +228,8 @@ fn refuse(path: &str, code: &'static str) -> Result<(), Refusal> {
 fn may_write_kind(who: &Principal, team: &str, kind: DocKind) -> bool {
     match kind {
         DocKind::Lead => who.any(team, Role::works_leads),
-        DocKind::LiveSession => who.any(team, Role::team_wide),
+        DocKind::LiveSession | DocKind::AssignmentRules => who.any(team, Role::team_wide),
+        DocKind::Task => !who.roles_in(team).is_empty(),
     }
 }
 
@@ -288,6 +302,18 @@ mod tests {
             staff: staff.iter().map(|s| s.to_string()).collect(),
         }
     }
+    fn task(team: &str, assignee: &str, created_by: &str) -> RecordMeta {
+        RecordMeta {
+            kind: DocKind::Task,
+            ..lead(team, assignee, created_by)
+        }
+    }
+    fn rules(team: &str) -> RecordMeta {
+        RecordMeta {
+            kind: DocKind::AssignmentRules,
+            ..lead(team, "", "boss")
+        }
+    }
     fn who(role: Role) -> Principal {
         Principal::new("me", "t1", &[role])
     }
@@ -330,6 +356,23 @@ mod tests {
     #[case::move_to_other_team(Role::Manager, Some(lead("t1", "", "x")), lead("t2", "", "x"), Some(("team", codes::TEAM_CHANGE_FORBIDDEN)))]
     #[case::edit_other_teams_record(Role::Manager, Some(lead("t2", "", "x")), lead("t2", "", "x"), Some(("team", codes::FOREIGN_TEAM)))]
     #[case::change_kind(Role::Manager, Some(lead("t1", "", "x")), RecordMeta { kind: DocKind::LiveSession, ..lead("t1", "", "x") }, Some(("kind", codes::KIND_CHANGE_FORBIDDEN)))]
+    #[case::finance_creates_task(Role::Finance, None, task("t1", "x", "me"), None)]
+    #[case::finance_works_own_task(
+        Role::Finance,
+        Some(task("t1", "me", "x")),
+        task("t1", "me", "x"),
+        None
+    )]
+    #[case::rep_edits_others_task(Role::SalesRep, Some(task("t1", "x", "y")), task("t1", "x", "y"), Some(("", codes::NOT_VISIBLE)))]
+    #[case::rep_gives_away_own_task(
+        Role::SalesRep,
+        Some(task("t1", "me", "y")),
+        task("t1", "x", "y"),
+        None
+    )]
+    #[case::rep_edits_rules(Role::SalesRep, Some(rules("t1")), rules("t1"), Some(("", codes::NOT_VISIBLE)))]
+    #[case::lead_edits_rules(Role::SalesLead, Some(rules("t1")), rules("t1"), None)]
+    #[case::assistant_creates_rules(Role::Assistant, None, RecordMeta { created_by: "me".into(), ..rules("t1") }, Some(("kind", codes::ROLE_FORBIDDEN)))]
     #[case::assistant_edits_worked_session(Role::Assistant, Some(session("t1", &["me"])), session("t1", &["me"]), Some(("kind", codes::ROLE_FORBIDDEN)))]
     fn write_rules(
         #[case] role: Role,
@@ -362,6 +405,28 @@ mod tests {
         ];
         let got = records.map(|r| who(role).may_read(&r));
         assert_eq!(got, expected, "{role:?}");
+    }
+
+    #[test]
+    fn tasks_reach_their_assignee_whatever_the_role_and_rules_only_the_team_wide() {
+        for role in Role::ALL {
+            assert!(who(role).may_read(&task("t1", "me", "x")), "{role:?}");
+            assert_eq!(
+                who(role).may_read(&rules("t1")),
+                role.team_wide(),
+                "{role:?}"
+            );
+        }
+        assert!(!who(Role::SalesRep).may_read(&task("t1", "x", "y")));
+        assert!(
+            who(Role::SalesRep).may_read(&task("t1", "x", "me")),
+            "the creator follows it"
+        );
+        assert_eq!(
+            buckets_for(&task("t1", "u2", "u1")),
+            ["team:t1", "assignee:t1:u2", "creator:t1:u1"]
+        );
+        assert_eq!(buckets_for(&rules("t1")), ["team:t1"]);
     }
 
     #[test]

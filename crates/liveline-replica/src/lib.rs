@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod client;
 pub mod replica;
+pub mod work;
 
 pub use admin::Admin;
 pub use client::{sign_in, SyncClient, SyncHandle};

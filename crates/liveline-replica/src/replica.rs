@@ -50,7 +50,7 @@ pub type Result<T> = std::result::Result<T, ReplicaError>;
 
 /// The local replica of one device.
 pub struct Replica {
-    conn: Connection,
+    pub(crate) conn: Connection,
     path: PathBuf,
 }
 
@@ -66,7 +66,8 @@ pub struct Credentials {
 }
 
 const LEAD_COLUMNS: &str = "id, team, buyer_name, company, country, phone, email, contact_kind, contact, channel, \
-    live_session, product_interest, quantity, notes, status, owner, created_by, created_at, updated_at";
+    live_session, product_interest, quantity, notes, status, owner, created_by, created_at, updated_at, \
+    assigned_rule, assigned_rule_name, assigned_at, duplicate_of, first_contact_at, contacts";
 
 fn hash_of(h: &ChangeHash) -> Hash {
     h.0
@@ -258,7 +259,7 @@ impl Replica {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    fn actor(&self) -> Result<(ActorId, Credentials)> {
+    pub(crate) fn actor(&self) -> Result<(ActorId, Credentials)> {
         let c = self.credentials()?.ok_or(ReplicaError::NotSignedIn)?;
         let bytes = uuid_bytes::parse(&c.device_id).ok_or(ReplicaError::NotSignedIn)?;
         Ok((ActorId::from(&bytes[..]), c))
@@ -276,7 +277,7 @@ impl Replica {
         Ok(validate_lead(input, &ctx).err().unwrap_or_default())
     }
 
-    fn validation_lists(&self) -> Result<(Vec<String>, Vec<String>)> {
+    pub(crate) fn validation_lists(&self) -> Result<(Vec<String>, Vec<String>)> {
         let ids = |sql: &str| -> Result<Vec<String>> {
             let mut st = self.conn.prepare_cached(sql)?;
             let rows = st.query_map([], |r| r.get(0))?;
@@ -531,6 +532,11 @@ impl Replica {
     /// A page of a bucket's log: apply every entry, then move the cursor, in one transaction.
     pub fn apply_changes(&mut self, bucket: &str, entries: &[Entry], upto: u64) -> Result<()> {
         let tx = self.conn.transaction()?;
+        // Tasks that become this user's in this page are announced (not those a first sync brings).
+        let mut ids: Vec<&str> = entries.iter().map(|e| e.doc.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let owners_before = crate::work::task_owners(&tx, &ids)?;
         // Group consecutive changes per document so each document is loaded and saved once per page.
         let mut batch: BTreeMap<&str, Vec<automerge::Change>> = BTreeMap::new();
         let flush = |tx: &Transaction<'_>,
@@ -560,6 +566,7 @@ impl Replica {
             }
         }
         flush(&tx, &mut batch)?;
+        crate::work::note_arrivals(&tx, &ids, &owners_before, crate::now_ms())?;
         set_cursor(&tx, bucket, upto)?;
         tx.commit()?;
         Ok(())
@@ -688,13 +695,23 @@ impl Replica {
 fn commit_local(tx: &Transaction<'_>, id: &str, doc: &mut AutoCommit, lead: &Lead) -> Result<()> {
     lead.save_into(doc)
         .map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
+    commit_change(tx, id, DocKind::Lead, doc)
+}
+
+/// Commits what was written into `doc` as one local change: queued for the server, document and row stored.
+pub(crate) fn commit_change(
+    tx: &Transaction<'_>,
+    id: &str,
+    kind: DocKind,
+    doc: &mut AutoCommit,
+) -> Result<()> {
     if doc.commit().is_some() {
         let mut change = doc.get_last_local_change().expect("just committed");
         tx.execute(
             "INSERT INTO pending (doc_id, hash, bytes) VALUES (?1, ?2, ?3)",
             params![id, &hash_of(&change.hash())[..], change.bytes().as_ref()],
         )?;
-        store_doc(tx, id, DocKind::Lead, doc)?;
+        store_doc(tx, id, kind, doc)?;
     }
     Ok(())
 }
@@ -709,6 +726,8 @@ fn wipe(tx: &Transaction<'_>) -> Result<()> {
         "leads",
         "live_sessions",
         "refused",
+        "tasks",
+        "notices",
     ] {
         tx.execute(&format!("DELETE FROM {t}"), [])?;
     }
@@ -749,13 +768,21 @@ fn lead_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LeadView> {
         created_by: r.get(16)?,
         created_at: r.get(17)?,
         updated_at: r.get(18)?,
-        live_session_title: r.get(19)?,
-        owner_name: r.get(20)?,
-        pending: r.get(21)?,
+        assigned_rule: r.get(19)?,
+        assigned_rule_name: r.get(20)?,
+        assigned_at: r.get(21)?,
+        duplicate_of: r.get(22)?,
+        contacts: {
+            let json: String = r.get(24)?;
+            serde_json::from_str(&json).unwrap_or_default()
+        },
+        live_session_title: r.get(25)?,
+        owner_name: r.get(26)?,
+        pending: r.get(27)?,
     })
 }
 
-fn load_doc(tx: &Transaction<'_>, id: &str) -> Result<Option<AutoCommit>> {
+pub(crate) fn load_doc(tx: &Transaction<'_>, id: &str) -> Result<Option<AutoCommit>> {
     let bytes: Option<Vec<u8>> = tx
         .query_row("SELECT bytes FROM docs WHERE id = ?1", [id], |r| r.get(0))
         .optional()?;
@@ -810,8 +837,10 @@ fn materialize(tx: &Transaction<'_>, id: &str, kind: DocKind, doc: &AutoCommit) 
             let l =
                 Lead::load(doc).map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
             let mut st = tx.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO leads ({LEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+                "INSERT OR REPLACE INTO leads ({LEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)"
             ))?;
+            let contacts =
+                serde_json::to_string(&l.view(id).contacts).unwrap_or_else(|_| "[]".into());
             st.execute(params![
                 id,
                 l.team,
@@ -831,9 +860,18 @@ fn materialize(tx: &Transaction<'_>, id: &str, kind: DocKind, doc: &AutoCommit) 
                 l.owner,
                 l.created_by,
                 l.created_at,
-                l.updated_at
+                l.updated_at,
+                l.assigned_rule,
+                l.assigned_rule_name,
+                l.assigned_at,
+                l.duplicate_of,
+                l.first_contact_at(),
+                contacts
             ])?;
         }
+        DocKind::Task => crate::work::materialize_task(tx, id, doc)?,
+        // The rules are read from their document when needed.
+        DocKind::AssignmentRules => {}
         DocKind::LiveSession => {
             let s: LiveSession = autosurgeon::hydrate(doc)
                 .map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
@@ -922,6 +960,8 @@ fn purge(tx: &Transaction<'_>, id: &str) -> Result<()> {
         "DELETE FROM docs WHERE id = ?1",
         "DELETE FROM leads WHERE id = ?1",
         "DELETE FROM live_sessions WHERE id = ?1",
+        "DELETE FROM tasks WHERE id = ?1",
+        "DELETE FROM notices WHERE task_id = ?1",
         "DELETE FROM pending WHERE doc_id = ?1",
         "DELETE FROM doc_buckets WHERE doc_id = ?1",
     ] {

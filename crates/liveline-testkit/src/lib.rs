@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use liveline_replica::{sign_in, Replica, SyncClient, SyncHandle};
 use liveline_sync_server::{open_state, serve, AppState, Settings, SqliteStore};
-use liveline_types::{LeadInput, LeadQuery, LeadView, SaveOutcome};
+use liveline_types::{LeadInput, LeadQuery, LeadView, SaveOutcome, TaskQuery, TaskView};
 use tokio::sync::oneshot;
 
 pub struct TestServer {
@@ -184,6 +184,70 @@ impl Device {
     pub fn count(&self) -> u64 {
         self.replica.lock().unwrap().lead_count().unwrap()
     }
+
+    /// The task center's list: `scope` `mine` or `team`, `when` a tab (`overdue`, `today`, `upcoming`, `done`)
+    /// or empty for every open task.
+    pub fn tasks(&self, scope: &str, when: &str) -> Vec<TaskView> {
+        let q = TaskQuery {
+            scope: scope.into(),
+            when: when.into(),
+            limit: 1000,
+            ..Default::default()
+        };
+        self.replica
+            .lock()
+            .unwrap()
+            .list_tasks(&q, liveline_replica::now_ms())
+            .unwrap()
+    }
+
+    /// Every task this device holds about one record, open or not.
+    pub fn tasks_of(&self, linked_id: &str) -> Vec<TaskView> {
+        let r = self.replica.lock().unwrap();
+        let mut out = Vec::new();
+        for when in ["", "done"] {
+            let q = TaskQuery {
+                scope: "team".into(),
+                when: when.into(),
+                linked_id: linked_id.into(),
+                limit: 1000,
+                ..Default::default()
+            };
+            out.extend(r.list_tasks(&q, liveline_replica::now_ms()).unwrap());
+        }
+        out
+    }
+
+    pub fn user_id(&self) -> String {
+        self.replica
+            .lock()
+            .unwrap()
+            .credentials()
+            .unwrap()
+            .unwrap()
+            .user_id
+    }
+
+    pub fn token(&self) -> String {
+        self.replica
+            .lock()
+            .unwrap()
+            .credentials()
+            .unwrap()
+            .unwrap()
+            .token
+    }
+}
+
+/// Polls `f` until it answers (sync delivers what it waits for), for up to 15 s; panics naming `what` otherwise.
+pub async fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..300 {
+        if let Some(v) = f() {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what}: never happened");
 }
 
 pub fn lead(name: &str) -> LeadInput {

@@ -107,7 +107,7 @@ fn edit_change(server: &TestServer, id: &str, actor: &ActorId) -> Vec<u8> {
     let mut doc = AutoCommit::load(&bytes).unwrap().with_actor(actor.clone());
     let field = match RecordMeta::read(&doc).unwrap().kind {
         liveline_domain::DocKind::Lead => "notes",
-        liveline_domain::DocKind::LiveSession => "title",
+        _ => "title",
     };
     doc.put(ROOT, field, "changed by the matrix").unwrap();
     doc.commit();

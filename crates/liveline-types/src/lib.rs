@@ -4,6 +4,9 @@
 //! Domain logic (validation, documents, policy) lives in `liveline-domain`; it converts to these at the edge.
 
 pub mod countries;
+pub mod work;
+
+pub use work::*;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -162,6 +165,20 @@ pub struct LeadView {
     pub updated_at: i64,
     /// True while this lead has local changes the server has not confirmed.
     pub pending: bool,
+    /// The assignment rule that gave the lead its owner (`fallback`, `duplicate`), or empty.
+    #[serde(default)]
+    pub assigned_rule: String,
+    /// The rule's name as the manager wrote it, when the assignment was made.
+    #[serde(default)]
+    pub assigned_rule_name: String,
+    #[serde(default)]
+    pub assigned_at: i64,
+    /// An earlier lead with the same phone or e-mail.
+    #[serde(default)]
+    pub duplicate_of: String,
+    /// Contacts logged with the buyer, oldest first.
+    #[serde(default)]
+    pub contacts: Vec<ContactLogView>,
 }
 
 impl LeadView {
@@ -471,6 +488,25 @@ pub mod codes {
     pub const UNKNOWN: &str = "app.unknown";
     /// The page runs outside the app (no Tauri around it).
     pub const NO_SHELL: &str = "app.no_shell";
+    /// A task action the task does not allow (for example completing a cancelled task).
+    pub const TASK_STATE: &str = "task.state";
+    pub const TASK_TEXT_REQUIRED: &str = "task.text_required";
+    pub const TASK_ASSIGNEE_UNKNOWN: &str = "task.assignee_unknown";
+    /// Assignment rules that refer to something that is not there; `rule` names the rule, `user`/`group` the thing.
+    pub const RULE_USER_UNKNOWN: &str = "rules.user_unknown";
+    pub const RULE_GROUP_UNKNOWN: &str = "rules.group_unknown";
+    pub const RULE_NO_TARGET: &str = "rules.no_target";
+    pub const RULE_STRATEGY_UNKNOWN: &str = "rules.strategy_unknown";
+    pub const RULE_TIME_ZONE_UNKNOWN: &str = "rules.time_zone_unknown";
+    pub const RULE_HOURS_INVALID: &str = "rules.hours_invalid";
+    pub const RULE_SLA_INVALID: &str = "rules.sla_invalid";
+    pub const RULE_GROUP_EMPTY: &str = "rules.group_empty";
+    pub const RULE_WEIGHT_INVALID: &str = "rules.weight_invalid";
+    /// Only managers, sales leads and admins edit the team's assignment rules.
+    pub const RULES_FORBIDDEN: &str = "rules.forbidden";
+    pub const RULES_MISSING: &str = "rules.missing";
+    pub const WEBHOOK_URL_INVALID: &str = "webhook.url_invalid";
+    pub const WEBHOOK_KIND_UNKNOWN: &str = "webhook.kind_unknown";
 }
 
 /// Names of the Tauri commands the UI calls, with their argument and answer types in the comment.
@@ -517,6 +553,17 @@ pub mod commands {
     pub const ADMIN_AUDIT: &str = "admin_audit";
     /// `{query: AuditQuery}` -> `String` the path of the saved CSV file
     pub const ADMIN_EXPORT_AUDIT: &str = "admin_export_audit";
+    pub const LIST_TASKS: &str = "list_tasks";
+    pub const GET_TASK: &str = "get_task";
+    pub const TASK_COUNTS: &str = "task_counts";
+    pub const TASK_ACTION: &str = "task_action";
+    pub const CREATE_TASK: &str = "create_task";
+    pub const TEAM_TASKS: &str = "team_tasks";
+    pub const LOG_CONTACT: &str = "log_contact";
+    pub const GET_RULES: &str = "get_rules";
+    pub const SAVE_RULES: &str = "save_rules";
+    pub const DRY_RUN_RULES: &str = "dry_run_rules";
+    pub const TAKE_NOTICES: &str = "take_notices";
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Lead detail: the lead form pre-filled from `get_lead`, saved with the lead's id, with created/updated
-//! times in the viewer's time zone, the creator, and a way back to the list.
+//! times in the viewer's time zone, the creator, how it was assigned, its follow-up tasks, the contacts logged
+//! with the buyer (and a form to log one), and a way back to the list.
 
 use crate::api;
 use crate::errors::error_text;
@@ -10,7 +11,7 @@ use crate::platform;
 use crate::state::{AppState, Screen};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use liveline_types::{AppError, LeadInput, LeadView};
+use liveline_types::{AppError, LeadInput, LeadView, TaskQuery, TaskView};
 
 #[component]
 pub fn Detail(id: String) -> impl IntoView {
@@ -107,6 +108,7 @@ pub fn Detail(id: String) -> impl IntoView {
                         }
                     })
             }}
+            {move || lead.get().map(|l| view! { <FollowUp lead=l on_logged=on_saved /> })}
             {move || {
                 if lead.with(|l| l.is_some()) {
                     view! { <LeadForm state=form lead_id=id.clone() on_saved=on_saved /> }.into_any()
@@ -117,5 +119,155 @@ pub fn Detail(id: String) -> impl IntoView {
                 }
             }}
         </section>
+    }
+}
+
+/// How the lead was assigned, its follow-up tasks, the contacts logged with the buyer, and logging a new one.
+#[component]
+fn FollowUp(lead: LeadView, on_logged: Callback<LeadView>) -> impl IntoView {
+    let i18n = use_i18n();
+    let app = AppState::get();
+    let kind = RwSignal::new("phone".to_string());
+    let note = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let failure = RwSignal::new(None::<AppError>);
+    let logged = RwSignal::new(false);
+    let tasks = RwSignal::new(Vec::<TaskView>::new());
+    let id = lead.id.clone();
+    {
+        let id = id.clone();
+        Effect::new(move |_| {
+            app.data_epoch.track();
+            let id = id.clone();
+            spawn_local(async move {
+                let mut all = Vec::new();
+                for when in ["", "done"] {
+                    let q = TaskQuery {
+                        scope: "team".into(),
+                        when: when.into(),
+                        linked_id: id.clone(),
+                        ..Default::default()
+                    };
+                    all.extend(api::list_tasks(&q).await.unwrap_or_default());
+                }
+                tasks.set(all);
+            });
+        });
+    }
+    let submit = {
+        let id = id.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let id = id.clone();
+            busy.set(true);
+            spawn_local(async move {
+                let result =
+                    api::log_contact(&id, &kind.get_untracked(), &note.get_untracked()).await;
+                busy.set(false);
+                match result {
+                    Ok(l) => {
+                        failure.set(None);
+                        note.set(String::new());
+                        logged.set(true);
+                        on_logged.run(l);
+                    }
+                    Err(e) => failure.set(Some(e)),
+                }
+            });
+        }
+    };
+    let tag = move || labels::lang_tag(i18n.get_locale());
+    let assigned = {
+        let l = lead.clone();
+        move || {
+            (l.assigned_at > 0).then(|| {
+                let time = platform::format_time(l.assigned_at, tag());
+                let text = match l.assigned_rule.as_str() {
+                    "fallback" => {
+                        t_string!(i18n, contact.assigned_fallback, time = time).to_string()
+                    }
+                    "duplicate" => {
+                        t_string!(i18n, contact.assigned_duplicate, time = time).to_string()
+                    }
+                    rule => {
+                        let name = if l.assigned_rule_name.is_empty() {
+                            rule.to_string()
+                        } else {
+                            l.assigned_rule_name.clone()
+                        };
+                        t_string!(i18n, contact.assigned, time = time, rule = name).to_string()
+                    }
+                };
+                view! { <p class="meta" id="lead-assigned">{text}</p> }
+            })
+        }
+    };
+    let duplicate = lead.duplicate_of.clone();
+    let contacts = lead.contacts.clone();
+    view! {
+        <div class="follow-up card" id="follow-up">
+            {assigned}
+            {(!duplicate.is_empty()).then(|| {
+                let dup = duplicate.clone();
+                view! {
+                    <p class="notice" id="lead-duplicate">
+                        {t!(i18n, contact.duplicate_of)} " "
+                        <button type="button" class="link" on:click=move |_| app.screen.set(Screen::Detail(dup.clone()))>
+                            {t!(i18n, contact.open_earlier)}
+                        </button>
+                    </p>
+                }
+            })}
+            {move || (!tasks.with(|t| t.is_empty())).then(|| view! {
+                <h2>{t!(i18n, contact.tasks)}</h2>
+                <ul class="lead-tasks" id="lead-tasks">
+                    {tasks.get().into_iter().map(|t| {
+                        let state = if t.status == "open" { labels::task_type_name(i18n, &t.task_type) } else { t_string!(i18n, tasks.done).to_string() };
+                        view! {
+                            <li data-status=t.status.clone()>
+                                <span class="chip">{state}</span>
+                                {format!(" {} · {}", t.assignee_name, platform::format_time(if t.status == "open" { t.due_at } else { t.closed_at }, tag()))}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            })}
+            <h2>{t!(i18n, contact.title)}</h2>
+            {if contacts.is_empty() {
+                view! { <p class="muted" id="contacts-empty">{t!(i18n, contact.none)}</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="contacts" id="contacts">
+                        {contacts.into_iter().map(|c| {
+                            let who = app.session.with_untracked(|s| s.as_ref().and_then(|s| s.members.iter().find(|m| m.id == c.by)).map(|m| m.name.clone())).unwrap_or(c.by.clone());
+                            let how = c.kind.clone();
+                            view! {
+                                <li class="contact">
+                                    <span class="meta">{move || format!("{} · {} · {}", platform::format_time(c.at, tag()), labels::contact_way_name(i18n, &how), who)}</span>
+                                    {(!c.note.is_empty()).then(|| view! { <p>{c.note.clone()}</p> })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+            <form class="log-contact" id="log-contact" on:submit=submit>
+                <h3>{t!(i18n, contact.log)}</h3>
+                <div class="new-task-row">
+                    <select id="contact-kind" aria-label=move || t_string!(i18n, contact.kind)
+                        on:change=move |ev| kind.set(event_target_value(&ev))>
+                        {["phone", "whatsapp", "wechat", "email", "other"].into_iter().map(|k| view! {
+                            <option value=k selected=move || kind.get() == k>{move || labels::contact_way_name(i18n, k)}</option>
+                        }).collect_view()}
+                    </select>
+                    <input id="contact-note" type="text" maxlength="5000"
+                        placeholder=move || t_string!(i18n, contact.note_placeholder)
+                        prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev)) />
+                    <button type="submit" class="primary" id="contact-submit" disabled=move || busy.get()>{t!(i18n, contact.submit)}</button>
+                </div>
+                {move || failure.get().map(|e| view! { <p class="form-error" role="alert">{move || error_text(i18n, &e)}</p> })}
+                {move || logged.get().then(|| view! { <p class="saved-note" role="status" id="contact-logged">{t!(i18n, contact.logged)}</p> })}
+            </form>
+        </div>
     }
 }

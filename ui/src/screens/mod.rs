@@ -1,9 +1,12 @@
-//! The screens: sign-in, capture, leads list, lead detail, refused edits, settings and team administration.
+//! The screens: sign-in, capture, leads list, lead detail, the task center, assignment rules, refused edits,
+//! settings and team administration.
 
 pub mod capture;
 pub mod detail;
 pub mod leads;
 pub mod refused;
+pub mod rules;
 pub mod settings;
 pub mod sign_in;
+pub mod tasks;
 pub mod team;

@@ -1,5 +1,5 @@
 //! `liveline-bench`: the figures the README's bench command prints, measured on loopback with real replicas and
-//! a real server: capture, propagate, reconnect, reconnect_idle and bootstrap.
+//! a real server: capture, propagate, assign, reconnect, reconnect_idle and bootstrap.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -66,6 +66,53 @@ async fn main() -> anyhow::Result<()> {
             h.record(t.elapsed().as_micros() as u64)?;
         }
         line("propagate", &h);
+    }
+
+    // assign: the assistant saves a lead; the server's rules give it to a rep (round-robin over three) and open a
+    // first-contact task; measured until the lead, with its owner, and the task are in that rep's replica.
+    {
+        let mut assistant = Device::sign_in(&server, tmp.path(), "assistant@demo.liveline").await;
+        let mut reps = Vec::new();
+        for r in ["rep1", "rep2", "rep3"] {
+            let mut d = Device::sign_in(&server, tmp.path(), &format!("{r}@demo.liveline")).await;
+            d.online();
+            d.synced().await;
+            reps.push(d);
+        }
+        assistant.online();
+        assistant.synced().await;
+        let mut h = Histogram::<u64>::new(3)?;
+        for i in 0..1_000u32 {
+            let input = liveline_types::LeadInput {
+                country: "MX".into(),
+                phone: format!("55{:08}", 10_000_000 + i),
+                ..lead(&format!("Assign {i}"))
+            };
+            let t = Instant::now();
+            let l = assistant.capture(&input);
+            'wait: loop {
+                for rep in &reps {
+                    let r = rep.replica.lock().unwrap();
+                    let assigned = r.get_lead(&l.id).is_ok_and(|x| !x.owner.is_empty());
+                    if assigned {
+                        let q = liveline_types::TaskQuery {
+                            linked_id: l.id.clone(),
+                            ..Default::default()
+                        };
+                        if !r.list_tasks(&q, liveline_replica::now_ms())?.is_empty() {
+                            break 'wait;
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_micros(200)).await;
+            }
+            h.record(t.elapsed().as_micros() as u64)?;
+        }
+        line("assign", &h);
+        assistant.offline().await;
+        for mut r in reps {
+            r.offline().await;
+        }
     }
 
     // reconnect: 500 new leads and 2,000 edits made offline, until both sides hold everything.

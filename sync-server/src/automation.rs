@@ -1,0 +1,466 @@
+//! The server's automations on leads and tasks: assignment by the team's rules the moment a lead arrives,
+//! duplicates linked to the earlier lead's owner, the first-contact task (opened, moved with the lead, closed by a
+//! logged contact) and the escalation of overdue tasks.
+//!
+//! They run inside the write that accepts a push (or inside the sweep's own write), so a lead, its assignment and
+//! its task are committed together. What they write is an ordinary automerge change by the server's actor, so it
+//! merges with whatever devices do offline. Decisions come from `liveline_domain::assign`; this module only loads
+//! and stores.
+
+use std::collections::HashMap;
+
+use automerge::{ActorId, AutoCommit};
+use liveline_domain::assign::{self, AssignmentRules, LeadFacts, Load};
+use liveline_domain::policy::Role;
+use liveline_domain::{task, Lead, Task};
+
+use crate::store::{DocCommit, DocReader, Result};
+
+/// The automerge actor of every change the server writes itself.
+pub fn server_actor() -> ActorId {
+    ActorId::from(&b"liveline-server\0"[..])
+}
+
+/// Something worth telling a team's group chat, sent after the write commits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    Assigned {
+        team: String,
+        lead: String,
+        buyer: String,
+        owner: String,
+        rule: String,
+        due_at: i64,
+    },
+    Duplicate {
+        team: String,
+        lead: String,
+        buyer: String,
+        owner: String,
+    },
+    Overdue {
+        team: String,
+        lead: String,
+        buyer: String,
+        owner: String,
+        reassigned_to: String,
+    },
+}
+
+struct TeamCtx {
+    rules: Option<AssignmentRules>,
+    roles: Vec<(String, Vec<Role>)>,
+    members: Vec<String>,
+    load: Option<Load>,
+    /// Leads of this write so far, for duplicates within one batch: `(phone, email, id, owner)`.
+    seen: Vec<(String, String, String, String)>,
+}
+
+/// The automations of one write. Caches what it read for the write's duration.
+pub struct Automations<'a> {
+    reader: &'a dyn DocReader,
+    now: i64,
+    teams: HashMap<String, TeamCtx>,
+    pub events: Vec<Event>,
+}
+
+/// What the automations did to one lead push.
+#[derive(Default)]
+pub struct LeadOutcome {
+    /// The server's own change to the lead (already applied to the document), to log with the device's.
+    pub change: Option<Vec<u8>>,
+    /// A rule gave the lead to someone: `(rule, user)`.
+    pub assignment: Option<(String, String)>,
+    /// Other documents written (tasks).
+    pub extra: Vec<DocCommit>,
+}
+
+fn commit_server(doc: &mut AutoCommit) -> Option<Vec<u8>> {
+    doc.commit()?;
+    doc.get_last_local_change().map(|c| c.raw_bytes().to_vec())
+}
+
+fn new_doc_commit(id: &str, doc: &mut AutoCommit) -> Option<DocCommit> {
+    doc.commit();
+    let changes = doc
+        .get_changes(&[])
+        .into_iter()
+        .map(|c| c.raw_bytes().to_vec())
+        .collect();
+    DocCommit::of(id, doc, changes, None)
+}
+
+impl<'a> Automations<'a> {
+    pub fn new(reader: &'a dyn DocReader, now: i64) -> Self {
+        Automations {
+            reader,
+            now,
+            teams: HashMap::new(),
+            events: Vec::new(),
+        }
+    }
+
+    fn team(&mut self, team: &str) -> Result<&mut TeamCtx> {
+        if !self.teams.contains_key(team) {
+            let rules = self
+                .reader
+                .rules_doc(team)?
+                .and_then(|(_, bytes)| AutoCommit::load(&bytes).ok())
+                .and_then(|d| AssignmentRules::load(&d).ok());
+            let roles = self.reader.team_roles(team)?;
+            let members = roles.iter().map(|(u, _)| u.clone()).collect();
+            self.teams.insert(
+                team.to_string(),
+                TeamCtx {
+                    rules,
+                    roles,
+                    members,
+                    load: None,
+                    seen: Vec::new(),
+                },
+            );
+        }
+        Ok(self.teams.get_mut(team).expect("inserted above"))
+    }
+
+    fn load_of(&mut self, team: &str) -> Result<&mut Load> {
+        let reader = self.reader;
+        let ctx = self.team(team)?;
+        if ctx.load.is_none() {
+            ctx.load = Some(reader.load_of(team)?);
+        }
+        Ok(ctx.load.as_mut().expect("set above"))
+    }
+
+    fn sla_minutes(&mut self, team: &str) -> Result<i64> {
+        Ok(self
+            .team(team)?
+            .rules
+            .as_ref()
+            .map(|r| r.default_sla_minutes)
+            .filter(|m| *m > 0)
+            .unwrap_or(assign::DEFAULT_SLA_MINUTES))
+    }
+
+    /// After a person's accepted push to a lead (`before`: the lead as the server had it; `None` when new), by
+    /// `by`. May write a server change into `doc` and open, move or close the lead's first-contact task.
+    pub fn after_lead(
+        &mut self,
+        doc_id: &str,
+        doc: &mut AutoCommit,
+        before: Option<&Lead>,
+        by: &str,
+    ) -> Result<LeadOutcome> {
+        let mut out = LeadOutcome::default();
+        let Ok(mut lead) = Lead::load(doc) else {
+            return Ok(out);
+        };
+        let original = lead.clone();
+        let now = self.now;
+        let team = lead.team.clone();
+        let is_new = before.is_none();
+        let mut sla = self.sla_minutes(&team)?;
+        let mut task_type = task::FIRST_CONTACT;
+
+        if is_new {
+            // A buyer the team already knows goes to whoever has them, and they are told.
+            let dup = self.find_duplicate(&team, &lead, doc_id)?;
+            if let Some((dup_id, dup_owner)) = dup {
+                lead.duplicate_of = dup_id;
+                let member = self.team(&team)?.members.contains(&dup_owner);
+                if lead.owner.is_empty() && member {
+                    lead.owner = dup_owner.clone();
+                    lead.assigned_rule = assign::DUPLICATE.into();
+                    lead.assigned_at = now;
+                    task_type = task::DUPLICATE;
+                    self.events.push(Event::Duplicate {
+                        team: team.clone(),
+                        lead: doc_id.into(),
+                        buyer: lead.buyer_name.clone(),
+                        owner: dup_owner,
+                    });
+                }
+            }
+            let open = crate::store::OPEN_LEAD_STATUSES.contains(&lead.status.as_str());
+            if lead.owner.is_empty() && lead.assigned_at == 0 && open {
+                let facts = LeadFacts {
+                    country: lead.country.clone(),
+                    channel: lead.channel.clone(),
+                    live_session: lead.live_session.clone(),
+                    product_interest: lead.product_interest.clone(),
+                };
+                let ctx = self.team(&team)?;
+                if let Some(rules) = ctx.rules.clone() {
+                    let members = ctx.members.clone();
+                    let load = self.load_of(&team)?;
+                    let d = assign::decide(&rules, &facts, &members, load, now, None);
+                    if !d.skipped.is_empty() {
+                        tracing::info!(doc = %doc_id, skipped = ?d.skipped, "assignment rules skipped");
+                    }
+                    if !d.owner.is_empty() {
+                        load.record(&d.rule, &d.owner);
+                        lead.owner = d.owner.clone();
+                        lead.assigned_rule = d.rule.clone();
+                        lead.assigned_rule_name = d.rule_name.clone();
+                        lead.assigned_at = now;
+                        sla = d.sla_minutes;
+                        out.assignment = Some((d.rule.clone(), d.owner.clone()));
+                        self.events.push(Event::Assigned {
+                            team: team.clone(),
+                            lead: doc_id.into(),
+                            buyer: lead.buyer_name.clone(),
+                            owner: d.owner,
+                            rule: d.rule_name,
+                            due_at: now + sla * 60_000,
+                        });
+                    }
+                }
+            }
+            self.team(&team)?.seen.push((
+                lead.phone.clone(),
+                lead.email.to_lowercase(),
+                doc_id.to_string(),
+                lead.owner.clone(),
+            ));
+        }
+
+        let got_owner = !lead.owner.is_empty() && before.is_none_or(|b| b.owner.is_empty());
+        if got_owner
+            && lead.first_task.is_empty()
+            && lead.contacts.is_empty()
+            && lead.status == "new"
+        {
+            let title = lead.buyer_name.clone();
+            let mut t = Task::new(
+                &team,
+                task_type,
+                &title,
+                &lead.owner,
+                "",
+                now + sla * 60_000,
+                now,
+            )
+            .link("lead", doc_id, &lead.buyer_name);
+            t.rule = lead.assigned_rule.clone();
+            let id = uuid::Uuid::now_v7().to_string();
+            let mut tdoc = AutoCommit::new().with_actor(server_actor());
+            if t.save_into(&mut tdoc).is_ok() {
+                if let Some(c) = new_doc_commit(&id, &mut tdoc) {
+                    lead.first_task = id;
+                    out.extra.push(c);
+                }
+            }
+        } else if !lead.first_task.is_empty() {
+            let contacted = !lead.contacts.is_empty() || lead.status != "new";
+            let moved = before.is_some_and(|b| b.owner != lead.owner) && !lead.owner.is_empty();
+            if contacted || moved {
+                let id = lead.first_task.clone();
+                if let Some(c) = self.edit_task(&id, |t| {
+                    if !t.is_open() {
+                        return false;
+                    }
+                    if contacted {
+                        t.close(task::DONE, by, now);
+                    } else {
+                        t.assignee = lead.owner.clone();
+                    }
+                    true
+                })? {
+                    out.extra.push(c);
+                }
+            }
+        }
+
+        if lead != original {
+            doc.set_actor(server_actor());
+            if lead.save_into(doc).is_ok() {
+                out.change = commit_server(doc);
+            }
+        }
+        Ok(out)
+    }
+
+    fn find_duplicate(
+        &mut self,
+        team: &str,
+        lead: &Lead,
+        not: &str,
+    ) -> Result<Option<(String, String)>> {
+        if lead.phone.is_empty() && lead.email.is_empty() {
+            return Ok(None);
+        }
+        let email = lead.email.to_lowercase();
+        if let Some(found) = self.reader.duplicate_of(team, &lead.phone, &email, not)? {
+            return Ok(Some(found));
+        }
+        let ctx = self.team(team)?;
+        Ok(ctx
+            .seen
+            .iter()
+            .find(|(p, e, id, _)| {
+                id != not
+                    && ((!lead.phone.is_empty() && *p == lead.phone)
+                        || (!email.is_empty() && *e == email))
+            })
+            .map(|(_, _, id, owner)| (id.clone(), owner.clone())))
+    }
+
+    /// Applies `edit` to a stored task as the server; `None` when the task is missing or `edit` changed nothing.
+    fn edit_task(
+        &self,
+        id: &str,
+        edit: impl FnOnce(&mut Task) -> bool,
+    ) -> Result<Option<DocCommit>> {
+        let Some(bytes) = self.reader.load(id)? else {
+            return Ok(None);
+        };
+        let Ok(mut doc) = AutoCommit::load(&bytes) else {
+            return Ok(None);
+        };
+        let Ok(mut t) = Task::load(&doc) else {
+            return Ok(None);
+        };
+        if !edit(&mut t) {
+            return Ok(None);
+        }
+        doc.set_actor(server_actor());
+        if t.save_into(&mut doc).is_err() {
+            return Ok(None);
+        }
+        Ok(commit_server(&mut doc).and_then(|c| DocCommit::of(id, &mut doc, vec![c], None)))
+    }
+
+    /// Escalates an overdue first-contact task: the team's sales leads (or, without one, its managers) get an
+    /// urgent task, and when the rules say so the lead goes to the next rep of its rule with a fresh deadline.
+    pub fn escalate(&mut self, task_id: &str) -> Result<Vec<DocCommit>> {
+        let now = self.now;
+        let Some(bytes) = self.reader.load(task_id)? else {
+            return Ok(Vec::new());
+        };
+        let Ok(mut tdoc) = AutoCommit::load(&bytes) else {
+            return Ok(Vec::new());
+        };
+        let Ok(mut t) = Task::load(&tdoc) else {
+            return Ok(Vec::new());
+        };
+        if !t.is_overdue(now) || t.escalated_at != 0 {
+            return Ok(Vec::new());
+        }
+        let team = t.team.clone();
+        let late_owner = t.assignee.clone();
+        let mut out = Vec::new();
+        let ctx = self.team(&team)?;
+        let rules = ctx.rules.clone();
+        let members = ctx.members.clone();
+        let with = |role: Role| -> Vec<String> {
+            ctx.roles
+                .iter()
+                .filter(|(_, r)| r.contains(&role))
+                .map(|(u, _)| u.clone())
+                .collect()
+        };
+        let mut leads = with(Role::SalesLead);
+        if leads.is_empty() {
+            leads = with(Role::Manager);
+        }
+
+        // The lead it is about, for its title and a possible reassignment.
+        let mut lead_doc = None;
+        if t.linked_kind == "lead" {
+            if let Some(b) = self.reader.load(&t.linked_id)? {
+                if let Ok(d) = AutoCommit::load(&b) {
+                    if let Ok(l) = Lead::load(&d) {
+                        lead_doc = Some((d, l));
+                    }
+                }
+            }
+        }
+        let buyer = lead_doc
+            .as_ref()
+            .map(|(_, l)| l.buyer_name.clone())
+            .unwrap_or_else(|| t.linked_title.clone());
+
+        let mut reassigned_to = String::new();
+        if let (Some(rules), Some((ldoc, lead))) = (rules.as_ref(), lead_doc.as_mut()) {
+            if rules.reassign_when_overdue && lead.contacts.is_empty() {
+                let facts = LeadFacts {
+                    country: lead.country.clone(),
+                    channel: lead.channel.clone(),
+                    live_session: lead.live_session.clone(),
+                    product_interest: lead.product_interest.clone(),
+                };
+                let load = self.load_of(&team)?;
+                let d = assign::decide(rules, &facts, &members, load, now, Some(&late_owner));
+                if !d.owner.is_empty() && d.owner != late_owner {
+                    load.record(&d.rule, &d.owner);
+                    lead.owner = d.owner.clone();
+                    lead.assigned_rule = d.rule.clone();
+                    lead.assigned_rule_name = d.rule_name.clone();
+                    lead.assigned_at = now;
+                    ldoc.set_actor(server_actor());
+                    if lead.save_into(ldoc).is_ok() {
+                        if let Some(c) = commit_server(ldoc) {
+                            if let Some(mut dc) = DocCommit::of(&t.linked_id, ldoc, vec![c], None) {
+                                dc.assignment = Some((d.rule.clone(), d.owner.clone()));
+                                out.push(dc);
+                            }
+                        }
+                    }
+                    t.assignee = d.owner.clone();
+                    t.due_at = now + d.sla_minutes * 60_000;
+                    t.comments.push(task::Comment {
+                        by: String::new(),
+                        at: now,
+                        text: format!("overdue:{late_owner}"),
+                    });
+                    reassigned_to = d.owner;
+                }
+            }
+        }
+        if reassigned_to.is_empty() {
+            t.escalated_at = now;
+            t.priority = "urgent".into();
+        }
+        t.updated_at = now;
+        tdoc.set_actor(server_actor());
+        if t.save_into(&mut tdoc).is_ok() {
+            if let Some(c) = commit_server(&mut tdoc) {
+                out.extra_push(DocCommit::of(task_id, &mut tdoc, vec![c], None));
+            }
+        }
+        for u in leads {
+            let mut e = Task::new(&team, task::OVERDUE, &buyer, &u, "", 0, now).link(
+                &t.linked_kind,
+                &t.linked_id,
+                &buyer,
+            );
+            e.priority = "urgent".into();
+            e.rule = late_owner.clone();
+            let id = uuid::Uuid::now_v7().to_string();
+            let mut doc = AutoCommit::new().with_actor(server_actor());
+            if e.save_into(&mut doc).is_ok() {
+                out.extra_push(new_doc_commit(&id, &mut doc));
+            }
+        }
+        self.events.push(Event::Overdue {
+            team,
+            lead: t.linked_id.clone(),
+            buyer,
+            owner: late_owner,
+            reassigned_to,
+        });
+        Ok(out)
+    }
+}
+
+trait PushSome {
+    fn extra_push(&mut self, c: Option<DocCommit>);
+}
+
+impl PushSome for Vec<DocCommit> {
+    fn extra_push(&mut self, c: Option<DocCommit>) {
+        if let Some(c) = c {
+            self.push(c);
+        }
+    }
+}

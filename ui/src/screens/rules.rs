@@ -1,0 +1,400 @@
+//! Assignment rules, edited by a manager in the app: ordered rules (conditions on country, channel and product
+//! words; a person or a group; the way a group shares; minutes to first contact), groups with weights, the
+//! fallback owner, and a dry run with a sample lead before publishing. Publishing syncs the rules to the server,
+//! which runs them on every new lead.
+
+use crate::api;
+use crate::errors::error_text;
+use crate::i18n::*;
+use crate::labels::{self, I18n};
+use crate::screens::tasks::team_wide;
+use crate::state::{AppState, Screen};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use liveline_types::{
+    AppError, AssignDecision, AssignRule, Channel, GroupMember, LeadInput, RepGroup, RulesConfig,
+};
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split([',', '，', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn new_id(prefix: &str) -> String {
+    format!("{prefix}-{}", js_sys::Date::now() as u64)
+}
+
+fn strategy_name(i18n: I18n, s: &str) -> String {
+    match s {
+        "least_loaded" => t_string!(i18n, rules.least_loaded).to_string(),
+        "weighted" => t_string!(i18n, rules.weighted).to_string(),
+        _ => t_string!(i18n, rules.round_robin).to_string(),
+    }
+}
+
+fn rule_card(i18n: I18n, i: usize, config: RwSignal<RulesConfig>) -> impl IntoView {
+    let app = AppState::get();
+    let rule = move || config.with(|c| c.rules.get(i).cloned().unwrap_or_default());
+    let set = move |f: Box<dyn FnOnce(&mut AssignRule)>| {
+        config.update(|c| {
+            if let Some(r) = c.rules.get_mut(i) {
+                f(r)
+            }
+        })
+    };
+    let count = move || config.with(|c| c.rules.len());
+    let target_value = move || {
+        let r = rule();
+        if !r.target_group.is_empty() {
+            format!("g:{}", r.target_group)
+        } else {
+            format!("u:{}", r.target_user)
+        }
+    };
+    view! {
+        <li class="rule card" data-rule=move || rule().id>
+            <div class="rule-head">
+                <span class="rule-number">{i + 1}</span>
+                <input type="text" class="rule-name" aria-label=move || t_string!(i18n, rules.name)
+                    prop:value=move || rule().name
+                    on:change=move |ev| { let v = event_target_value(&ev); set(Box::new(move |r| r.name = v)) } />
+                <label class="check">
+                    <input type="checkbox" prop:checked=move || rule().enabled
+                        on:change=move |ev| { let v = event_target_checked(&ev); set(Box::new(move |r| r.enabled = v)) } />
+                    {t!(i18n, rules.enabled)}
+                </label>
+            </div>
+            <div class="rule-grid">
+                <div class="field">
+                    <label>{t!(i18n, rules.countries)}</label>
+                    <input type="text" class="rule-countries" prop:value=move || rule().countries.join(", ")
+                        on:change=move |ev| { let v = split_list(&event_target_value(&ev)); set(Box::new(move |r| r.countries = v)) } />
+                </div>
+                <div class="field">
+                    <label>{t!(i18n, rules.keywords)}</label>
+                    <input type="text" class="rule-keywords" prop:value=move || rule().product_keywords.join(", ")
+                        on:change=move |ev| { let v = split_list(&event_target_value(&ev)); set(Box::new(move |r| r.product_keywords = v)) } />
+                </div>
+                <fieldset class="field channels">
+                    <legend>{t!(i18n, rules.channels)}</legend>
+                    {Channel::ALL.into_iter().map(|ch| {
+                        let code = ch.code();
+                        view! {
+                            <label class="check">
+                                <input type="checkbox" prop:checked=move || rule().channels.iter().any(|c| c == code)
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        set(Box::new(move |r| {
+                                            r.channels.retain(|c| c != code);
+                                            if on { r.channels.push(code.to_string()) }
+                                        }))
+                                    } />
+                                {move || labels::channel_name(i18n, code)}
+                            </label>
+                        }
+                    }).collect_view()}
+                </fieldset>
+                <div class="field">
+                    <label>{t!(i18n, rules.target)}</label>
+                    <select class="rule-target" on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        set(Box::new(move |r| {
+                            if let Some(g) = v.strip_prefix("g:") { r.target_group = g.into(); r.target_user.clear(); }
+                            else if let Some(u) = v.strip_prefix("u:") { r.target_user = u.into(); r.target_group.clear(); }
+                        }))
+                    }>
+                        <option value="u:" selected=move || target_value() == "u:">{t!(i18n, field.choose)}</option>
+                        <optgroup label=move || t_string!(i18n, rules.target_group)>
+                            {move || config.with(|c| c.groups.clone()).into_iter().map(|g| {
+                                let v = format!("g:{}", g.id);
+                                let sel = v.clone();
+                                view! { <option value=v selected=move || target_value() == sel>{g.name.clone()}</option> }
+                            }).collect_view()}
+                        </optgroup>
+                        <optgroup label=move || t_string!(i18n, rules.target_user)>
+                            {move || app.session.with(|s| s.as_ref().map(|s| s.members.clone()).unwrap_or_default()).into_iter().map(|m| {
+                                let v = format!("u:{}", m.id);
+                                let sel = v.clone();
+                                view! { <option value=v selected=move || target_value() == sel>{m.name.clone()}</option> }
+                            }).collect_view()}
+                        </optgroup>
+                    </select>
+                </div>
+                <div class="field">
+                    <label>{t!(i18n, rules.strategy)}</label>
+                    <select class="rule-strategy" on:change=move |ev| { let v = event_target_value(&ev); set(Box::new(move |r| r.strategy = v)) }>
+                        {["round_robin", "least_loaded", "weighted"].into_iter().map(|s| view! {
+                            <option value=s selected=move || rule().strategy == s>{move || strategy_name(i18n, s)}</option>
+                        }).collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label>{t!(i18n, rules.sla)}</label>
+                    <input type="number" min="0" max="10080" class="rule-sla" prop:value=move || rule().sla_minutes.to_string()
+                        on:change=move |ev| { let v = event_target_value(&ev).parse().unwrap_or(-1); set(Box::new(move |r| r.sla_minutes = v)) } />
+                </div>
+            </div>
+            <div class="row-actions">
+                <button type="button" class="secondary" disabled=move || i == 0
+                    on:click=move |_| config.update(|c| c.rules.swap(i, i - 1))>{t!(i18n, rules.up)}</button>
+                <button type="button" class="secondary" disabled={move || i + 1 >= count()}
+                    on:click=move |_| config.update(|c| c.rules.swap(i, i + 1))>{t!(i18n, rules.down)}</button>
+                <button type="button" class="secondary danger"
+                    on:click=move |_| config.update(|c| { c.rules.remove(i); })>{t!(i18n, rules.remove)}</button>
+            </div>
+        </li>
+    }
+}
+
+fn group_card(i18n: I18n, i: usize, config: RwSignal<RulesConfig>) -> impl IntoView {
+    let app = AppState::get();
+    let group = move || config.with(|c| c.groups.get(i).cloned().unwrap_or_default());
+    let set = move |f: Box<dyn FnOnce(&mut RepGroup)>| {
+        config.update(|c| {
+            if let Some(g) = c.groups.get_mut(i) {
+                f(g)
+            }
+        })
+    };
+    view! {
+        <li class="group card">
+            <div class="field">
+                <label>{t!(i18n, rules.group_name)}</label>
+                <input type="text" class="group-name" prop:value=move || group().name
+                    on:change=move |ev| { let v = event_target_value(&ev); set(Box::new(move |g| g.name = v)) } />
+            </div>
+            <fieldset class="field">
+                <legend>{t!(i18n, rules.members)}</legend>
+                {move || app.session.with(|s| s.as_ref().map(|s| s.members.clone()).unwrap_or_default()).into_iter().map(|m| {
+                    let id = m.id.clone();
+                    let id2 = m.id.clone();
+                    let id3 = m.id.clone();
+                    let member = move || group().members.into_iter().find(|x| x.user == id);
+                    let member2 = member.clone();
+                    let member3 = member.clone();
+                    view! {
+                        <div class="group-member">
+                            <label class="check">
+                                <input type="checkbox" prop:checked=move || member().is_some()
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        let id = id2.clone();
+                                        set(Box::new(move |g| {
+                                            g.members.retain(|x| x.user != id);
+                                            if on { g.members.push(GroupMember { user: id, weight: 1 }) }
+                                        }))
+                                    } />
+                                {m.name.clone()}
+                            </label>
+                            <input type="number" min="1" max="100" class="weight"
+                                disabled=move || member2().is_none()
+                                prop:value=move || member3().map(|x| x.weight).unwrap_or(1).to_string()
+                                on:change=move |ev| {
+                                    let w = event_target_value(&ev).parse().unwrap_or(0);
+                                    let id = id3.clone();
+                                    set(Box::new(move |g| { if let Some(x) = g.members.iter_mut().find(|x| x.user == id) { x.weight = w } }))
+                                } />
+                        </div>
+                    }
+                }).collect_view()}
+            </fieldset>
+            <button type="button" class="secondary danger"
+                on:click=move |_| config.update(|c| { c.groups.remove(i); })>{t!(i18n, rules.remove)}</button>
+        </li>
+    }
+}
+
+fn decision_text(i18n: I18n, d: &AssignDecision) -> String {
+    let who = AppState::get()
+        .session
+        .with_untracked(|s| {
+            s.as_ref()
+                .and_then(|s| s.members.iter().find(|m| m.id == d.owner))
+                .map(|m| m.name.clone())
+        })
+        .unwrap_or_else(|| d.owner.clone());
+    let mut out = if d.owner.is_empty() {
+        t_string!(i18n, rules.dry_nobody).to_string()
+    } else {
+        let why = match d.rule.as_str() {
+            "fallback" => t_string!(i18n, rules.why_fallback).to_string(),
+            "duplicate" => t_string!(i18n, rules.why_duplicate).to_string(),
+            _ => t_string!(i18n, rules.why_rule, rule = d.rule_name.clone()).to_string(),
+        };
+        t_string!(
+            i18n,
+            rules.dry_owner,
+            who = who,
+            why = why,
+            n = d.sla_minutes
+        )
+        .to_string()
+    };
+    if !d.skipped.is_empty() {
+        out.push(' ');
+        out.push_str(&t_string!(i18n, rules.dry_skipped, rules = d.skipped.join("、")).to_string());
+    }
+    out
+}
+
+#[component]
+pub fn Rules() -> impl IntoView {
+    let i18n = use_i18n();
+    let app = AppState::get();
+    let config = RwSignal::new(RulesConfig {
+        default_sla_minutes: 30,
+        ..Default::default()
+    });
+    let loaded = RwSignal::new(false);
+    let existed = RwSignal::new(false);
+    let faults = RwSignal::new(Vec::<AppError>::new());
+    let failure = RwSignal::new(None::<AppError>);
+    let published = RwSignal::new(false);
+    let sample = RwSignal::new(LeadInput {
+        country: "US".into(),
+        channel: "tiktok_live".into(),
+        ..Default::default()
+    });
+    let dry = RwSignal::new(None::<AssignDecision>);
+
+    spawn_local(async move {
+        match api::get_rules().await {
+            Ok(Some(c)) => {
+                config.set(c);
+                existed.set(true);
+            }
+            Ok(None) => {}
+            Err(e) => failure.set(Some(e)),
+        }
+        loaded.set(true);
+    });
+    Effect::new(move |_| {
+        config.track();
+        published.set(false);
+    });
+
+    let publish = move |_| {
+        let c = config.get_untracked();
+        spawn_local(async move {
+            match api::save_rules(&c).await {
+                Ok(errors) => {
+                    published.set(errors.is_empty());
+                    faults.set(errors);
+                    failure.set(None);
+                    app.bump_data();
+                }
+                Err(e) => failure.set(Some(e)),
+            }
+        });
+    };
+    let try_it = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let c = config.get_untracked();
+        let s = sample.get_untracked();
+        spawn_local(async move {
+            match api::dry_run_rules(&c, &s).await {
+                Ok(d) => dry.set(Some(d)),
+                Err(e) => failure.set(Some(e)),
+            }
+        });
+    };
+    let editable = Memo::new(move |_| team_wide());
+
+    view! {
+        <section class="screen rules">
+            <button type="button" class="link back" on:click=move |_| app.screen.set(Screen::Tasks)>
+                <span aria-hidden="true">"← "</span>{t!(i18n, tasks.title)}
+            </button>
+            <h1>{t!(i18n, rules.title)}</h1>
+            <p class="muted">{t!(i18n, rules.intro)}</p>
+            {move || (!editable.get()).then(|| view! { <p class="notice">{t!(i18n, rules.read_only)}</p> })}
+            {move || (loaded.get() && !existed.get() && config.with(|c| c.rules.is_empty()))
+                .then(|| view! { <div class="empty" id="rules-empty"><p>{t!(i18n, rules.none)}</p></div> })}
+            {move || failure.get().map(|e| view! { <p class="form-error" role="alert">{move || error_text(i18n, &e)}</p> })}
+            <ol class="rule-list" id="rule-list">
+                {move || (0..config.with(|c| c.rules.len())).map(|i| rule_card(i18n, i, config)).collect_view()}
+            </ol>
+            <button type="button" class="secondary" id="add-rule" on:click=move |_| config.update(|c| c.rules.push(AssignRule {
+                id: new_id("r"),
+                name: format!("{} {}", t_string!(i18n, rules.rule), c.rules.len() + 1),
+                enabled: true,
+                strategy: "round_robin".into(),
+                ..Default::default()
+            }))>{t!(i18n, rules.add_rule)}</button>
+
+            <h2>{t!(i18n, rules.groups)}</h2>
+            <ul class="group-list">
+                {move || (0..config.with(|c| c.groups.len())).map(|i| group_card(i18n, i, config)).collect_view()}
+            </ul>
+            <button type="button" class="secondary" id="add-group" on:click=move |_| config.update(|c| c.groups.push(RepGroup {
+                id: new_id("g"),
+                name: format!("{} {}", t_string!(i18n, rules.groups), c.groups.len() + 1),
+                members: Vec::new(),
+            }))>{t!(i18n, rules.add_group)}</button>
+
+            <div class="card rule-settings">
+                <div class="field">
+                    <label for="rules-fallback">{t!(i18n, rules.fallback)}</label>
+                    <select id="rules-fallback" on:change=move |ev| { let v = event_target_value(&ev); config.update(|c| c.fallback_owner = v) }>
+                        <option value="" selected=move || config.with(|c| c.fallback_owner.is_empty())>{t!(i18n, rules.nobody)}</option>
+                        {move || app.session.with(|s| s.as_ref().map(|s| s.members.clone()).unwrap_or_default()).into_iter().map(|m| {
+                            let id = m.id.clone();
+                            view! { <option value=m.id.clone() selected=move || config.with(|c| c.fallback_owner == id)>{m.name.clone()}</option> }
+                        }).collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="rules-default-sla">{t!(i18n, rules.default_sla)}</label>
+                    <input id="rules-default-sla" type="number" min="0" max="10080"
+                        prop:value=move || config.with(|c| c.default_sla_minutes.to_string())
+                        on:change=move |ev| { let v = event_target_value(&ev).parse().unwrap_or(-1); config.update(|c| c.default_sla_minutes = v) } />
+                </div>
+                <label class="check">
+                    <input type="checkbox" id="rules-reassign" prop:checked=move || config.with(|c| c.reassign_when_overdue)
+                        on:change=move |ev| { let v = event_target_checked(&ev); config.update(|c| c.reassign_when_overdue = v) } />
+                    {t!(i18n, rules.reassign)}
+                </label>
+            </div>
+
+            {move || (!faults.with(|f| f.is_empty())).then(|| view! {
+                <div class="form-error" role="alert" id="rules-faults">
+                    <p>{t!(i18n, rules.faults)}</p>
+                    <ul>{faults.get().into_iter().map(|e| view! { <li>{move || error_text(i18n, &e)}</li> }).collect_view()}</ul>
+                </div>
+            })}
+            {move || published.get().then(|| view! { <p class="saved-note" role="status">{t!(i18n, rules.published)}</p> })}
+            <button type="button" class="primary" id="publish-rules" disabled=move || !editable.get() on:click=publish>
+                {t!(i18n, rules.publish)}
+            </button>
+
+            <form class="card dry-run" id="dry-run" on:submit=try_it>
+                <h2>{t!(i18n, rules.dry_run)}</h2>
+                <div class="rule-grid">
+                    <div class="field">
+                        <label for="dry-country">{t!(i18n, field.country)}</label>
+                        <input id="dry-country" type="text" maxlength="2" prop:value=move || sample.with(|s| s.country.clone())
+                            on:input=move |ev| { let v = event_target_value(&ev); sample.update(|s| s.country = v) } />
+                    </div>
+                    <div class="field">
+                        <label for="dry-channel">{t!(i18n, field.channel)}</label>
+                        <select id="dry-channel" on:change=move |ev| { let v = event_target_value(&ev); sample.update(|s| s.channel = v) }>
+                            {Channel::ALL.into_iter().map(|ch| view! {
+                                <option value=ch.code() selected=move || sample.with(|s| s.channel == ch.code())>{move || labels::channel_name(i18n, ch.code())}</option>
+                            }).collect_view()}
+                        </select>
+                    </div>
+                    <div class="field">
+                        <label for="dry-product">{t!(i18n, field.product_interest)}</label>
+                        <input id="dry-product" type="text" prop:value=move || sample.with(|s| s.product_interest.clone())
+                            on:input=move |ev| { let v = event_target_value(&ev); sample.update(|s| s.product_interest = v) } />
+                    </div>
+                </div>
+                <button type="submit" class="secondary" id="dry-run-submit">{t!(i18n, rules.dry_run_submit)}</button>
+                {move || dry.get().map(|d| view! { <p class="dry-result" id="dry-result" role="status">{move || decision_text(i18n, &d)}</p> })}
+            </form>
+        </section>
+    }
+}
