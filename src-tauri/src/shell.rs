@@ -107,6 +107,7 @@ impl Shell {
             pending,
             refused,
             received: 0,
+            applied: 0,
             last_error: None,
         })
     }

@@ -99,6 +99,7 @@ fn signed_out_status() -> SyncStatus {
         pending: 0,
         refused: 0,
         received: 0,
+        applied: 0,
         last_error: None,
     }
 }
@@ -185,6 +186,7 @@ impl AppState {
             return;
         };
         let changed_data = previous.received != status.received
+            || previous.applied != status.applied
             || previous.pending != status.pending
             || (previous.state != status.state && status.state == SyncState::Synced);
         let lost_session = status.state == SyncState::SignedOut

@@ -156,6 +156,7 @@ impl SyncClient {
             pending: 0,
             refused: 0,
             received: 0,
+            applied: 0,
             last_error: None,
         };
         let (status_tx, status) = watch::channel(initial);
@@ -210,6 +211,7 @@ async fn run(
             pending,
             refused,
             received: 0,
+            applied: 0,
             last_error: e,
         };
         match end {
@@ -543,6 +545,7 @@ impl Conn<'_> {
             pending,
             refused,
             received,
+            applied: self.received,
             last_error: error,
         });
     }

@@ -358,6 +358,9 @@ pub struct SyncStatus {
     pub refused: u64,
     /// Documents received so far during a first sync (bootstrap), for progress.
     pub received: u64,
+    /// Remote entries applied on this connection so far: when it moves, local data changed.
+    #[serde(default)]
+    pub applied: u64,
     /// Last connection error, if any, as a code.
     pub last_error: Option<AppError>,
 }

@@ -34,6 +34,8 @@ pub fn Detail(id: String) -> impl IntoView {
         });
     }
 
+    // The follow-up panel is made once the lead is there, and then follows the lead's changes itself.
+    let loaded = Memo::new(move |_| lead.with(|l| l.is_some()));
     let on_saved = Callback::new(move |saved: LeadView| {
         form.load(&saved.to_input());
         lead.set(Some(saved));
@@ -108,7 +110,7 @@ pub fn Detail(id: String) -> impl IntoView {
                         }
                     })
             }}
-            {move || lead.get().map(|l| view! { <FollowUp lead=l on_logged=on_saved /> })}
+            {move || loaded.get().then(|| view! { <FollowUp lead=lead on_logged=on_saved /> })}
             {move || {
                 if lead.with(|l| l.is_some()) {
                     view! { <LeadForm state=form lead_id=id.clone() on_saved=on_saved /> }.into_any()
@@ -124,7 +126,7 @@ pub fn Detail(id: String) -> impl IntoView {
 
 /// How the lead was assigned, its follow-up tasks, the contacts logged with the buyer, and logging a new one.
 #[component]
-fn FollowUp(lead: LeadView, on_logged: Callback<LeadView>) -> impl IntoView {
+fn FollowUp(lead: RwSignal<Option<LeadView>>, on_logged: Callback<LeadView>) -> impl IntoView {
     let i18n = use_i18n();
     let app = AppState::get();
     let kind = RwSignal::new("phone".to_string());
@@ -133,7 +135,7 @@ fn FollowUp(lead: LeadView, on_logged: Callback<LeadView>) -> impl IntoView {
     let failure = RwSignal::new(None::<AppError>);
     let logged = RwSignal::new(false);
     let tasks = RwSignal::new(Vec::<TaskView>::new());
-    let id = lead.id.clone();
+    let id = lead.with_untracked(|l| l.as_ref().map(|l| l.id.clone()).unwrap_or_default());
     {
         let id = id.clone();
         Effect::new(move |_| {
@@ -177,10 +179,9 @@ fn FollowUp(lead: LeadView, on_logged: Callback<LeadView>) -> impl IntoView {
         }
     };
     let tag = move || labels::lang_tag(i18n.get_locale());
-    let assigned = {
-        let l = lead.clone();
-        move || {
-            (l.assigned_at > 0).then(|| {
+    let assigned = move || {
+        lead.get().filter(|l| l.assigned_at > 0).map(|l| {
+            {
                 let time = platform::format_time(l.assigned_at, tag());
                 let text = match l.assigned_rule.as_str() {
                     "fallback" => {
@@ -199,16 +200,17 @@ fn FollowUp(lead: LeadView, on_logged: Callback<LeadView>) -> impl IntoView {
                     }
                 };
                 view! { <p class="meta" id="lead-assigned">{text}</p> }
-            })
-        }
+            }
+        })
     };
-    let duplicate = lead.duplicate_of.clone();
-    let contacts = lead.contacts.clone();
+    let duplicate = move || lead.with(|l| l.as_ref().map(|l| l.duplicate_of.clone()).unwrap_or_default());
+    let contacts = move || lead.with(|l| l.as_ref().map(|l| l.contacts.clone()).unwrap_or_default());
     view! {
         <div class="follow-up card" id="follow-up">
             {assigned}
-            {(!duplicate.is_empty()).then(|| {
-                let dup = duplicate.clone();
+            {move || {
+                let dup = duplicate();
+                (!dup.is_empty()).then(|| {
                 view! {
                     <p class="notice" id="lead-duplicate">
                         {t!(i18n, contact.duplicate_of)} " "
@@ -217,7 +219,7 @@ fn FollowUp(lead: LeadView, on_logged: Callback<LeadView>) -> impl IntoView {
                         </button>
                     </p>
                 }
-            })}
+            })}}
             {move || (!tasks.with(|t| t.is_empty())).then(|| view! {
                 <h2>{t!(i18n, contact.tasks)}</h2>
                 <ul class="lead-tasks" id="lead-tasks">
@@ -233,7 +235,7 @@ fn FollowUp(lead: LeadView, on_logged: Callback<LeadView>) -> impl IntoView {
                 </ul>
             })}
             <h2>{t!(i18n, contact.title)}</h2>
-            {if contacts.is_empty() {
+            {move || { let contacts = contacts(); if contacts.is_empty() {
                 view! { <p class="muted" id="contacts-empty">{t!(i18n, contact.none)}</p> }.into_any()
             } else {
                 view! {
@@ -250,7 +252,7 @@ fn FollowUp(lead: LeadView, on_logged: Callback<LeadView>) -> impl IntoView {
                         }).collect_view()}
                     </ul>
                 }.into_any()
-            }}
+            }}}
             <form class="log-contact" id="log-contact" on:submit=submit>
                 <h3>{t!(i18n, contact.log)}</h3>
                 <div class="new-task-row">
