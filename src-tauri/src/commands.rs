@@ -150,6 +150,19 @@ pub async fn admin_devices(shell: State<'_, Shell>) -> R<Vec<AdminDeviceView>> {
 }
 
 #[tauri::command]
+pub async fn admin_webhooks(shell: State<'_, Shell>) -> R<Vec<liveline_types::WebhookView>> {
+    admin(&shell).await?.webhooks().await
+}
+
+#[tauri::command]
+pub async fn admin_set_webhooks(
+    shell: State<'_, Shell>,
+    hooks: Vec<liveline_types::WebhookInput>,
+) -> R<()> {
+    admin(&shell).await?.set_webhooks(&hooks).await
+}
+
+#[tauri::command]
 pub async fn admin_revoke(shell: State<'_, Shell>, device: String) -> R<()> {
     admin(&shell).await?.revoke(&device).await
 }

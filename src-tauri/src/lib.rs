@@ -70,6 +70,8 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             commands::admin_set_roles,
             commands::admin_devices,
             commands::admin_revoke,
+            commands::admin_webhooks,
+            commands::admin_set_webhooks,
             commands::admin_audit,
             commands::admin_export_audit,
             commands::list_tasks,

@@ -213,6 +213,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     fn device_by_token(&self, token_hash: &[u8]) -> Result<Option<(DeviceAuth, bool)>>;
     fn revoke_device(&self, id: &str, now: i64) -> Result<bool>;
+    /// Every device the user ever signed in with, revoked or not.
+    fn user_devices(&self, user: &str) -> Result<Vec<String>>;
     fn members(&self, team: &str) -> Result<Vec<MemberView>>;
     fn team_count(&self) -> Result<u64>;
     /// Runs `f` with exclusive write access: it may load documents and must return what to commit.
@@ -682,6 +684,15 @@ impl Store for SqliteStore {
                 Ok::<_, StoreError>((d, revoked))
             })
             .transpose()?)
+        })
+    }
+
+    fn user_devices(&self, user: &str) -> Result<Vec<String>> {
+        self.with_reader(|c| {
+            let mut st =
+                c.prepare_cached("SELECT id FROM devices WHERE user_id = ?1 ORDER BY created_at")?;
+            let rows = st.query_map([user], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 

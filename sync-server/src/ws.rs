@@ -38,7 +38,8 @@ struct Conn<S: Store> {
     state: AppState<S>,
     device: DeviceAuth,
     principal: Principal,
-    actor: ActorId,
+    /// The automerge actors this connection may push changes of: this device's and the user's earlier devices'.
+    actors: Vec<ActorId>,
     out: mpsc::Sender<Vec<u8>>,
     cursors: HashMap<String, u64>,
     live: bool,
@@ -62,13 +63,22 @@ async fn session<S: Store>(state: AppState<S>, device: DeviceAuth, socket: WebSo
         let id = device.device_id.clone();
         let _ = tokio::task::spawn_blocking(move || st.store.touch_device(&id, now_ms())).await;
     }
-    let actor = ActorId::from(&uuid_bytes::parse(&device.device_id).unwrap_or_default()[..]);
+    let actor_of = |id: &str| uuid_bytes::parse(id).map(|b| ActorId::from(&b[..]));
+    let mut actors: Vec<ActorId> = actor_of(&device.device_id).into_iter().collect();
+    {
+        let st = state.clone();
+        let user = device.user_id.clone();
+        if let Ok(Ok(ids)) = tokio::task::spawn_blocking(move || st.store.user_devices(&user)).await
+        {
+            actors.extend(ids.iter().filter_map(|id| actor_of(id)));
+        }
+    }
     tracing::info!(device = %device.device_id, user = %device.user_id, "device connected");
     let mut conn = Conn {
         state,
         device,
         principal,
-        actor,
+        actors,
         out,
         cursors: HashMap::new(),
         live: false,
@@ -294,7 +304,7 @@ impl<S: Store> Conn<S> {
     async fn push(&mut self, docs: Vec<liveline_sync::DocChanges>) -> bool {
         let state = self.state.clone();
         let principal = self.principal.clone();
-        let actor = self.actor.clone();
+        let actors = self.actors.clone();
         let device_id = self.device.device_id.clone();
         let now = now_ms();
         let result = tokio::task::spawn_blocking(move || {
@@ -316,7 +326,7 @@ impl<S: Store> Conn<S> {
                         };
                         let created = before.is_none();
                         let lead_before = before.as_ref().and_then(|b| Lead::load(b).ok());
-                        let out = ingest(before, &d.changes, &principal, &actor);
+                        let out = ingest(before, &d.changes, &principal, &actors);
                         let mut acked = out.duplicates.clone();
                         acked.extend(out.accepted.iter().map(|a| a.0));
                         if !acked.is_empty() {

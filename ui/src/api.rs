@@ -12,7 +12,7 @@ use liveline_types::{
 };
 use liveline_types::{
     AssignDecision, Notice, RulesConfig, TaskAction, TaskCounts, TaskInput, TaskQuery, TaskView,
-    TeamTaskRow,
+    TeamTaskRow, WebhookInput, WebhookView,
 };
 use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
@@ -347,4 +347,18 @@ pub async fn dry_run_rules(
 /// Tasks that arrived for this user since the last call.
 pub async fn take_notices() -> Result<Vec<Notice>, AppError> {
     invoke(commands::TAKE_NOTICES, &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct HooksArg<'a> {
+    hooks: &'a [WebhookInput],
+}
+
+/// The team's group-bot webhooks (admin only; needs the server).
+pub async fn admin_webhooks() -> Result<Vec<WebhookView>, AppError> {
+    invoke(commands::ADMIN_WEBHOOKS, &NoArgs {}).await
+}
+
+pub async fn admin_set_webhooks(hooks: &[WebhookInput]) -> Result<(), AppError> {
+    invoke_unit(commands::ADMIN_SET_WEBHOOKS, &HooksArg { hooks }).await
 }

@@ -1,11 +1,12 @@
-//! The team administration API as the app calls it: members and roles, devices, the audit log. Online only (the
+//! The team administration API as the app calls it: members and roles, devices, the audit log, group-bot
+//! webhooks. Online only (the
 //! server is the authority on who is in the team); every call carries this device's token.
 
 use std::time::Duration;
 
 use liveline_types::{
     codes, AdminDeviceView, AdminUserView, AppError, AuditEntryView, AuditQuery, InviteRequest,
-    SetRolesRequest,
+    SetRolesRequest, WebhookInput, WebhookView,
 };
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -77,6 +78,19 @@ impl Admin {
         .map_err(|_| AppError::new(codes::BAD_MESSAGE))?;
         let path = format!("/v1/admin/users/{}/roles", encode(user));
         self.json(Method::PUT, &path, Some(body)).await
+    }
+
+    /// The team's group-bot webhooks (without their secrets) and how the last delivery went.
+    pub async fn webhooks(&self) -> Result<Vec<WebhookView>, AppError> {
+        self.json(Method::GET, "/v1/admin/webhooks", None).await
+    }
+
+    /// Replaces the team's webhooks; an empty secret on an existing hook keeps its secret.
+    pub async fn set_webhooks(&self, hooks: &[WebhookInput]) -> Result<(), AppError> {
+        let body = serde_json::to_value(hooks).map_err(|_| AppError::new(codes::BAD_MESSAGE))?;
+        self.call(Method::PUT, "/v1/admin/webhooks", Some(body))
+            .await
+            .map(|_| ())
     }
 
     pub async fn devices(&self) -> Result<Vec<AdminDeviceView>, AppError> {

@@ -34,12 +34,13 @@ fn hash_of(h: &ChangeHash) -> Hash {
 }
 
 /// Judges `changes` (raw bytes as pushed) for the document `doc` (`None`: the server does not have it yet),
-/// written by `who` through the device whose automerge actor is `actor`.
+/// written by `who` through one of their devices, whose automerge actors are `actors` (the pushing device's, and
+/// those of the user's earlier sign-ins: a replica signed in again still holds changes made under its old id).
 pub fn ingest(
     doc: Option<AutoCommit>,
     changes: &[Vec<u8>],
     who: &Principal,
-    actor: &ActorId,
+    actors: &[ActorId],
 ) -> IngestOutcome {
     let mut out = IngestOutcome::default();
     let existed = doc.is_some();
@@ -55,7 +56,7 @@ pub fn ingest(
     let mut decoded: Vec<Change> = Vec::with_capacity(changes.len());
     for bytes in changes {
         match Change::from_bytes(bytes.clone()) {
-            Ok(c) if c.actor_id() == actor => decoded.push(c),
+            Ok(c) if actors.contains(c.actor_id()) => decoded.push(c),
             Ok(c) => {
                 out.refused.push((
                     vec![hash_of(&c.hash())],
@@ -232,7 +233,7 @@ mod tests {
     fn a_new_lead_in_the_own_team_is_accepted() {
         let mut d = AutoCommit::new().with_actor(actor());
         let c = change(&mut d, &lead("t1"));
-        let out = ingest(None, &[c], &who(), &actor());
+        let out = ingest(None, &[c], &who(), &[actor()]);
         assert_eq!(out.accepted.len(), 1);
         assert!(out.refused.is_empty());
         assert_eq!(
@@ -245,12 +246,12 @@ mod tests {
     fn moving_a_lead_to_another_team_is_refused_with_its_dependents() {
         let mut d = AutoCommit::new().with_actor(actor());
         let c1 = change(&mut d, &lead("t1"));
-        let server = ingest(None, &[c1], &who(), &actor()).doc.unwrap();
+        let server = ingest(None, &[c1], &who(), &[actor()]).doc.unwrap();
         let c2 = change(&mut d, &lead("t2"));
         let mut l = lead("t2");
         l.notes = "after the move".into();
         let c3 = change(&mut d, &l);
-        let out = ingest(Some(server), &[c2, c3], &who(), &actor());
+        let out = ingest(Some(server), &[c2, c3], &who(), &[actor()]);
         assert!(out.accepted.is_empty());
         assert_eq!(out.refused.len(), 1);
         assert_eq!(
@@ -267,13 +268,13 @@ mod tests {
     fn the_fields_an_edit_touched_are_named() {
         let mut d = AutoCommit::new().with_actor(actor());
         let c1 = change(&mut d, &lead("t1"));
-        let first = ingest(None, &[c1], &who(), &actor());
+        let first = ingest(None, &[c1], &who(), &[actor()]);
         assert!(first.changed_fields.contains(&"buyer_name".to_string()));
         let mut l = lead("t1");
         l.notes = "call after 6pm".into();
         l.status = "contacted".into();
         let c2 = change(&mut d, &l);
-        let out = ingest(first.doc, &[c2], &who(), &actor());
+        let out = ingest(first.doc, &[c2], &who(), &[actor()]);
         assert_eq!(out.changed_fields, ["notes", "status"]);
     }
 
@@ -281,14 +282,14 @@ mod tests {
     fn another_devices_actor_is_refused() {
         let mut d = AutoCommit::new().with_actor(ActorId::from(&[9u8; 16][..]));
         let c = change(&mut d, &lead("t1"));
-        let out = ingest(None, &[c], &who(), &actor());
+        let out = ingest(None, &[c], &who(), &[actor()]);
         assert_eq!(out.refused[0].2.code, codes::ACTOR_MISMATCH);
         assert!(out.accepted.is_empty());
     }
 
     #[test]
     fn garbage_is_refused_not_stored() {
-        let out = ingest(None, &[vec![1, 2, 3]], &who(), &actor());
+        let out = ingest(None, &[vec![1, 2, 3]], &who(), &[actor()]);
         assert_eq!(out.refused[0].2.code, codes::BAD_CHANGE);
         assert!(out.doc.is_none());
     }
@@ -300,7 +301,7 @@ mod tests {
         let mut l = lead("t1");
         l.company = "ACME".into();
         let c2 = change(&mut d, &l);
-        let out = ingest(None, &[c2], &who(), &actor());
+        let out = ingest(None, &[c2], &who(), &[actor()]);
         assert!(out.accepted.is_empty());
         assert_eq!(out.missing.len(), 1);
         assert_eq!(out.missing[0].1.len(), 1);
@@ -313,9 +314,9 @@ mod tests {
         let mut l = lead("t1");
         l.company = "ACME".into();
         let c2 = change(&mut d, &l);
-        let out = ingest(None, &[c2.clone(), c1.clone()], &who(), &actor());
+        let out = ingest(None, &[c2.clone(), c1.clone()], &who(), &[actor()]);
         assert_eq!(out.accepted.len(), 2);
-        let out2 = ingest(out.doc, &[c1, c2], &who(), &actor());
+        let out2 = ingest(out.doc, &[c1, c2], &who(), &[actor()]);
         assert_eq!(out2.duplicates.len(), 2);
         assert!(out2.accepted.is_empty());
     }
@@ -327,7 +328,7 @@ mod tests {
         d.put(automerge::ROOT, "hello", "world").unwrap();
         d.commit();
         let c = d.get_last_local_change().unwrap().bytes().into_owned();
-        let out = ingest(None, &[c], &who(), &actor());
+        let out = ingest(None, &[c], &who(), &[actor()]);
         assert_eq!(out.refused[0].2.code, codes::NOT_A_RECORD);
     }
 }

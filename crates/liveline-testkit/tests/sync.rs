@@ -1,5 +1,6 @@
 //! Devices and a real sync server on loopback: capture, propagation, offline merges, refusals, restarts.
 
+use liveline_sync_server::Store;
 use liveline_testkit::{eventually, lead, Device, TestServer};
 use liveline_types::{codes, LeadInput, SyncState};
 
@@ -292,4 +293,36 @@ async fn wrong_password_and_unreachable_server_have_their_own_codes() {
         .await
         .unwrap_err();
     assert_eq!(e.code, codes::SERVER_UNREACHABLE);
+}
+
+/// A phone signed in again (a new device id, the same user) still holds leads captured under its old id: they
+/// reach the server instead of being refused as another device's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leads_captured_before_signing_in_again_are_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let dir = tmp.path().join("phone");
+    let id = {
+        let mut d = Device::sign_in(&server, &dir, "rep1@demo.liveline").await;
+        d.online();
+        d.synced().await;
+        d.offline().await;
+        d.capture(&lead("Captured Before Sign-in")).id
+    };
+    let mut again = Device::sign_in(&server, &dir, "rep1@demo.liveline").await;
+    again.online();
+    again.synced().await;
+    {
+        let r = again.replica.lock().unwrap();
+        assert_eq!(
+            r.refused_count().unwrap(),
+            0,
+            "{:?}",
+            r.refused_edits().unwrap()
+        );
+        assert_eq!(r.pending_count().unwrap(), 0);
+    }
+    assert!(server.state.store.doc(&id).unwrap().is_some());
+    again.offline().await;
+    server.stop().await;
 }

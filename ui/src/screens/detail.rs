@@ -181,30 +181,31 @@ fn FollowUp(lead: RwSignal<Option<LeadView>>, on_logged: Callback<LeadView>) -> 
     let tag = move || labels::lang_tag(i18n.get_locale());
     let assigned = move || {
         lead.get().filter(|l| l.assigned_at > 0).map(|l| {
-            {
-                let time = platform::format_time(l.assigned_at, tag());
-                let text = match l.assigned_rule.as_str() {
-                    "fallback" => {
-                        t_string!(i18n, contact.assigned_fallback, time = time).to_string()
-                    }
-                    "duplicate" => {
-                        t_string!(i18n, contact.assigned_duplicate, time = time).to_string()
-                    }
-                    rule => {
-                        let name = if l.assigned_rule_name.is_empty() {
-                            rule.to_string()
-                        } else {
-                            l.assigned_rule_name.clone()
-                        };
-                        t_string!(i18n, contact.assigned, time = time, rule = name).to_string()
-                    }
-                };
-                view! { <p class="meta" id="lead-assigned">{text}</p> }
-            }
+            let time = platform::format_time(l.assigned_at, tag());
+            let text = match l.assigned_rule.as_str() {
+                "fallback" => t_string!(i18n, contact.assigned_fallback, time = time).to_string(),
+                "duplicate" => t_string!(i18n, contact.assigned_duplicate, time = time).to_string(),
+                rule => {
+                    let name = if l.assigned_rule_name.is_empty() {
+                        rule.to_string()
+                    } else {
+                        l.assigned_rule_name.clone()
+                    };
+                    t_string!(i18n, contact.assigned, time = time, rule = name).to_string()
+                }
+            };
+            view! { <p class="meta" id="lead-assigned">{text}</p> }
         })
     };
-    let duplicate = move || lead.with(|l| l.as_ref().map(|l| l.duplicate_of.clone()).unwrap_or_default());
-    let contacts = move || lead.with(|l| l.as_ref().map(|l| l.contacts.clone()).unwrap_or_default());
+    let duplicate = move || {
+        lead.with(|l| {
+            l.as_ref()
+                .map(|l| l.duplicate_of.clone())
+                .unwrap_or_default()
+        })
+    };
+    let contacts =
+        move || lead.with(|l| l.as_ref().map(|l| l.contacts.clone()).unwrap_or_default());
     view! {
         <div class="follow-up card" id="follow-up">
             {assigned}

@@ -12,7 +12,8 @@ use crate::state::{AppState, Screen};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use liveline_types::{
-    AppError, AssignDecision, AssignRule, Channel, GroupMember, LeadInput, RepGroup, RulesConfig,
+    AppError, AssignDecision, AssignRule, Channel, GroupMember, LeadInput, RepGroup, RepSchedule,
+    RulesConfig,
 };
 
 fn split_list(s: &str) -> Vec<String> {
@@ -93,6 +94,27 @@ fn rule_card(i18n: I18n, i: usize, config: RwSignal<RulesConfig>) -> impl IntoVi
                                         }))
                                     } />
                                 {move || labels::channel_name(i18n, code)}
+                            </label>
+                        }
+                    }).collect_view()}
+                </fieldset>
+                <fieldset class="field channels sessions">
+                    <legend>{t!(i18n, rules.sessions)}</legend>
+                    {move || app.live_sessions.get().into_iter().map(|s| {
+                        let id = s.id.clone();
+                        let id2 = s.id.clone();
+                        view! {
+                            <label class="check">
+                                <input type="checkbox" prop:checked=move || rule().live_sessions.contains(&id)
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        let id = id2.clone();
+                                        set(Box::new(move |r| {
+                                            r.live_sessions.retain(|c| *c != id);
+                                            if on { r.live_sessions.push(id) }
+                                        }))
+                                    } />
+                                {s.title.clone()}
                             </label>
                         }
                     }).collect_view()}
@@ -203,6 +225,180 @@ fn group_card(i18n: I18n, i: usize, config: RwSignal<RulesConfig>) -> impl IntoV
             </fieldset>
             <button type="button" class="secondary danger"
                 on:click=move |_| config.update(|c| { c.groups.remove(i); })>{t!(i18n, rules.remove)}</button>
+        </li>
+    }
+}
+
+/// Time zones offered first; any IANA name can be typed.
+const ZONES: [&str; 14] = [
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Singapore",
+    "Asia/Kolkata",
+    "Asia/Dubai",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Moscow",
+    "Africa/Lagos",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "America/Mexico_City",
+    "America/Sao_Paulo",
+];
+
+fn hhmm(minutes: i64) -> String {
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+fn minutes(hhmm: &str) -> i64 {
+    let mut parts = hhmm.split(':').map(|p| p.parse::<i64>().unwrap_or(-1));
+    match (parts.next(), parts.next()) {
+        (Some(h), Some(m)) if h >= 0 && m >= 0 => h * 60 + m,
+        _ => -1,
+    }
+}
+
+/// A date input's value (`YYYY-MM-DD`, local midnight) as ms since the epoch, and back.
+fn date_ms(value: &str) -> i64 {
+    if value.is_empty() {
+        return 0;
+    }
+    js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&format!("{value}T00:00"))).get_time() as i64
+}
+
+fn ms_date(ms: i64) -> String {
+    if ms <= 0 {
+        return String::new();
+    }
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    format!(
+        "{:04}-{:02}-{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date()
+    )
+}
+
+fn weekday_name(i18n: I18n, day: i64) -> String {
+    match day {
+        1 => t_string!(i18n, weekday.mon),
+        2 => t_string!(i18n, weekday.tue),
+        3 => t_string!(i18n, weekday.wed),
+        4 => t_string!(i18n, weekday.thu),
+        5 => t_string!(i18n, weekday.fri),
+        6 => t_string!(i18n, weekday.sat),
+        _ => t_string!(i18n, weekday.sun),
+    }
+    .to_string()
+}
+
+/// One person's working hours: time zone, hours, days and an absence; or "always available".
+fn schedule_row(
+    i18n: I18n,
+    user: String,
+    name: String,
+    config: RwSignal<RulesConfig>,
+) -> impl IntoView {
+    let u = user.clone();
+    let schedule = move || config.with(|c| c.schedules.iter().find(|s| s.user == u).cloned());
+    let u2 = user.clone();
+    let set = move |f: Box<dyn FnOnce(&mut RepSchedule)>| {
+        let u = u2.clone();
+        config.update(move |c| {
+            if let Some(s) = c.schedules.iter_mut().find(|s| s.user == u) {
+                f(s)
+            }
+        })
+    };
+    let u3 = user.clone();
+    let add = move |_| {
+        let u = u3.clone();
+        config.update(move |c| {
+            c.schedules.push(RepSchedule {
+                user: u,
+                time_zone: "Asia/Shanghai".into(),
+                work_start: 9 * 60,
+                work_end: 18 * 60,
+                work_days: vec![1, 2, 3, 4, 5],
+                ..Default::default()
+            })
+        })
+    };
+    let u4 = user.clone();
+    let clear = move |_| {
+        let u = u4.clone();
+        config.update(move |c| c.schedules.retain(|s| s.user != u))
+    };
+    let schedule2 = schedule.clone();
+    view! {
+        <li class="group card schedule" data-user=user.clone()>
+            <strong>{name}</strong>
+            {move || match schedule() {
+                None => view! {
+                    <p class="muted">{t!(i18n, rules.always)} " "
+                        <button type="button" class="link" on:click=add.clone()>{t!(i18n, rules.set_hours)}</button>
+                    </p>
+                }.into_any(),
+                Some(s) => {
+                    let schedule = schedule2.clone();
+                    let set = set.clone();
+                    let (set1, set2, set3, set4, set5, set6) = (set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set.clone());
+                    view! {
+                        <div class="rule-grid">
+                            <div class="field">
+                                <label>{t!(i18n, rules.time_zone)}</label>
+                                <input type="text" list="zones" class="schedule-zone" prop:value=s.time_zone.clone()
+                                    on:change=move |ev| { let v = event_target_value(&ev); set1(Box::new(move |s| s.time_zone = v)) } />
+                            </div>
+                            <div class="field hours-pair">
+                                <label>{t!(i18n, rules.from)} " – " {t!(i18n, rules.until)}</label>
+                                <div class="pair">
+                                    <input type="time" prop:value=hhmm(s.work_start)
+                                        on:change=move |ev| { let v = minutes(&event_target_value(&ev)); set2(Box::new(move |s| s.work_start = v)) } />
+                                    <input type="time" prop:value=hhmm(s.work_end)
+                                        on:change=move |ev| { let v = minutes(&event_target_value(&ev)); set3(Box::new(move |s| s.work_end = v)) } />
+                                </div>
+                            </div>
+                            <fieldset class="field channels">
+                                <legend>{t!(i18n, rules.days)}</legend>
+                                {(1..=7i64).map(|d| {
+                                    let set = set4.clone();
+                                    let schedule = schedule.clone();
+                                    view! {
+                                        <label class="check">
+                                            <input type="checkbox" prop:checked=move || schedule().is_some_and(|s| s.work_days.contains(&d))
+                                                on:change=move |ev| {
+                                                    let on = event_target_checked(&ev);
+                                                    set(Box::new(move |s| {
+                                                        s.work_days.retain(|x| *x != d);
+                                                        if on { s.work_days.push(d); s.work_days.sort(); }
+                                                    }))
+                                                } />
+                                            {move || weekday_name(i18n, d)}
+                                        </label>
+                                    }
+                                }).collect_view()}
+                            </fieldset>
+                            <div class="field hours-pair">
+                                <label>{t!(i18n, rules.away)}</label>
+                                <div class="pair">
+                                    <input type="date" prop:value=ms_date(s.away_from)
+                                        on:change=move |ev| { let v = date_ms(&event_target_value(&ev)); set5(Box::new(move |s| s.away_from = v)) } />
+                                    <input type="date" prop:value=ms_date(s.away_until)
+                                        on:change=move |ev| {
+                                            // The absence ends at the end of the chosen day.
+                                            let v = date_ms(&event_target_value(&ev));
+                                            let v = if v > 0 { v + 86_400_000 } else { 0 };
+                                            set6(Box::new(move |s| s.away_until = v))
+                                        } />
+                                </div>
+                            </div>
+                        </div>
+                        <button type="button" class="secondary danger" on:click=clear.clone()>{t!(i18n, rules.clear)}</button>
+                    }.into_any()
+                }
+            }}
         </li>
     }
 }
@@ -334,6 +530,17 @@ pub fn Rules() -> impl IntoView {
                 name: format!("{} {}", t_string!(i18n, rules.groups), c.groups.len() + 1),
                 members: Vec::new(),
             }))>{t!(i18n, rules.add_group)}</button>
+
+            <h2>{t!(i18n, rules.hours)}</h2>
+            <p class="muted">{t!(i18n, rules.hours_intro)}</p>
+            <datalist id="zones">{ZONES.map(|z| view! { <option value=z></option> }).collect_view()}</datalist>
+            <ul class="group-list schedules" id="schedules">
+                {move || app.session.with(|s| s.as_ref().map(|s| s.members.clone()).unwrap_or_default())
+                    .into_iter()
+                    .filter(|m| m.role.split(',').any(|r| matches!(r, "sales_rep" | "sales_lead" | "manager")))
+                    .map(|m| schedule_row(i18n, m.id, m.name, config))
+                    .collect_view()}
+            </ul>
 
             <div class="card rule-settings">
                 <div class="field">

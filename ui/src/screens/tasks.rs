@@ -179,7 +179,11 @@ fn task_item(
             </div>
             <h2 class="task-title">{move || task.with(|t| t.title.clone())}</h2>
             {move || {
-                team.then(|| view! { <p class="muted task-assignee">{task.with(|t| t.assignee_name.clone())}</p> })
+                team.then(|| view! {
+                    <p class="muted task-assignee">
+                        {task.with(|t| format!("{} · {}", t.assignee_name, t_string!(i18n, tasks.age, time = labels::span(i18n, now() - t.created_at))))}
+                    </p>
+                })
             }}
             <div class="row-actions">
                 {move || {
@@ -405,6 +409,7 @@ pub fn Tasks() -> impl IntoView {
     let loaded = RwSignal::new(false);
     let failure = RwSignal::new(None::<AppError>);
     let request = StoredValue::new(0u64);
+    let task_type = RwSignal::new(String::new());
 
     let reload = move || {
         let ticket = request.get_value() + 1;
@@ -412,6 +417,7 @@ pub fn Tasks() -> impl IntoView {
         let query = TaskQuery {
             scope: scope.get_untracked(),
             when: tab.get_untracked(),
+            task_type: task_type.get_untracked(),
             utc_offset_minutes: utc_offset(),
             limit: 300,
             ..Default::default()
@@ -442,6 +448,7 @@ pub fn Tasks() -> impl IntoView {
     Effect::new(move |_| {
         tab.track();
         scope.track();
+        task_type.track();
         app.data_epoch.track();
         reload();
     });
@@ -485,6 +492,15 @@ pub fn Tasks() -> impl IntoView {
                         })}
                     </button>
                 }).collect_view()}
+            </div>
+            <div class="filter task-filter">
+                <label for="task-type">{t!(i18n, tasks.type_filter)}</label>
+                <select id="task-type" on:change=move |ev| task_type.set(event_target_value(&ev))>
+                    <option value="" selected=move || task_type.get().is_empty()>{t!(i18n, tasks.all_types)}</option>
+                    {["first_contact", "overdue", "duplicate", "todo"].into_iter().map(|k| view! {
+                        <option value=k selected=move || task_type.get() == k>{move || labels::task_type_name(i18n, k)}</option>
+                    }).collect_view()}
+                </select>
             </div>
             {move || failure.get().map(|e| view! { <p class="form-error" role="alert">{move || error_text(i18n, &e)}</p> })}
             {move || {

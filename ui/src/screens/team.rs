@@ -1,15 +1,16 @@
-//! Team administration (admins only, online): members and their roles, inviting, devices with revocation, and
-//! the audit log with CSV export. The server enforces every rule; this screen shows its answers.
+//! Team administration (admins only, online): members and their roles, inviting, devices with revocation,
+//! group-bot webhooks, and the audit log with CSV export. The server enforces every rule; this screen shows its answers.
 
 use crate::api;
 use crate::errors::error_text;
 use crate::i18n::*;
-use crate::labels;
+use crate::labels::{self, I18n};
 use crate::platform;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use liveline_types::{
-    AdminDeviceView, AdminUserView, AppError, AuditEntryView, AuditQuery, InviteRequest, ROLE_CODES,
+    AdminDeviceView, AdminUserView, AppError, AuditEntryView, AuditQuery, InviteRequest,
+    WebhookInput, WebhookView, ROLE_CODES,
 };
 
 /// Checkboxes for the roles, bound to a list of codes.
@@ -364,6 +365,7 @@ pub fn Team() -> impl IntoView {
                     }}
                 </ul>
             </div>
+            <Webhooks />
             <div class="card">
                 <h2>{t!(i18n, team.audit)}</h2>
                 <div class="audit-filters">
@@ -459,5 +461,117 @@ pub fn Team() -> impl IntoView {
                 }}
             </div>
         </section>
+    }
+}
+
+/// The team's group-bot webhooks: add (kind, address, signing secret), remove, and how the last delivery went.
+#[component]
+fn Webhooks() -> impl IntoView {
+    let i18n = use_i18n();
+    let hooks = RwSignal::new(Vec::<WebhookView>::new());
+    let failure = RwSignal::new(None::<AppError>);
+    let kind = RwSignal::new("wecom".to_string());
+    let url = RwSignal::new(String::new());
+    let secret = RwSignal::new(String::new());
+    let load = move || {
+        spawn_local(async move {
+            match api::admin_webhooks().await {
+                Ok(h) => hooks.set(h),
+                Err(e) => failure.set(Some(e)),
+            }
+        });
+    };
+    load();
+    let save = move |list: Vec<WebhookInput>, added: bool| {
+        spawn_local(async move {
+            match api::admin_set_webhooks(&list).await {
+                Ok(()) => {
+                    failure.set(None);
+                    if added {
+                        url.set(String::new());
+                        secret.set(String::new());
+                    }
+                    load();
+                }
+                Err(e) => failure.set(Some(e)),
+            }
+        });
+    };
+    let current = move || -> Vec<WebhookInput> {
+        hooks
+            .get_untracked()
+            .into_iter()
+            .map(|h| WebhookInput {
+                id: h.id,
+                kind: h.kind,
+                url: h.url,
+                secret: String::new(),
+            })
+            .collect()
+    };
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let mut list = current();
+        list.push(WebhookInput {
+            id: String::new(),
+            kind: kind.get_untracked(),
+            url: url.get_untracked(),
+            secret: secret.get_untracked(),
+        });
+        save(list, true);
+    };
+    view! {
+        <div class="card" id="webhooks">
+            <h2>{t!(i18n, hooks.title)}</h2>
+            <p class="muted">{t!(i18n, hooks.intro)}</p>
+            {move || hooks.with(|h| h.is_empty()).then(|| view! { <p class="muted" id="hooks-empty">{t!(i18n, hooks.empty)}</p> })}
+            <ul class="audit-list">
+                {move || hooks.get().into_iter().map(|h| {
+                    let id = h.id.clone();
+                    let status = if h.last_at == 0 {
+                        t_string!(i18n, hooks.never).to_string()
+                    } else if h.last_error.is_empty() {
+                        t_string!(i18n, hooks.delivered, time = platform::format_time(h.last_at, labels::lang_tag(i18n.get_locale()))).to_string()
+                    } else {
+                        t_string!(i18n, hooks.failed, error = h.last_error.clone()).to_string()
+                    };
+                    view! {
+                        <li class="audit-row hook-row">
+                            <span class="chip">{hook_kind(i18n, &h.kind)}</span>
+                            <span class="hook-url">{h.url.clone()}</span>
+                            <span class="muted" class:form-error={!h.last_error.is_empty()}>{status}</span>
+                            <button type="button" class="secondary danger" on:click=move |_| {
+                                let list = current().into_iter().filter(|x| x.id != id).collect();
+                                save(list, false);
+                            }>{t!(i18n, rules.remove)}</button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <form class="inline-form" id="hook-form" on:submit=add>
+                <select id="hook-kind" aria-label=move || t_string!(i18n, hooks.kind)
+                    on:change=move |ev| kind.set(event_target_value(&ev))>
+                    {["wecom", "dingtalk", "feishu", "generic"].into_iter().map(|k| view! {
+                        <option value=k selected=move || kind.get() == k>{move || hook_kind(i18n, k)}</option>
+                    }).collect_view()}
+                </select>
+                <input id="hook-url" type="url" placeholder="https://…" aria-label=move || t_string!(i18n, hooks.url)
+                    prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev)) />
+                <input id="hook-secret" type="password" autocomplete="off"
+                    placeholder=move || t_string!(i18n, hooks.secret)
+                    prop:value=move || secret.get() on:input=move |ev| secret.set(event_target_value(&ev)) />
+                <button type="submit" class="primary" id="hook-add">{t!(i18n, hooks.add)}</button>
+            </form>
+            {move || failure.get().map(|e| view! { <p class="form-error" role="alert" id="hook-error">{move || error_text(i18n, &e)}</p> })}
+        </div>
+    }
+}
+
+fn hook_kind(i18n: I18n, kind: &str) -> String {
+    match kind {
+        "wecom" => t_string!(i18n, hooks.wecom).to_string(),
+        "dingtalk" => t_string!(i18n, hooks.dingtalk).to_string(),
+        "feishu" => t_string!(i18n, hooks.feishu).to_string(),
+        _ => t_string!(i18n, hooks.generic).to_string(),
     }
 }
