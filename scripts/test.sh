@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean clone: installs what it needs, builds the UI once, then runs every test of the
 # workspace in one cargo pass (unit, integration against a real server, the real binary's smoke test, and the
-# end-to-end tests that drive the real app window under Xvfb with tauri-driver).
+# end-to-end tests that drive the real app window under Xvfb with tauri-driver, in a private D-Bus session).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,4 +22,11 @@ export LIVELINE_ARTIFACTS="${LIVELINE_ARTIFACTS:-$PWD/artifacts}"
 mkdir -p "$LIVELINE_ARTIFACTS"
 
 cargo fmt --all --check
-cargo test --workspace --exclude liveline-ui --no-fail-fast
+# A private D-Bus session for the app's OS notifications; the end-to-end test reads what reached the
+# notification service from the monitor's log.
+export LIVELINE_DBUS_LOG="$LIVELINE_ARTIFACTS/notifications.log"
+: > "$LIVELINE_DBUS_LOG"
+dbus-run-session -- bash -c '
+  stdbuf -oL dbus-monitor "interface=org.freedesktop.Notifications" > "$LIVELINE_DBUS_LOG" 2>/dev/null &
+  cargo test --workspace --exclude liveline-ui --no-fail-fast
+' 

@@ -279,3 +279,10 @@ pub async fn dry_run_rules(
 pub async fn take_notices(shell: State<'_, Shell>) -> R<Vec<Notice>> {
     shell.with(|r| r.take_notices()).await
 }
+
+/// Shows an OS notification with text the UI wrote in the user's language.
+#[tauri::command]
+pub async fn notify(shell: State<'_, Shell>, title: String, body: String) -> R<()> {
+    shell.notify(title, body).await;
+    Ok(())
+}

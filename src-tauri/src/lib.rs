@@ -23,6 +23,7 @@ pub fn run() {
 
 pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
     builder
+        .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             let data_dir = match setting("--data-dir", "LIVELINE_DATA_DIR") {
                 Some(d) => std::path::PathBuf::from(d),
@@ -31,6 +32,17 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             let server = setting("--server", "LIVELINE_SERVER")
                 .unwrap_or_else(|| "http://127.0.0.1:8787".into());
             let shell = shell::Shell::open(data_dir, server);
+            let notifier = app.handle().clone();
+            shell.set_notifier(Box::new(move |title, body| {
+                use tauri_plugin_notification::NotificationExt;
+                notifier
+                    .notification()
+                    .builder()
+                    .title(title)
+                    .body(body)
+                    .show()
+                    .map_err(|e| e.to_string())
+            }));
             app.manage(shell);
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
@@ -85,6 +97,7 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             commands::save_rules,
             commands::dry_run_rules,
             commands::take_notices,
+            commands::notify,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while running the Liveline app");

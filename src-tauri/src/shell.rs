@@ -7,11 +7,15 @@ use liveline_replica::replica::Credentials;
 use liveline_replica::{Replica, SyncClient, SyncHandle};
 use liveline_types::{codes, AppError, SyncState, SyncStatus};
 
+/// Shows an OS notification (title, body); set up by the app with its notification plugin.
+pub type Notifier = Box<dyn Fn(&str, &str) -> Result<(), String> + Send + Sync>;
+
 pub struct Shell {
     path: PathBuf,
     pub default_server: String,
     replica: Mutex<Result<Arc<Mutex<Replica>>, AppError>>,
     sync: tokio::sync::Mutex<Option<SyncHandle>>,
+    notifier: Mutex<Option<Arc<Notifier>>>,
 }
 
 fn open(path: &std::path::Path) -> Result<Arc<Mutex<Replica>>, AppError> {
@@ -33,6 +37,23 @@ impl Shell {
             default_server,
             replica: Mutex::new(replica),
             sync: tokio::sync::Mutex::new(None),
+            notifier: Mutex::new(None),
+        }
+    }
+
+    pub fn set_notifier(&self, n: Notifier) {
+        *self.notifier.lock().unwrap() = Some(Arc::new(n));
+    }
+
+    /// Shows an OS notification off the UI thread. Where the system has no notification service the failure is
+    /// logged; the app's own banner still shows the news.
+    pub async fn notify(&self, title: String, body: String) {
+        let Some(n) = self.notifier.lock().unwrap().clone() else {
+            return;
+        };
+        let shown = tauri::async_runtime::spawn_blocking(move || n(&title, &body)).await;
+        if let Ok(Err(e)) = shown {
+            tracing::info!(error = %e, "OS notification not shown");
         }
     }
 

@@ -332,6 +332,24 @@ async fn capture_with_a_bad_phone_fix_it_and_a_second_instance_sees_the_lead() {
     wait_text(&a, "#save-status", "E2E Task Buyer").await;
     let notice = wait_text(&c, "#notice", "E2E Task Buyer").await;
     assert!(notice.contains("First contact"), "{notice}");
+    // The same news as an OS notification, as the session's notification service received it.
+    if let Ok(log) = std::env::var("LIVELINE_DBUS_LOG") {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let seen = std::fs::read_to_string(&log).unwrap_or_default();
+            if seen.contains("member=Notify")
+                && seen.contains("New task: First contact")
+                && seen.contains("E2E Task Buyer")
+            {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no OS notification reached the D-Bus session: {seen}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
     shot(&c, "notice-desktop-en").await;
     wait_css(&c, "#notice-open").await.click().await.unwrap();
     // The deadline is 30 minutes away: today, unless that crosses midnight (UTC under the test display).

@@ -362,3 +362,14 @@ pub async fn admin_webhooks() -> Result<Vec<WebhookView>, AppError> {
 pub async fn admin_set_webhooks(hooks: &[WebhookInput]) -> Result<(), AppError> {
     invoke_unit(commands::ADMIN_SET_WEBHOOKS, &HooksArg { hooks }).await
 }
+
+#[derive(Serialize)]
+struct NotifyArgs<'a> {
+    title: &'a str,
+    body: &'a str,
+}
+
+/// Shows an OS notification (text already in the user's language).
+pub async fn notify(title: &str, body: &str) -> Result<(), AppError> {
+    invoke_unit(commands::NOTIFY, &NotifyArgs { title, body }).await
+}

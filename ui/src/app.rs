@@ -95,6 +95,28 @@ fn Screens() -> impl IntoView {
 fn Notices() -> impl IntoView {
     let i18n = use_i18n();
     let app = AppState::get();
+    // Each new arrival also becomes an OS notification, worded in the user's language.
+    Effect::new(move |announced: Option<usize>| {
+        let list = app.notices.get();
+        let from = announced.unwrap_or(0).min(list.len());
+        for n in &list[from..] {
+            let title = t_string!(
+                i18n,
+                notice.new_task,
+                title = crate::labels::task_type_name(i18n, &n.task_type)
+            )
+            .to_string();
+            let body = if n.linked_title.is_empty() {
+                n.title.clone()
+            } else {
+                n.linked_title.clone()
+            };
+            leptos::task::spawn_local(async move {
+                let _ = crate::api::notify(&title, &body).await;
+            });
+        }
+        list.len()
+    });
     move || {
         let list = app.notices.get();
         let first = list.first().cloned()?;

@@ -567,6 +567,7 @@ pub mod commands {
     pub const SAVE_RULES: &str = "save_rules";
     pub const DRY_RUN_RULES: &str = "dry_run_rules";
     pub const TAKE_NOTICES: &str = "take_notices";
+    pub const NOTIFY: &str = "notify";
     pub const ADMIN_WEBHOOKS: &str = "admin_webhooks";
     pub const ADMIN_SET_WEBHOOKS: &str = "admin_set_webhooks";
 }
