@@ -6,6 +6,7 @@ ALTER TABLE leads ADD COLUMN duplicate_of TEXT NOT NULL DEFAULT '';
 ALTER TABLE leads ADD COLUMN first_contact_at INTEGER NOT NULL DEFAULT 0;
 -- The logged contacts as JSON (`ContactLogView` list), oldest first.
 ALTER TABLE leads ADD COLUMN contacts TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE leads ADD COLUMN language TEXT NOT NULL DEFAULT '';
 CREATE TABLE tasks (
   id TEXT PRIMARY KEY,
   team TEXT NOT NULL,

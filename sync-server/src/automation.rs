@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use automerge::{ActorId, AutoCommit};
-use liveline_domain::assign::{self, AssignmentRules, LeadFacts, Load};
+use liveline_domain::assign::{self, AssignmentRules, Load};
 use liveline_domain::policy::Role;
 use liveline_domain::{task, Lead, Task};
 
@@ -183,12 +183,7 @@ impl<'a> Automations<'a> {
             }
             let open = crate::store::OPEN_LEAD_STATUSES.contains(&lead.status.as_str());
             if lead.owner.is_empty() && lead.assigned_at == 0 && open {
-                let facts = LeadFacts {
-                    country: lead.country.clone(),
-                    channel: lead.channel.clone(),
-                    live_session: lead.live_session.clone(),
-                    product_interest: lead.product_interest.clone(),
-                };
+                let facts = lead.facts();
                 let ctx = self.team(&team)?;
                 if let Some(rules) = ctx.rules.clone() {
                     let members = ctx.members.clone();
@@ -383,12 +378,7 @@ impl<'a> Automations<'a> {
         let mut reassigned_to = String::new();
         if let (Some(rules), Some((ldoc, lead))) = (rules.as_ref(), lead_doc.as_mut()) {
             if rules.reassign_when_overdue && lead.contacts.is_empty() {
-                let facts = LeadFacts {
-                    country: lead.country.clone(),
-                    channel: lead.channel.clone(),
-                    live_session: lead.live_session.clone(),
-                    product_interest: lead.product_interest.clone(),
-                };
+                let facts = lead.facts();
                 let load = self.load_of(&team)?;
                 let d = assign::decide(rules, &facts, &members, load, now, Some(&late_owner));
                 if !d.owner.is_empty() && d.owner != late_owner {

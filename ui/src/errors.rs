@@ -27,6 +27,14 @@ pub fn error_text(i18n: I18n, err: &AppError) -> String {
         codes::QUANTITY_INVALID => t_string!(i18n, err.quantity_invalid).to_string(),
         codes::OWNER_UNKNOWN => t_string!(i18n, err.owner_unknown).to_string(),
         codes::SESSION_UNKNOWN => t_string!(i18n, err.session_unknown).to_string(),
+        codes::LANGUAGE_UNKNOWN => t_string!(i18n, err.language_unknown).to_string(),
+        codes::RULE_CONDITION_INVALID => t_string!(
+            i18n,
+            err.rule_condition_invalid,
+            rule = rule_name(i18n, &arg("rule")),
+            field = crate::labels::field_label(i18n, &arg("field"))
+        )
+        .to_string(),
         codes::TEAM_CHANGE_FORBIDDEN => t_string!(i18n, err.team_change).to_string(),
         codes::FOREIGN_TEAM => t_string!(i18n, err.foreign_team).to_string(),
         codes::KIND_CHANGE_FORBIDDEN => t_string!(i18n, err.kind_change).to_string(),

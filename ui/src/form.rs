@@ -14,7 +14,7 @@ use liveline_types::{
 };
 
 /// The `LeadInput` field names, in form order; element ids are `lead-<field>`.
-pub const FIELDS: [&str; 14] = [
+pub const FIELDS: [&str; 15] = [
     "buyer_name",
     "company",
     "country",
@@ -25,6 +25,7 @@ pub const FIELDS: [&str; 14] = [
     "channel",
     "live_session",
     "product_interest",
+    "language",
     "quantity",
     "notes",
     "status",
@@ -43,6 +44,7 @@ fn input_field<'a>(input: &'a mut LeadInput, name: &str) -> Option<&'a mut Strin
         "channel" => &mut input.channel,
         "live_session" => &mut input.live_session,
         "product_interest" => &mut input.product_interest,
+        "language" => &mut input.language,
         "quantity" => &mut input.quantity,
         "notes" => &mut input.notes,
         "status" => &mut input.status,
@@ -352,6 +354,18 @@ pub fn LeadForm(
         }
         options
     };
+    let language_options = move || {
+        std::iter::once((
+            String::new(),
+            t_string!(i18n, field.no_language).to_string(),
+        ))
+        .chain(
+            liveline_types::LANGUAGES
+                .iter()
+                .map(|c| (c.to_string(), labels::language_name(i18n, c))),
+        )
+        .collect()
+    };
     let status_options = move || {
         LeadStatus::ALL
             .iter()
@@ -507,6 +521,15 @@ pub fn LeadForm(
                     false,
                     false,
                     text_control(state, "product_interest", "text", "text", "off"),
+                    None,
+                )}
+                {field_frame(
+                    i18n,
+                    state,
+                    "language",
+                    false,
+                    false,
+                    select_control(state, "language", language_options),
                     None,
                 )}
                 {field_frame(

@@ -89,6 +89,8 @@ pub fn field_label(i18n: I18n, field: &str) -> String {
         "notes" => t_string!(i18n, field.notes).to_string(),
         "status" => t_string!(i18n, field.status).to_string(),
         "owner" => t_string!(i18n, field.owner).to_string(),
+        "language" => t_string!(i18n, field.language).to_string(),
+        "created_by" => t_string!(i18n, field.created_by).to_string(),
         other => other.to_string(),
     }
 }
@@ -175,4 +177,42 @@ pub fn span(i18n: I18n, ms: i64) -> String {
     } else {
         t_string!(i18n, tasks.days, n = minutes / (24 * 60)).to_string()
     }
+}
+
+/// A buyer language's name (ISO 639-1 code).
+pub fn language_name(i18n: I18n, code: &str) -> String {
+    match code {
+        "en" => t_string!(i18n, language.en),
+        "es" => t_string!(i18n, language.es),
+        "pt" => t_string!(i18n, language.pt),
+        "fr" => t_string!(i18n, language.fr),
+        "de" => t_string!(i18n, language.de),
+        "ar" => t_string!(i18n, language.ar),
+        "ru" => t_string!(i18n, language.ru),
+        "zh" => t_string!(i18n, language.zh),
+        "ja" => t_string!(i18n, language.ja),
+        "ko" => t_string!(i18n, language.ko),
+        "vi" => t_string!(i18n, language.vi),
+        "id" => t_string!(i18n, language.id),
+        "th" => t_string!(i18n, language.th),
+        "tr" => t_string!(i18n, language.tr),
+        "hi" => t_string!(i18n, language.hi),
+        "it" => t_string!(i18n, language.it),
+        other => return other.to_string(),
+    }
+    .to_string()
+}
+
+/// A rule condition's operator in words.
+pub fn op_name(i18n: I18n, op: &str) -> String {
+    match op {
+        "eq" => t_string!(i18n, rules.op_eq),
+        "contains" => t_string!(i18n, rules.op_contains),
+        "gte" => t_string!(i18n, rules.op_gte),
+        "lte" => t_string!(i18n, rules.op_lte),
+        "empty" => t_string!(i18n, rules.op_empty),
+        "not_empty" => t_string!(i18n, rules.op_not_empty),
+        other => return other.to_string(),
+    }
+    .to_string()
 }

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use automerge::AutoCommit;
 use autosurgeon::{hydrate, reconcile, Hydrate, Reconcile};
 use liveline_types::{
-    codes, AppError, AssignDecision, AssignRule, GroupMember, RepGroup, RepSchedule, RulesConfig,
+    codes, AppError, AssignDecision, AssignRule, GroupMember, LeadInput, RepGroup, RepSchedule,
+    RulesConfig, CONDITION_FIELDS, CONDITION_OPS,
 };
 
 use crate::doc::DocError;
@@ -35,10 +36,39 @@ pub struct Rule {
     pub channels: Vec<String>,
     pub live_sessions: Vec<String>,
     pub product_keywords: Vec<String>,
+    #[autosurgeon(missing = "Default::default")]
+    pub languages: Vec<String>,
+    #[autosurgeon(missing = "Default::default")]
+    pub conditions: Vec<Condition>,
     pub target_user: String,
     pub target_group: String,
     pub strategy: String,
     pub sla_minutes: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hydrate, Reconcile)]
+pub struct Condition {
+    pub field: String,
+    pub op: String,
+    pub value: String,
+}
+
+impl Condition {
+    /// Whether the lead's field satisfies the condition. Numbers compare as numbers; text without case.
+    pub fn holds(&self, fields: &BTreeMap<String, String>) -> bool {
+        let v = fields.get(&self.field).map(|s| s.trim()).unwrap_or("");
+        let want = self.value.trim();
+        let num = |s: &str| s.replace([',', ' '], "").parse::<i64>().ok();
+        match self.op.as_str() {
+            "eq" => v.to_lowercase() == want.to_lowercase(),
+            "contains" => v.to_lowercase().contains(&want.to_lowercase()),
+            "gte" => matches!((num(v), num(want)), (Some(a), Some(b)) if a >= b),
+            "lte" => matches!((num(v), num(want)), (Some(a), Some(b)) if a <= b),
+            "empty" => v.is_empty(),
+            "not_empty" => !v.is_empty(),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hydrate, Reconcile)]
@@ -113,6 +143,16 @@ impl AssignmentRules {
                     channels: r.channels.clone(),
                     live_sessions: r.live_sessions.clone(),
                     product_keywords: r.product_keywords.clone(),
+                    languages: r.languages.clone(),
+                    conditions: r
+                        .conditions
+                        .iter()
+                        .map(|c| liveline_types::FieldCondition {
+                            field: c.field.clone(),
+                            op: c.op.clone(),
+                            value: c.value.clone(),
+                        })
+                        .collect(),
                     target_user: r.target_user.clone(),
                     target_group: r.target_group.clone(),
                     strategy: r.strategy.clone(),
@@ -167,6 +207,16 @@ impl AssignmentRules {
                 channels: clean(&r.channels, false),
                 live_sessions: clean(&r.live_sessions, false),
                 product_keywords: clean(&r.product_keywords, false),
+                languages: clean(&r.languages, false),
+                conditions: r
+                    .conditions
+                    .iter()
+                    .map(|c| Condition {
+                        field: c.field.trim().to_string(),
+                        op: c.op.trim().to_string(),
+                        value: c.value.trim().to_string(),
+                    })
+                    .collect(),
                 target_user: r.target_user.trim().to_string(),
                 target_group: r.target_group.trim().to_string(),
                 strategy: r.strategy.trim().to_string(),
@@ -253,6 +303,20 @@ pub fn validate_rules(c: &RulesConfig, members: &[String]) -> Vec<AppError> {
         if !(0..=7 * 24 * 60).contains(&r.sla_minutes) {
             out.push(e(codes::RULE_SLA_INVALID));
         }
+        for c in &r.conditions {
+            let numeric = matches!(c.op.as_str(), "gte" | "lte");
+            let ok = CONDITION_FIELDS.contains(&c.field.as_str())
+                && CONDITION_OPS.contains(&c.op.as_str())
+                && (!numeric
+                    || c.value
+                        .trim()
+                        .replace([',', ' '], "")
+                        .parse::<i64>()
+                        .is_ok());
+            if !ok {
+                out.push(e(codes::RULE_CONDITION_INVALID).with("field", c.field.clone()));
+            }
+        }
     }
     for g in &c.groups {
         let e = |code: &str| AppError::new(code).with("group", g.name.clone());
@@ -305,6 +369,36 @@ pub struct LeadFacts {
     pub channel: String,
     pub live_session: String,
     pub product_interest: String,
+    pub language: String,
+    /// The fields a [`Condition`] may name, as text.
+    pub fields: BTreeMap<String, String>,
+}
+
+impl LeadFacts {
+    /// The facts of a sample lead as a form holds it (for a dry run), normalised like a saved lead.
+    pub fn of_input(i: &LeadInput) -> Self {
+        let mut fields = BTreeMap::new();
+        for (k, v) in [
+            ("company", &i.company),
+            ("quantity", &i.quantity),
+            ("status", &i.status),
+            ("email", &i.email),
+            ("phone", &i.phone),
+            ("contact_kind", &i.contact_kind),
+            ("notes", &i.notes),
+            ("product_interest", &i.product_interest),
+        ] {
+            fields.insert(k.to_string(), v.trim().to_string());
+        }
+        LeadFacts {
+            country: i.country.trim().to_ascii_uppercase(),
+            channel: i.channel.trim().to_string(),
+            live_session: i.live_session.trim().to_string(),
+            product_interest: i.product_interest.clone(),
+            language: i.language.trim().to_ascii_lowercase(),
+            fields,
+        }
+    }
 }
 
 /// The team's load as the server last committed it, plus what this batch already decided.
@@ -376,6 +470,8 @@ fn matches(r: &Rule, lead: &LeadFacts) -> bool {
         && any_or(&r.countries, &lead.country)
         && any_or(&r.channels, &lead.channel)
         && any_or(&r.live_sessions, &lead.live_session)
+        && any_or(&r.languages, &lead.language)
+        && r.conditions.iter().all(|c| c.holds(&lead.fields))
         && (r.product_keywords.is_empty()
             || r.product_keywords
                 .iter()
@@ -549,6 +645,8 @@ mod tests {
         }
     }
 
+    use liveline_types::LeadInput;
+
     /// Runs `n` leads through the rules, recording each decision as the server does; returns leads per owner.
     fn run(r: &AssignmentRules, n: usize, now: i64) -> (BTreeMap<String, u64>, Vec<String>) {
         let mut load = Load::default();
@@ -680,6 +778,85 @@ mod tests {
         let d = decide(&r, &facts, &members(), &Load::default(), MON_0200_UTC, None);
         assert_eq!(d.rule, owner_rule);
         assert_eq!(d.sla_minutes, if owner_rule == "yoga" { 10 } else { 30 });
+    }
+
+    #[test]
+    fn buyer_language_and_field_conditions_choose_the_rule() {
+        let spanish_bulk = Rule {
+            languages: vec!["es".into(), "pt".into()],
+            conditions: vec![
+                Condition {
+                    field: "quantity".into(),
+                    op: "gte".into(),
+                    value: "1,000".into(),
+                },
+                Condition {
+                    field: "company".into(),
+                    op: "not_empty".into(),
+                    value: String::new(),
+                },
+            ],
+            target_user: "a".into(),
+            ..rule("es", "", ROUND_ROBIN)
+        };
+        let rest = Rule {
+            target_user: "c".into(),
+            ..rule("rest", "", ROUND_ROBIN)
+        };
+        let r = rules(vec![spanish_bulk, rest], vec![]);
+        let facts = |language: &str, quantity: &str, company: &str| {
+            LeadFacts::of_input(&LeadInput {
+                language: language.into(),
+                quantity: quantity.into(),
+                company: company.into(),
+                country: "MX".into(),
+                ..Default::default()
+            })
+        };
+        let who =
+            |f: LeadFacts| decide(&r, &f, &members(), &Load::default(), MON_0200_UTC, None).owner;
+        assert_eq!(who(facts("es", "1200", "Casa Bonita")), "a");
+        assert_eq!(
+            who(facts("ES", "1,000", "Casa Bonita")),
+            "a",
+            "codes and numbers are normalised"
+        );
+        assert_eq!(
+            who(facts("es", "999", "Casa Bonita")),
+            "c",
+            "below the quantity"
+        );
+        assert_eq!(who(facts("es", "5000", "")), "c", "no company");
+        assert_eq!(
+            who(facts("en", "5000", "Casa Bonita")),
+            "c",
+            "another language"
+        );
+        assert_eq!(
+            who(facts("es", "a lot", "Casa Bonita")),
+            "c",
+            "not a number"
+        );
+        let mut bad = r.config();
+        bad.rules[0].conditions[0].value = "many".into();
+        bad.rules[0].conditions[1].field = "password".into();
+        let codes: Vec<_> = validate_rules(&bad, &members())
+            .into_iter()
+            .map(|e| (e.code, e.args["field"].clone()))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                (
+                    codes::RULE_CONDITION_INVALID.to_string(),
+                    "quantity".to_string()
+                ),
+                (
+                    codes::RULE_CONDITION_INVALID.to_string(),
+                    "password".to_string()
+                )
+            ]
+        );
     }
 
     #[test]

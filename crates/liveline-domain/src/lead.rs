@@ -25,6 +25,9 @@ pub struct Lead {
     pub channel: String,
     pub live_session: String,
     pub product_interest: String,
+    /// The buyer's language (ISO 639-1), or empty.
+    #[autosurgeon(missing = "Default::default")]
+    pub language: String,
     pub quantity: Option<i64>,
     pub notes: String,
     pub status: String,
@@ -75,6 +78,7 @@ pub struct LeadFields {
     pub channel: String,
     pub live_session: String,
     pub product_interest: String,
+    pub language: String,
     pub quantity: Option<i64>,
     pub notes: String,
     pub status: String,
@@ -192,6 +196,11 @@ pub fn validate_lead(
     let product_interest = t(&input.product_interest);
     check_len("product_interest", &product_interest, SHORT, &mut errors);
 
+    let language = t(&input.language).to_ascii_lowercase();
+    if !language.is_empty() && !liveline_types::LANGUAGES.contains(&language.as_str()) {
+        errors.push(err("language", codes::LANGUAGE_UNKNOWN));
+    }
+
     let quantity_raw: String = input
         .quantity
         .chars()
@@ -240,6 +249,7 @@ pub fn validate_lead(
         channel,
         live_session,
         product_interest,
+        language,
         quantity,
         notes,
         status,
@@ -302,6 +312,7 @@ impl Lead {
         self.channel = f.channel;
         self.live_session = f.live_session;
         self.product_interest = f.product_interest;
+        self.language = f.language;
         self.quantity = f.quantity;
         self.notes = f.notes;
         self.status = f.status;
@@ -333,6 +344,7 @@ impl Lead {
             channel: self.channel.clone(),
             live_session: self.live_session.clone(),
             product_interest: self.product_interest.clone(),
+            language: self.language.clone(),
             quantity: self.quantity,
             notes: self.notes.clone(),
             status: self.status.clone(),
@@ -386,6 +398,35 @@ impl Lead {
         }
         self.updated_at = now;
         Ok(())
+    }
+
+    /// What the assignment rules look at.
+    pub fn facts(&self) -> crate::assign::LeadFacts {
+        let mut fields = std::collections::BTreeMap::new();
+        for (k, v) in [
+            ("company", self.company.clone()),
+            (
+                "quantity",
+                self.quantity.map(|q| q.to_string()).unwrap_or_default(),
+            ),
+            ("status", self.status.clone()),
+            ("email", self.email.clone()),
+            ("phone", self.phone.clone()),
+            ("contact_kind", self.contact_kind.clone()),
+            ("notes", self.notes.clone()),
+            ("product_interest", self.product_interest.clone()),
+            ("created_by", self.created_by.clone()),
+        ] {
+            fields.insert(k.to_string(), v);
+        }
+        crate::assign::LeadFacts {
+            country: self.country.clone(),
+            channel: self.channel.clone(),
+            live_session: self.live_session.clone(),
+            product_interest: self.product_interest.clone(),
+            language: self.language.clone(),
+            fields,
+        }
     }
 
     /// When the buyer was first contacted (0 if never).
@@ -494,6 +535,7 @@ mod tests {
     #[case::bad_status(LeadInput { status: "maybe".into(), ..input() }, "status", codes::STATUS_UNKNOWN)]
     #[case::stranger_owner(LeadInput { owner: "u9".into(), ..input() }, "owner", codes::OWNER_UNKNOWN)]
     #[case::unknown_session(LeadInput { live_session: "s9".into(), ..input() }, "live_session", codes::SESSION_UNKNOWN)]
+    #[case::unknown_language(LeadInput { language: "klingon".into(), ..input() }, "language", codes::LANGUAGE_UNKNOWN)]
     #[case::long_name(LeadInput { buyer_name: "x".repeat(201), ..input() }, "buyer_name", codes::TOO_LONG)]
     fn bad_input_names_the_field(
         #[case] input: LeadInput,

@@ -67,7 +67,7 @@ pub struct Credentials {
 
 const LEAD_COLUMNS: &str = "id, team, buyer_name, company, country, phone, email, contact_kind, contact, channel, \
     live_session, product_interest, quantity, notes, status, owner, created_by, created_at, updated_at, \
-    assigned_rule, assigned_rule_name, assigned_at, duplicate_of, first_contact_at, contacts";
+    assigned_rule, assigned_rule_name, assigned_at, duplicate_of, first_contact_at, contacts, language";
 
 fn hash_of(h: &ChangeHash) -> Hash {
     h.0
@@ -776,9 +776,10 @@ fn lead_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LeadView> {
             let json: String = r.get(24)?;
             serde_json::from_str(&json).unwrap_or_default()
         },
-        live_session_title: r.get(25)?,
-        owner_name: r.get(26)?,
-        pending: r.get(27)?,
+        language: r.get(25)?,
+        live_session_title: r.get(26)?,
+        owner_name: r.get(27)?,
+        pending: r.get(28)?,
     })
 }
 
@@ -837,7 +838,7 @@ fn materialize(tx: &Transaction<'_>, id: &str, kind: DocKind, doc: &AutoCommit) 
             let l =
                 Lead::load(doc).map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
             let mut st = tx.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO leads ({LEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)"
+                "INSERT OR REPLACE INTO leads ({LEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)"
             ))?;
             let contacts =
                 serde_json::to_string(&l.view(id).contacts).unwrap_or_else(|_| "[]".into());
@@ -866,7 +867,8 @@ fn materialize(tx: &Transaction<'_>, id: &str, kind: DocKind, doc: &AutoCommit) 
                 l.assigned_at,
                 l.duplicate_of,
                 l.first_contact_at(),
-                contacts
+                contacts,
+                l.language
             ])?;
         }
         DocKind::Task => crate::work::materialize_task(tx, id, doc)?,

@@ -533,12 +533,7 @@ impl Replica {
             let (owner, n) = row?;
             load.open_leads.insert(owner, n as u64);
         }
-        let facts = LeadFacts {
-            country,
-            channel: sample.channel.trim().to_string(),
-            live_session: sample.live_session.trim().to_string(),
-            product_interest: sample.product_interest.clone(),
-        };
+        let facts = LeadFacts::of_input(sample);
         let mut d = assign::decide(&rules, &facts, &members, &load, now, None);
         if let Some(r) = rules.rules.iter().find(|r| r.id == d.rule) {
             d.rule_name = r.name.clone();

@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::routing::post;
 use liveline_sync_server::{now_ms, sweep};
 use liveline_testkit::{eventually, Device, TestServer};
-use liveline_types::{codes, LeadInput, RulesConfig, TaskAction};
+use liveline_types::{codes, AssignRule, FieldCondition, LeadInput, RulesConfig, TaskAction};
 
 fn buyer(name: &str, country: &str, phone: &str) -> LeadInput {
     LeadInput {
@@ -166,7 +166,12 @@ async fn a_logged_contact_closes_the_task_and_an_overdue_one_escalates_and_moves
     })
     .await;
 
-    // rep1 calls the buyer: the server closes the first-contact task.
+    // rep1 calls the buyer: the server closes the first-contact task. (The lead and its task travel in different
+    // buckets, so the task may be there first.)
+    eventually("rep1 holds the lead", || {
+        rep1.replica.lock().unwrap().get_lead(&first.id).ok()
+    })
+    .await;
     let logged = rep1
         .replica
         .lock()
@@ -345,6 +350,62 @@ async fn a_returning_buyer_goes_to_their_owner_and_rules_edited_in_the_app_take_
     .await;
     assert_ne!(l2.owner, "u-rep3");
     assert_eq!(l2.assigned_rule, "r-all");
+
+    // Spanish-speaking buyers ordering 500 or more go to Wang Lei; the language and the quantity come from the
+    // capture form through the server's copy of the lead.
+    let mut config: RulesConfig = manager.replica.lock().unwrap().rules().unwrap().unwrap();
+    config.rules.insert(
+        0,
+        AssignRule {
+            id: "r-es-bulk".into(),
+            name: "Spanish bulk".into(),
+            enabled: true,
+            languages: vec!["es".into()],
+            conditions: vec![FieldCondition {
+                field: "quantity".into(),
+                op: "gte".into(),
+                value: "500".into(),
+            }],
+            target_user: "u-rep1".into(),
+            strategy: "round_robin".into(),
+            ..Default::default()
+        },
+    );
+    assert!(manager
+        .replica
+        .lock()
+        .unwrap()
+        .save_rules(&config, now_ms())
+        .unwrap()
+        .is_empty());
+    manager.sync.as_ref().unwrap().nudge();
+    manager.synced().await;
+    for (name, phone, quantity) in [
+        ("Bulk Comprador", "55 3333 4444", "800"),
+        ("Small Comprador", "55 3333 4445", "20"),
+    ] {
+        assistant.capture(&LeadInput {
+            language: "es".into(),
+            quantity: quantity.into(),
+            ..buyer(name, "MX", phone)
+        });
+    }
+    assistant.synced().await;
+    let rule_of = |name: &str| {
+        let l = manager.find(name).pop()?;
+        (!l.owner.is_empty()).then_some((l.owner, l.assigned_rule, l.language))
+    };
+    let bulk = eventually("bulk assigned", || rule_of("Bulk Comprador")).await;
+    assert_eq!(
+        bulk,
+        (
+            "u-rep1".to_string(),
+            "r-es-bulk".to_string(),
+            "es".to_string()
+        )
+    );
+    let small = eventually("small assigned", || rule_of("Small Comprador")).await;
+    assert_eq!(small.1, "r-all");
     let _ = fb_lead;
     for d in [&mut assistant, &mut manager, &mut admin] {
         d.offline().await;

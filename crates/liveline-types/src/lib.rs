@@ -129,6 +129,9 @@ pub struct LeadInput {
     /// Live session document id, or empty.
     pub live_session: String,
     pub product_interest: String,
+    /// The buyer's language (a [`LANGUAGES`] code), or empty.
+    #[serde(default)]
+    pub language: String,
     /// Expected quantity as typed (a whole number, or empty).
     pub quantity: String,
     pub notes: String,
@@ -154,6 +157,8 @@ pub struct LeadView {
     pub live_session: String,
     pub live_session_title: String,
     pub product_interest: String,
+    #[serde(default)]
+    pub language: String,
     pub quantity: Option<i64>,
     pub notes: String,
     pub status: String,
@@ -195,6 +200,7 @@ impl LeadView {
             channel: self.channel.clone(),
             live_session: self.live_session.clone(),
             product_interest: self.product_interest.clone(),
+            language: self.language.clone(),
             quantity: self.quantity.map(|q| q.to_string()).unwrap_or_default(),
             notes: self.notes.clone(),
             status: self.status.clone(),
@@ -240,6 +246,11 @@ pub struct MemberView {
     /// Role codes held in the team, comma-separated.
     pub role: String,
 }
+
+/// The languages a buyer may be marked with (ISO 639-1), in the order the capture form lists them.
+pub const LANGUAGES: [&str; 16] = [
+    "en", "es", "pt", "fr", "de", "ar", "ru", "zh", "ja", "ko", "vi", "id", "th", "tr", "hi", "it",
+];
 
 /// The role codes, in the order screens list them (`liveline_domain::policy::Role` has one variant per code).
 pub const ROLE_CODES: [&str; 7] = [
@@ -445,6 +456,9 @@ pub mod codes {
     pub const QUANTITY_INVALID: &str = "lead.quantity.invalid";
     pub const OWNER_UNKNOWN: &str = "lead.owner.unknown";
     pub const SESSION_UNKNOWN: &str = "lead.live_session.unknown";
+    pub const LANGUAGE_UNKNOWN: &str = "lead.language.unknown";
+    /// A rule's field condition names an unknown field or operator, or compares a number with text.
+    pub const RULE_CONDITION_INVALID: &str = "rules.condition_invalid";
     /// A lead may not move to another team.
     pub const TEAM_CHANGE_FORBIDDEN: &str = "policy.team_change";
     /// A record may only be created in the author's own team.

@@ -152,6 +152,12 @@ pub struct AssignRule {
     pub live_sessions: Vec<String>,
     /// Words looked for in the product interest (case-insensitive); empty means any.
     pub product_keywords: Vec<String>,
+    /// Buyer languages ([`crate::LANGUAGES`] codes); empty means any.
+    #[serde(default)]
+    pub languages: Vec<String>,
+    /// Further conditions on the lead's fields, all of which must hold.
+    #[serde(default)]
+    pub conditions: Vec<FieldCondition>,
     /// A user id, or empty when the target is a group.
     pub target_user: String,
     /// A group id, or empty when the target is a user.
@@ -161,6 +167,31 @@ pub struct AssignRule {
     /// Minutes to first contact; 0 uses the default.
     pub sla_minutes: i64,
 }
+
+/// A condition on one field of a lead: `field` `op` `value`, for example `quantity` `gte` `500`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldCondition {
+    /// One of [`CONDITION_FIELDS`].
+    pub field: String,
+    /// One of [`CONDITION_OPS`]: `eq`, `contains`, `gte`, `lte` (numbers), `empty`, `not_empty`.
+    pub op: String,
+    pub value: String,
+}
+
+/// The lead fields a rule's condition may look at.
+pub const CONDITION_FIELDS: [&str; 9] = [
+    "company",
+    "quantity",
+    "status",
+    "email",
+    "phone",
+    "contact_kind",
+    "notes",
+    "product_interest",
+    "created_by",
+];
+
+pub const CONDITION_OPS: [&str; 6] = ["eq", "contains", "gte", "lte", "empty", "not_empty"];
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RepGroup {

@@ -12,8 +12,8 @@ use crate::state::{AppState, Screen};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use liveline_types::{
-    AppError, AssignDecision, AssignRule, Channel, GroupMember, LeadInput, RepGroup, RepSchedule,
-    RulesConfig,
+    AppError, AssignDecision, AssignRule, Channel, FieldCondition, GroupMember, LeadInput,
+    RepGroup, RepSchedule, RulesConfig, CONDITION_FIELDS, CONDITION_OPS,
 };
 
 fn split_list(s: &str) -> Vec<String> {
@@ -98,6 +98,69 @@ fn rule_card(i18n: I18n, i: usize, config: RwSignal<RulesConfig>) -> impl IntoVi
                         }
                     }).collect_view()}
                 </fieldset>
+                <fieldset class="field channels languages">
+                    <legend>{t!(i18n, rules.languages)}</legend>
+                    {liveline_types::LANGUAGES.into_iter().map(|code| view! {
+                        <label class="check">
+                            <input type="checkbox" prop:checked=move || rule().languages.iter().any(|c| c == code)
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    set(Box::new(move |r| {
+                                        r.languages.retain(|c| c != code);
+                                        if on { r.languages.push(code.to_string()) }
+                                    }))
+                                } />
+                            {move || labels::language_name(i18n, code)}
+                        </label>
+                    }).collect_view()}
+                </fieldset>
+                <div class="field conditions">
+                    <label>{t!(i18n, rules.conditions)}</label>
+                    {move || rule().conditions.into_iter().enumerate().map(|(ci, c)| {
+                        let (f, o) = (c.field.clone(), c.op.clone());
+                        let needs_value = !matches!(c.op.as_str(), "empty" | "not_empty");
+                        view! {
+                            <div class="condition-row">
+                                <select class="condition-field" on:change=move |ev| {
+                                    let v = event_target_value(&ev);
+                                    set(Box::new(move |r| if let Some(c) = r.conditions.get_mut(ci) { c.field = v }))
+                                }>
+                                    {CONDITION_FIELDS.into_iter().map(|k| {
+                                        let selected = k == f;
+                                        view! { <option value=k selected=selected>{labels::field_label(i18n, k)}</option> }
+                                    }).collect_view()}
+                                </select>
+                                <select class="condition-op" on:change=move |ev| {
+                                    let v = event_target_value(&ev);
+                                    set(Box::new(move |r| if let Some(c) = r.conditions.get_mut(ci) { c.op = v }))
+                                }>
+                                    {CONDITION_OPS.into_iter().map(|k| {
+                                        let selected = k == o;
+                                        view! { <option value=k selected=selected>{labels::op_name(i18n, k)}</option> }
+                                    }).collect_view()}
+                                </select>
+                                {needs_value.then(|| view! {
+                                    <input type="text" class="condition-value" aria-label=move || t_string!(i18n, rules.value)
+                                        prop:value=c.value.clone()
+                                        on:change=move |ev| {
+                                            let v = event_target_value(&ev);
+                                            set(Box::new(move |r| if let Some(c) = r.conditions.get_mut(ci) { c.value = v }))
+                                        } />
+                                })}
+                                <button type="button" class="secondary danger" on:click=move |_| {
+                                    set(Box::new(move |r| { if ci < r.conditions.len() { r.conditions.remove(ci); } }))
+                                }>{t!(i18n, rules.remove)}</button>
+                            </div>
+                        }
+                    }).collect_view()}
+                    <button type="button" class="secondary add-condition" on:click=move |_| {
+                        set(Box::new(|r| r.conditions.push(FieldCondition {
+                            field: "quantity".into(),
+                            op: "gte".into(),
+                            value: "100".into(),
+                        })))
+                    }>{t!(i18n, rules.add_condition)}</button>
+                </div>
                 <fieldset class="field channels sessions">
                     <legend>{t!(i18n, rules.sessions)}</legend>
                     {move || app.live_sessions.get().into_iter().map(|s| {
@@ -592,6 +655,20 @@ pub fn Rules() -> impl IntoView {
                                 <option value=ch.code() selected=move || sample.with(|s| s.channel == ch.code())>{move || labels::channel_name(i18n, ch.code())}</option>
                             }).collect_view()}
                         </select>
+                    </div>
+                    <div class="field">
+                        <label for="dry-language">{t!(i18n, field.language)}</label>
+                        <select id="dry-language" on:change=move |ev| { let v = event_target_value(&ev); sample.update(|s| s.language = v) }>
+                            <option value="" selected=move || sample.with(|s| s.language.is_empty())>{t!(i18n, field.no_language)}</option>
+                            {liveline_types::LANGUAGES.into_iter().map(|code| view! {
+                                <option value=code selected=move || sample.with(|s| s.language == code)>{move || labels::language_name(i18n, code)}</option>
+                            }).collect_view()}
+                        </select>
+                    </div>
+                    <div class="field">
+                        <label for="dry-quantity">{t!(i18n, field.quantity)}</label>
+                        <input id="dry-quantity" type="text" inputmode="numeric" prop:value=move || sample.with(|s| s.quantity.clone())
+                            on:input=move |ev| { let v = event_target_value(&ev); sample.update(|s| s.quantity = v) } />
                     </div>
                     <div class="field">
                         <label for="dry-product">{t!(i18n, field.product_interest)}</label>
