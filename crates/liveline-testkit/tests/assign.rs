@@ -271,6 +271,30 @@ async fn a_returning_buyer_goes_to_their_owner_and_rules_edited_in_the_app_take_
         ("duplicate", owner.as_str())
     );
 
+    // An owner a person chose is kept: no rule runs, and their first-contact task opens for them.
+    let chosen = assistant.capture(&LeadInput {
+        owner: "u-rep3".into(),
+        ..buyer("Chosen Owner", "DE", "151 9999 0001")
+    });
+    assistant.synced().await;
+    let t = eventually("the chosen owner's task", || {
+        manager.tasks_of(&chosen.id).pop()
+    })
+    .await;
+    assert_eq!(
+        (t.task_type.as_str(), t.assignee.as_str()),
+        ("first_contact", "u-rep3")
+    );
+    let l = eventually("the chosen owner's lead", || {
+        manager.replica.lock().unwrap().get_lead(&chosen.id).ok()
+    })
+    .await;
+    assert_eq!(
+        (l.owner.as_str(), l.assigned_rule.as_str()),
+        ("u-rep3", ""),
+        "not the Europe rule's Emily"
+    );
+
     // The manager sends Facebook leads to rep3; a rule naming a stranger is refused with the rule named.
     let mut config: RulesConfig = manager.replica.lock().unwrap().rules().unwrap().unwrap();
     let mut fb = config.rules[1].clone();
@@ -542,8 +566,12 @@ async fn webhooks_are_retried_and_never_hold_up_an_assignment() {
             "late"
         }),
     );
+    let broken = axum::Router::new().route(
+        "/hook",
+        post(|| async { (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "down") }),
+    );
     let mut addrs = Vec::new();
-    for app in [flaky, hang] {
+    for app in [flaky, hang, broken] {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         addrs.push(l.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
@@ -567,7 +595,8 @@ async fn webhooks_are_retried_and_never_hold_up_an_assignment() {
     assert_eq!(e["args"]["index"], "1");
     let r = put(serde_json::json!([
         {"kind": "dingtalk", "url": format!("http://{}/robot/send?access_token=t0ken", addrs[0]), "secret": "SECret"},
-        {"kind": "wecom", "url": format!("http://{}/hook", addrs[1])}
+        {"kind": "wecom", "url": format!("http://{}/hook", addrs[1])},
+        {"kind": "feishu", "url": format!("http://{}/hook", addrs[2])}
     ]))
     .await
     .unwrap();
@@ -627,8 +656,41 @@ async fn webhooks_are_retried_and_never_hold_up_an_assignment() {
         liveline_sync_server::notify::dingtalk_sign("SECret", ts)
     );
     assert_eq!(params["access_token"], "t0ken");
+    // The admin sees how each bot fared: delivered, or why the last attempt failed (without the address's token).
+    let status = eventually_async(|| async {
+        let hooks: serde_json::Value = http
+            .get(format!("{}/v1/admin/webhooks", server.url()))
+            .bearer_auth(admin.token())
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (hooks[0]["last_at"].as_i64()? > 0 && hooks[2]["last_at"].as_i64()? > 0).then_some(hooks)
+    })
+    .await;
+    assert_eq!(status[0]["last_error"], "");
+    assert_eq!(status[2]["last_error"], "http 500");
+    assert_eq!(
+        status[1]["last_at"], 0,
+        "the hanging bot is still being waited for"
+    );
     let _ = l;
     admin.offline().await;
     assistant.offline().await;
     server.stop().await;
+}
+
+/// Polls an async check every 100 ms for up to 20 s.
+async fn eventually_async<T, F: std::future::Future<Output = Option<T>>>(
+    mut f: impl FnMut() -> F,
+) -> T {
+    for _ in 0..200 {
+        if let Some(v) = f().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("never happened");
 }
