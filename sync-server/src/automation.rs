@@ -251,7 +251,8 @@ impl<'a> Automations<'a> {
             if contacted || moved {
                 let id = lead.first_task.clone();
                 if let Some(c) = self.edit_task(&id, |t| {
-                    if !t.is_open() {
+                    // Only the lead's own task, in its own team: the id comes from a document devices write.
+                    if !t.is_open() || t.team != lead.team || t.linked_id != doc_id {
                         return false;
                     }
                     if contacted {
@@ -338,7 +339,8 @@ impl<'a> Automations<'a> {
         let Ok(mut t) = Task::load(&tdoc) else {
             return Ok(Vec::new());
         };
-        if !t.is_overdue(now) || t.escalated_at != 0 {
+        // A snooze does not stop the clock on a first contact: logging the contact does.
+        if !t.is_open() || t.due_at == 0 || t.due_at > now || t.escalated_at != 0 {
             return Ok(Vec::new());
         }
         let team = t.team.clone();

@@ -421,7 +421,7 @@ impl DocReader for TxReader<'_> {
     fn overdue_tasks(&self, now: i64, limit: usize) -> Result<Vec<String>> {
         let mut st = self.0.prepare_cached(
             "SELECT doc_id FROM task_index
-             WHERE open = 1 AND escalated_at = 0 AND due_at > 0 AND due_at <= ?1 AND snoozed_until <= ?1
+             WHERE open = 1 AND escalated_at = 0 AND due_at > 0 AND due_at <= ?1
                AND task_type = 'first_contact'
              ORDER BY due_at LIMIT ?2",
         )?;

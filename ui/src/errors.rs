@@ -57,6 +57,7 @@ pub fn error_text(i18n: I18n, err: &AppError) -> String {
         codes::NOT_VISIBLE => t_string!(i18n, err.not_visible).to_string(),
         codes::OWNER_CHANGE_FORBIDDEN => t_string!(i18n, err.owner_change).to_string(),
         codes::CREATOR_FORBIDDEN => t_string!(i18n, err.created_by).to_string(),
+        codes::SERVER_FIELD => t_string!(i18n, err.server_field).to_string(),
         codes::ADMIN_ONLY => t_string!(i18n, err.admin_only).to_string(),
         codes::ROLE_UNKNOWN => t_string!(i18n, err.role_unknown, role = arg("role")).to_string(),
         codes::EMAIL_TAKEN => t_string!(i18n, err.email_taken).to_string(),

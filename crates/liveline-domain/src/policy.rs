@@ -279,6 +279,77 @@ pub fn check_write(
     Ok(())
 }
 
+/// Fields of a record that only the server writes: what assignment wrote on a lead, and the deadline, type and
+/// escalation of a task the server opened (`created_by` empty). Devices may not set or change them.
+pub fn server_fields(kind: DocKind, created_by: &str) -> &'static [&'static str] {
+    match kind {
+        DocKind::Lead => &[
+            "assigned_rule",
+            "assigned_rule_name",
+            "assigned_at",
+            "first_task",
+            "duplicate_of",
+        ],
+        DocKind::Task if created_by.is_empty() => &[
+            "task_type",
+            "due_at",
+            "escalated_at",
+            "rule",
+            "linked_kind",
+            "linked_id",
+        ],
+        _ => &[],
+    }
+}
+
+/// The values of `keys` at the top of a document, to compare before and after a change.
+pub fn top_values(
+    doc: &automerge::AutoCommit,
+    keys: &[&str],
+) -> Vec<Option<automerge::ScalarValue>> {
+    use automerge::ReadDoc;
+    keys.iter()
+        .map(|k| match doc.get(automerge::ROOT, *k) {
+            Ok(Some((automerge::Value::Scalar(s), _))) => Some(s.into_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether a device-written record leaves the server's fields alone: unchanged on an edit (`before` the values
+/// before the change), empty or zero on a new record. A device creates only to-dos (`task_type` `todo`).
+pub fn check_server_fields(
+    kind: DocKind,
+    created_by: &str,
+    before: Option<&[Option<automerge::ScalarValue>]>,
+    after_doc: &automerge::AutoCommit,
+) -> Result<(), Refusal> {
+    use automerge::ScalarValue as S;
+    let keys = server_fields(kind, created_by);
+    let after = top_values(after_doc, keys);
+    for (i, key) in keys.iter().enumerate() {
+        let ok = match before {
+            Some(b) => b.get(i) == after.get(i),
+            None => {
+                matches!(
+                    &after[i],
+                    None | Some(S::Str(_)) | Some(S::Int(0)) | Some(S::Uint(0)) | Some(S::Null)
+                ) && !matches!(&after[i], Some(S::Str(s)) if !s.is_empty())
+            }
+        };
+        if !ok {
+            return refuse(key, codes::SERVER_FIELD);
+        }
+    }
+    if before.is_none() && kind == DocKind::Task {
+        let t = top_values(after_doc, &["task_type"]);
+        if !matches!(&t[0], Some(S::Str(s)) if s.as_str() == crate::task::TODO) {
+            return refuse("task_type", codes::SERVER_FIELD);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,8 @@
 //! Pure: the caller loads the document before and stores the outcome; nothing here touches a disk or a socket.
 
 use automerge::{ActorId, AutoCommit, Change, ChangeHash};
-use liveline_domain::{check_write, policy::Principal, RecordMeta};
+use liveline_domain::policy::{check_server_fields, server_fields, top_values, Principal};
+use liveline_domain::{check_write, RecordMeta};
 use liveline_types::{codes, AppError};
 
 use crate::proto::Hash;
@@ -120,6 +121,11 @@ pub fn ingest(
             let c = todo.remove(i);
             progress = true;
             let before_heads = doc.get_heads();
+            // What the server alone writes, as it is before this change.
+            let server_before = current_meta.as_ref().map(|m| {
+                let keys = server_fields(m.kind, &m.created_by);
+                (m.kind, m.created_by.clone(), top_values(&doc, keys))
+            });
             if doc.apply_changes([c.clone()]).is_err() {
                 refused_hashes.push(c.hash());
                 out.refused.push((
@@ -132,6 +138,12 @@ pub fn ingest(
             }
             let verdict = match RecordMeta::read(&doc) {
                 Ok(after) => check_write(who, current_meta.as_ref(), &after)
+                    .and_then(|_| match &server_before {
+                        Some((kind, created_by, values)) => {
+                            check_server_fields(*kind, created_by, Some(values), &doc)
+                        }
+                        None => check_server_fields(after.kind, &after.created_by, None, &doc),
+                    })
                     .map(|_| after)
                     .map_err(|r| (r.path, AppError::new(r.code))),
                 Err(_) => Err((String::from("kind"), AppError::new(codes::NOT_A_RECORD))),
@@ -319,6 +331,57 @@ mod tests {
         let out2 = ingest(out.doc, &[c1, c2], &who(), &[actor()]);
         assert_eq!(out2.duplicates.len(), 2);
         assert!(out2.accepted.is_empty());
+    }
+
+    #[test]
+    fn a_device_cannot_write_what_only_the_server_writes() {
+        // Forging an assignment on a new lead.
+        let mut d = AutoCommit::new().with_actor(actor());
+        let forged = Lead {
+            assigned_rule: "r-vip".into(),
+            ..lead("t1")
+        };
+        let c = change(&mut d, &forged);
+        let out = ingest(None, &[c], &who(), &[actor()]);
+        assert_eq!(out.refused[0].1, "assigned_rule");
+        assert_eq!(out.refused[0].2.code, codes::SERVER_FIELD);
+        // Pointing an existing lead at another task, so a logged contact would close it.
+        let mut d = AutoCommit::new().with_actor(actor());
+        let c1 = change(&mut d, &lead("t1"));
+        let server = ingest(None, &[c1], &who(), &[actor()]).doc.unwrap();
+        let c2 = change(
+            &mut d,
+            &Lead {
+                first_task: "someone-elses-task".into(),
+                ..lead("t1")
+            },
+        );
+        let out = ingest(Some(server), &[c2], &who(), &[actor()]);
+        assert_eq!(out.refused[0].1, "first_task");
+        // Moving the deadline of a task the server opened; completing it is fine.
+        let mut server_doc = AutoCommit::new().with_actor(ActorId::from(&[1u8; 16][..]));
+        let t = liveline_domain::Task::new("t1", "first_contact", "Ann", "u1", "", 1_000, 0);
+        t.save_into(&mut server_doc).unwrap();
+        server_doc.commit();
+        let mut mine = server_doc.fork().with_actor(actor());
+        let mut later = t.clone();
+        later.due_at = 9_000;
+        later.save_into(&mut mine).unwrap();
+        mine.commit();
+        let moved = mine.get_last_local_change().unwrap().bytes().into_owned();
+        let out = ingest(Some(server_doc.fork()), &[moved], &who(), &[actor()]);
+        assert_eq!(
+            (out.refused[0].1.as_str(), out.refused[0].2.code.as_str()),
+            ("due_at", codes::SERVER_FIELD)
+        );
+        let mut mine = server_doc.fork().with_actor(actor());
+        let mut done = t.clone();
+        done.close("done", "u1", 2_000);
+        done.save_into(&mut mine).unwrap();
+        mine.commit();
+        let closed = mine.get_last_local_change().unwrap().bytes().into_owned();
+        let out = ingest(Some(server_doc.fork()), &[closed], &who(), &[actor()]);
+        assert_eq!(out.accepted.len(), 1, "{:?}", out.refused);
     }
 
     #[test]

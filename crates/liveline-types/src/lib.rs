@@ -472,6 +472,8 @@ pub mod codes {
     pub const OWNER_CHANGE_FORBIDDEN: &str = "policy.owner_change";
     /// `created_by` is the author, set once.
     pub const CREATOR_FORBIDDEN: &str = "policy.created_by";
+    /// A field only the server writes (a lead's assignment, a server task's deadline and type); `path` names it.
+    pub const SERVER_FIELD: &str = "policy.server_field";
     /// The request needs an admin of the team.
     pub const ADMIN_ONLY: &str = "admin.only";
     /// A role code the server does not know; args: `role`.
