@@ -380,6 +380,15 @@ pub(crate) async fn set_webhooks<S: Store>(
             ));
         }
     }
+    let mut ids = std::collections::HashSet::new();
+    for (i, h) in input.iter().enumerate() {
+        if !h.id.is_empty() && !ids.insert(h.id.clone()) {
+            return Err(ApiError(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                AppError::new(codes::WEBHOOK_DUPLICATE).with("index", (i + 1).to_string()),
+            ));
+        }
+    }
     blocking(move || {
         let old = state.store.webhooks(&d.team_id).map_err(internal)?;
         let rows: Vec<WebhookRow> = input
@@ -390,7 +399,7 @@ pub(crate) async fn set_webhooks<S: Store>(
                     id: kept
                         .map(|o| o.id.clone())
                         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
-                    secret: if h.secret.is_empty() {
+                    secret: if h.secret.trim().is_empty() {
                         kept.map(|o| o.secret.clone()).unwrap_or_default()
                     } else {
                         h.secret.trim().to_string()

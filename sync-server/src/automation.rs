@@ -61,6 +61,9 @@ pub struct Automations<'a> {
     reader: &'a dyn DocReader,
     now: i64,
     teams: HashMap<String, TeamCtx>,
+    /// Documents as this write left them so far: a push may carry a lead and its task, and the server may change
+    /// both; every step must start from the newest copy, not from what was committed before the write.
+    written: HashMap<String, AutoCommit>,
     pub events: Vec<Event>,
 }
 
@@ -96,8 +99,25 @@ impl<'a> Automations<'a> {
             reader,
             now,
             teams: HashMap::new(),
+            written: HashMap::new(),
             events: Vec::new(),
         }
+    }
+
+    /// A document as this write sees it: what it already wrote, else what was committed.
+    pub fn load(&self, id: &str) -> Result<Option<AutoCommit>> {
+        if let Some(d) = self.written.get(id) {
+            return Ok(Some(d.clone()));
+        }
+        Ok(self
+            .reader
+            .load(id)?
+            .and_then(|bytes| AutoCommit::load(&bytes).ok()))
+    }
+
+    /// Notes what this write stores for `id`, for the steps after it.
+    pub fn wrote(&mut self, id: &str, doc: &AutoCommit) {
+        self.written.insert(id.to_string(), doc.clone());
     }
 
     fn team(&mut self, team: &str) -> Result<&mut TeamCtx> {
@@ -206,7 +226,8 @@ impl<'a> Automations<'a> {
                             buyer: lead.buyer_name.clone(),
                             owner: d.owner,
                             rule: d.rule_name,
-                            due_at: now + sla * 60_000,
+                            due_at: now
+                                .saturating_add(sla.clamp(0, assign::MAX_SLA_MINUTES) * 60_000),
                         });
                     }
                 }
@@ -232,7 +253,7 @@ impl<'a> Automations<'a> {
                 &title,
                 &lead.owner,
                 "",
-                now + sla * 60_000,
+                now.saturating_add(sla.clamp(0, assign::MAX_SLA_MINUTES) * 60_000),
                 now,
             )
             .link("lead", doc_id, &lead.buyer_name);
@@ -241,6 +262,7 @@ impl<'a> Automations<'a> {
             let mut tdoc = AutoCommit::new().with_actor(server_actor());
             if t.save_into(&mut tdoc).is_ok() {
                 if let Some(c) = new_doc_commit(&id, &mut tdoc) {
+                    self.wrote(&id, &tdoc);
                     lead.first_task = id;
                     out.extra.push(c);
                 }
@@ -303,14 +325,11 @@ impl<'a> Automations<'a> {
 
     /// Applies `edit` to a stored task as the server; `None` when the task is missing or `edit` changed nothing.
     fn edit_task(
-        &self,
+        &mut self,
         id: &str,
         edit: impl FnOnce(&mut Task) -> bool,
     ) -> Result<Option<DocCommit>> {
-        let Some(bytes) = self.reader.load(id)? else {
-            return Ok(None);
-        };
-        let Ok(mut doc) = AutoCommit::load(&bytes) else {
+        let Some(mut doc) = self.load(id)? else {
             return Ok(None);
         };
         let Ok(mut t) = Task::load(&doc) else {
@@ -323,22 +342,28 @@ impl<'a> Automations<'a> {
         if t.save_into(&mut doc).is_err() {
             return Ok(None);
         }
-        Ok(commit_server(&mut doc).and_then(|c| DocCommit::of(id, &mut doc, vec![c], None)))
+        let commit =
+            commit_server(&mut doc).and_then(|c| DocCommit::of(id, &mut doc, vec![c], None));
+        if commit.is_some() {
+            self.wrote(id, &doc);
+        }
+        Ok(commit)
     }
 
     /// Escalates an overdue first-contact task: the team's sales leads (or, without one, its managers) get an
     /// urgent task, and when the rules say so the lead goes to the next rep of its rule with a fresh deadline.
     pub fn escalate(&mut self, task_id: &str) -> Result<Vec<DocCommit>> {
         let now = self.now;
-        let Some(bytes) = self.reader.load(task_id)? else {
-            return Ok(Vec::new());
-        };
-        let Ok(mut tdoc) = AutoCommit::load(&bytes) else {
+        let Some(mut tdoc) = self.load(task_id)? else {
             return Ok(Vec::new());
         };
         let Ok(mut t) = Task::load(&tdoc) else {
             return Ok(Vec::new());
         };
+        // Only a first-contact task the server itself opened is escalated.
+        if !t.created_by.is_empty() || t.task_type != task::FIRST_CONTACT {
+            return Ok(Vec::new());
+        }
         // A snooze does not stop the clock on a first contact: logging the contact does.
         if !t.is_open() || t.due_at == 0 || t.due_at > now || t.escalated_at != 0 {
             return Ok(Vec::new());
@@ -364,9 +389,10 @@ impl<'a> Automations<'a> {
         // The lead it is about, for its title and a possible reassignment.
         let mut lead_doc = None;
         if t.linked_kind == "lead" {
-            if let Some(b) = self.reader.load(&t.linked_id)? {
-                if let Ok(d) = AutoCommit::load(&b) {
-                    if let Ok(l) = Lead::load(&d) {
+            if let Some(d) = self.load(&t.linked_id)? {
+                if let Ok(l) = Lead::load(&d) {
+                    // The lead must be this task's, in its team.
+                    if l.team == t.team && l.first_task == task_id {
                         lead_doc = Some((d, l));
                     }
                 }
@@ -398,8 +424,11 @@ impl<'a> Automations<'a> {
                             }
                         }
                     }
+                    let (lid, snapshot) = (t.linked_id.clone(), ldoc.clone());
+                    self.wrote(&lid, &snapshot);
                     t.assignee = d.owner.clone();
-                    t.due_at = now + d.sla_minutes * 60_000;
+                    t.due_at = now
+                        .saturating_add(d.sla_minutes.clamp(0, assign::MAX_SLA_MINUTES) * 60_000);
                     t.comments.push(task::Comment {
                         by: String::new(),
                         at: now,
@@ -418,6 +447,7 @@ impl<'a> Automations<'a> {
         if t.save_into(&mut tdoc).is_ok() {
             if let Some(c) = commit_server(&mut tdoc) {
                 out.extra_push(DocCommit::of(task_id, &mut tdoc, vec![c], None));
+                self.wrote(task_id, &tdoc);
             }
         }
         for u in leads {

@@ -186,9 +186,6 @@ pub fn seed<S: Store>(store: &S) -> Result<(), StoreError> {
     add_leads(store, 0, 300)
 }
 
-/// The id of the demo team's assignment rules.
-pub const RULES_ID: &str = "00000000-0000-4000-a000-000000000001";
-
 /// The demo team's rules: European buyers to Emily, everyone else round-robin over the three reps, the sales lead
 /// as fallback; overdue leads move on to the next rep.
 fn rules_commit() -> DocCommit {
@@ -231,7 +228,7 @@ fn rules_commit() -> DocCommit {
     r.reassign_when_overdue = true;
     let mut doc = AutoCommit::new().with_actor(actor());
     r.save_into(&mut doc).expect("plain struct");
-    commit(RULES_ID, doc)
+    commit(&liveline_domain::assign::rules_doc_id(TEAM_ID), doc)
 }
 
 /// Adds `count` generated leads (numbered from `first`) to the demo team, in batches; for the demo and benchmarks.

@@ -342,12 +342,14 @@ impl DocReader for TxReader<'_> {
     }
 
     fn rules_doc(&self, team: &str) -> Result<Option<(String, Vec<u8>)>> {
+        // Only the team's own rules document counts (its id is fixed per team), never another copy.
+        let id = liveline_domain::assign::rules_doc_id(team);
         Ok(self
             .0
             .prepare_cached(
-                "SELECT id, bytes FROM docs WHERE team_id = ?1 AND kind = 'assignment_rules' ORDER BY id LIMIT 1",
+                "SELECT id, bytes FROM docs WHERE id = ?1 AND team_id = ?2 AND kind = 'assignment_rules'",
             )?
-            .query_row([team], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(params![id, team], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
     }
 

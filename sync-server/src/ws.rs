@@ -320,10 +320,7 @@ impl<S: Store> Conn<S> {
                             replies.push(ServerMsg::Refused { doc: d.doc, hashes, path: String::new(), error });
                             continue;
                         }
-                        let before = match reader.load(&d.doc) {
-                            Ok(Some(bytes)) => AutoCommit::load(&bytes).ok(),
-                            _ => None,
-                        };
+                        let before = auto.load(&d.doc).ok().flatten();
                         let created = before.is_none();
                         let lead_before = before.as_ref().and_then(|b| Lead::load(b).ok());
                         let out = ingest(before, &d.changes, &principal, &actors);
@@ -361,6 +358,7 @@ impl<S: Store> Conn<S> {
                             if let Some(mut c) = DocCommit::of(&d.doc, &mut doc, changes, Some(audit)) {
                                 c.assignment = assignment;
                                 commits.push(c);
+                                auto.wrote(&d.doc, &doc);
                             }
                         }
                     }

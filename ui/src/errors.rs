@@ -130,6 +130,9 @@ pub fn error_text(i18n: I18n, err: &AppError) -> String {
         codes::WEBHOOK_URL_INVALID => {
             t_string!(i18n, err.webhook_url_invalid, index = arg("index")).to_string()
         }
+        codes::WEBHOOK_DUPLICATE => {
+            t_string!(i18n, err.webhook_duplicate, index = arg("index")).to_string()
+        }
         codes::WEBHOOK_KIND_UNKNOWN => t_string!(
             i18n,
             err.webhook_kind_unknown,

@@ -21,6 +21,31 @@ pub const STRATEGIES: [&str; 3] = [ROUND_ROBIN, LEAST_LOADED, WEIGHTED];
 
 /// Minutes to first contact when neither the rule nor the team says otherwise.
 pub const DEFAULT_SLA_MINUTES: i64 = 30;
+/// The longest deadline a rule may give: a week.
+pub const MAX_SLA_MINUTES: i64 = 7 * 24 * 60;
+
+/// The id of a team's assignment-rules document: the same on every device and the server, so two managers who
+/// create the rules offline edit one document (their edits merge) instead of two.
+pub fn rules_doc_id(team: &str) -> String {
+    // 128-bit FNV-1a of a fixed prefix and the team id, shaped as a UUID (version 8, RFC 4122 variant).
+    let mut h: u128 = 0x6c62272e07bb014262b821756295c58d;
+    for b in "liveline:assignment_rules:".bytes().chain(team.bytes()) {
+        h ^= b as u128;
+        h = h.wrapping_mul(0x0000000001000000000000000000013B);
+    }
+    let mut bytes = h.to_be_bytes();
+    bytes[6] = (bytes[6] & 0x0f) | 0x80;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
 
 /// `AssignDecision::rule` for a lead given to the team's fallback owner, and for a duplicate given to the owner
 /// of the earlier lead.
@@ -300,7 +325,7 @@ pub fn validate_rules(c: &RulesConfig, members: &[String]) -> Vec<AppError> {
         if !STRATEGIES.contains(&r.strategy.trim()) {
             out.push(e(codes::RULE_STRATEGY_UNKNOWN).with("strategy", r.strategy.trim()));
         }
-        if !(0..=7 * 24 * 60).contains(&r.sla_minutes) {
+        if !(0..=MAX_SLA_MINUTES).contains(&r.sla_minutes) {
             out.push(e(codes::RULE_SLA_INVALID));
         }
         for c in &r.conditions {
@@ -356,7 +381,7 @@ pub fn validate_rules(c: &RulesConfig, members: &[String]) -> Vec<AppError> {
                 .with("user", c.fallback_owner.clone()),
         );
     }
-    if !(0..=7 * 24 * 60).contains(&c.default_sla_minutes) {
+    if !(0..=MAX_SLA_MINUTES).contains(&c.default_sla_minutes) {
         out.push(AppError::new(codes::RULE_SLA_INVALID).with("rule", FALLBACK));
     }
     out
@@ -491,14 +516,16 @@ pub fn decide(
 ) -> AssignDecision {
     let member = |u: &str| members.iter().any(|m| m == u);
     let ok = |u: &str| member(u) && Some(u) != exclude && available(&rules.schedules, u, now);
+    // The document is the server's input too: a deadline outside the editor's range is kept within it.
     let sla = |r: i64| {
-        if r > 0 {
+        let m = if r > 0 {
             r
         } else if rules.default_sla_minutes > 0 {
             rules.default_sla_minutes
         } else {
             DEFAULT_SLA_MINUTES
-        }
+        };
+        m.clamp(1, MAX_SLA_MINUTES)
     };
     let mut skipped = Vec::new();
     for r in rules.rules.iter().filter(|r| matches(r, lead)) {
@@ -939,6 +966,15 @@ mod tests {
                 codes::RULE_USER_UNKNOWN
             ]
         );
+    }
+
+    #[test]
+    fn each_team_has_one_rules_document_id() {
+        let a = rules_doc_id("demo");
+        assert_eq!(a, rules_doc_id("demo"));
+        assert_ne!(a, rules_doc_id("demo2"));
+        assert!(crate::doc::uuid_bytes::parse(&a).is_some(), "{a}");
+        assert_eq!(&a[14..15], "8", "a version-8 UUID: {a}");
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! | sales lead, manager, admin | everything in the team                                      | leads and live sessions of the team      |
 //! | finance, warehouse         | no leads (orders at their step arrive with the order flow)  | no leads, no live sessions               |
 //!
-//! Tasks are read by their assignee (every role), their creator, and the team-wide roles; any member creates them,
+//! Tasks are read by their assignee and their author (every role), and by the team-wide roles; any member creates them,
 //! and whoever reads one may work it. The team's assignment rules are read and written by the team-wide roles.
 //!
 //! Giving a lead to someone else is for the team-wide roles, or for whoever owns it now (or, while it has no owner,
@@ -92,7 +92,7 @@ impl Role {
 }
 
 /// An access scope, as a stable string: `team:<team>`, `owner:<team>:<user>`, `creator:<team>:<user>`,
-/// `staff:<team>:<user>`, `kind:<team>:<kind>`, `assignee:<team>:<user>`.
+/// `staff:<team>:<user>`, `kind:<team>:<kind>`, `assignee:<team>:<user>` and `author:<team>:<user>` (tasks).
 pub type Bucket = String;
 
 /// A user's roles in one team.
@@ -138,8 +138,9 @@ impl Principal {
         let mut out = Vec::new();
         for m in &self.memberships {
             let (t, u) = (&m.team, &self.user_id);
-            // Every role reads the tasks assigned to it.
+            // Every role reads the tasks assigned to it, and the tasks it wrote.
             out.push(format!("assignee:{t}:{u}"));
+            out.push(format!("author:{t}:{u}"));
             for r in &m.roles {
                 match r {
                     Role::SalesLead | Role::Manager | Role::Admin => out.push(team_bucket(t)),
@@ -197,7 +198,13 @@ pub fn buckets_for(meta: &RecordMeta) -> Vec<Bucket> {
         out.push(format!("{scope}:{t}:{}", meta.owner));
     }
     if !meta.created_by.is_empty() && meta.created_by != meta.owner {
-        out.push(format!("creator:{t}:{}", meta.created_by));
+        // A task's author follows it in a scope of its own, which every role reads (leads stay out of it).
+        let scope = if meta.kind == DocKind::Task {
+            "author"
+        } else {
+            "creator"
+        };
+        out.push(format!("{scope}:{t}:{}", meta.created_by));
     }
     if meta.kind == DocKind::LiveSession {
         for s in &meta.staff {
@@ -298,6 +305,8 @@ pub fn server_fields(kind: DocKind, created_by: &str) -> &'static [&'static str]
             "linked_kind",
             "linked_id",
         ],
+        // A person's to-do stays a to-do.
+        DocKind::Task => &["task_type"],
         _ => &[],
     }
 }
@@ -325,17 +334,20 @@ pub fn check_server_fields(
     after_doc: &automerge::AutoCommit,
 ) -> Result<(), Refusal> {
     use automerge::ScalarValue as S;
+    // A field that is missing reads as empty: records stored before a field existed gain it as "" or 0 on their
+    // next edit, which changes nothing.
+    let norm = |v: Option<&Option<S>>| match v.cloned().flatten() {
+        None | Some(S::Null) | Some(S::Int(0)) | Some(S::Uint(0)) => None,
+        Some(S::Str(s)) if s.is_empty() => None,
+        other => other,
+    };
     let keys = server_fields(kind, created_by);
     let after = top_values(after_doc, keys);
     for (i, key) in keys.iter().enumerate() {
         let ok = match before {
-            Some(b) => b.get(i) == after.get(i),
-            None => {
-                matches!(
-                    &after[i],
-                    None | Some(S::Str(_)) | Some(S::Int(0)) | Some(S::Uint(0)) | Some(S::Null)
-                ) && !matches!(&after[i], Some(S::Str(s)) if !s.is_empty())
-            }
+            Some(b) => norm(b.get(i)) == norm(after.get(i)),
+            // A new record: nothing the server writes is set (a to-do's type is checked below).
+            None => norm(after.get(i)).is_none() || (kind == DocKind::Task && *key == "task_type"),
         };
         if !ok {
             return refuse(key, codes::SERVER_FIELD);
@@ -491,11 +503,19 @@ mod tests {
         assert!(!who(Role::SalesRep).may_read(&task("t1", "x", "y")));
         assert!(
             who(Role::SalesRep).may_read(&task("t1", "x", "me")),
-            "the creator follows it"
+            "the author follows it"
+        );
+        assert!(
+            who(Role::Finance).may_read(&task("t1", "x", "me")),
+            "whatever their role"
+        );
+        assert!(
+            !who(Role::Finance).may_read(&lead("t1", "", "me")),
+            "and no lead comes with it"
         );
         assert_eq!(
             buckets_for(&task("t1", "u2", "u1")),
-            ["team:t1", "assignee:t1:u2", "creator:t1:u1"]
+            ["team:t1", "assignee:t1:u2", "author:t1:u1"]
         );
         assert_eq!(buckets_for(&rules("t1")), ["team:t1"]);
     }

@@ -388,6 +388,8 @@ impl Conn<'_> {
             .filter(|p| !self.inflight.contains(&p.hash))
             .collect();
         if fresh.is_empty() {
+            // A nudge counted one more pending change before we looked; publish what is really there.
+            self.publish(self.settled_state(), None).await;
             return Ok(());
         }
         for p in &fresh {
@@ -513,17 +515,21 @@ impl Conn<'_> {
             }
             ServerMsg::Pong => return Ok(()),
         }
+        self.publish(self.settled_state(), None).await;
+        Ok(())
+    }
+
+    /// Synced once every bucket caught up and nothing is on its way; syncing otherwise.
+    fn settled_state(&self) -> SyncState {
         let done = self
             .buckets
             .as_ref()
             .is_some_and(|b| b.iter().all(|b| self.caught_up.contains(b)));
-        let state = if done && self.inflight.is_empty() {
+        if done && self.inflight.is_empty() {
             SyncState::Synced
         } else {
             SyncState::Syncing
-        };
-        self.publish(state, None).await;
-        Ok(())
+        }
     }
 
     async fn publish(&self, mut state: SyncState, error: Option<AppError>) {

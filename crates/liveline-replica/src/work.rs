@@ -421,16 +421,19 @@ impl Replica {
 
     // ---- assignment rules -------------------------------------------------------------------------------------
 
+    /// The rules document of this device's team (its id is fixed per team).
     fn rules_doc(&self) -> Result<Option<(String, AssignmentRules)>> {
-        let found: Option<(String, Vec<u8>)> = self
+        let team = self.actor()?.1.team_id;
+        let id = assign::rules_doc_id(&team);
+        let found: Option<Vec<u8>> = self
             .conn
             .query_row(
-                "SELECT id, bytes FROM docs WHERE kind = 'assignment_rules' ORDER BY id LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                "SELECT bytes FROM docs WHERE id = ?1 AND kind = 'assignment_rules'",
+                [&id],
+                |r| r.get(0),
             )
             .optional()?;
-        let Some((id, bytes)) = found else {
+        let Some(bytes) = found else {
             return Ok(None);
         };
         let doc =
@@ -470,7 +473,7 @@ impl Replica {
                 (id, doc, rules)
             }
             None => (
-                uuid::Uuid::now_v7().to_string(),
+                assign::rules_doc_id(&creds.team_id),
                 AutoCommit::new(),
                 AssignmentRules::new(&creds.team_id, &creds.user_id),
             ),

@@ -385,6 +385,61 @@ mod tests {
     }
 
     #[test]
+    fn a_lead_stored_before_the_server_fields_existed_stays_editable() {
+        use automerge::transaction::Transactable;
+        // A lead as the first release wrote it: without the fields assignment added since.
+        let mut old = AutoCommit::new().with_actor(ActorId::from(&[1u8; 16][..]));
+        lead("t1").save_into(&mut old).unwrap();
+        for k in [
+            "assigned_rule",
+            "assigned_rule_name",
+            "assigned_at",
+            "duplicate_of",
+            "first_task",
+            "contacts",
+            "language",
+        ] {
+            old.delete(automerge::ROOT, k).unwrap();
+        }
+        old.commit();
+        let mut mine = old.fork().with_actor(actor());
+        let mut l = Lead::load(&mine).unwrap();
+        l.notes = "called back".into();
+        l.save_into(&mut mine).unwrap();
+        mine.commit();
+        let edit = mine.get_last_local_change().unwrap().bytes().into_owned();
+        let out = ingest(Some(old), &[edit], &who(), &[actor()]);
+        assert!(out.refused.is_empty(), "{:?}", out.refused);
+        assert_eq!(out.accepted.len(), 1);
+    }
+
+    #[test]
+    fn a_to_do_cannot_turn_into_a_task_the_server_escalates() {
+        let mut d = AutoCommit::new().with_actor(actor());
+        let todo = liveline_domain::Task::new("t1", "todo", "Samples", "u1", "u1", 5_000, 0);
+        todo.save_into(&mut d).unwrap();
+        d.commit();
+        let c1 = d.get_last_local_change().unwrap().bytes().into_owned();
+        let server = ingest(None, &[c1], &who(), &[actor()]).doc.unwrap();
+        let mut forged = todo.clone();
+        forged.task_type = "first_contact".into();
+        forged.save_into(&mut d).unwrap();
+        d.commit();
+        let c2 = d.get_last_local_change().unwrap().bytes().into_owned();
+        let out = ingest(Some(server), &[c2], &who(), &[actor()]);
+        assert_eq!(out.refused[0].1, "task_type");
+        // Nor can one be created as a first-contact task.
+        let mut d = AutoCommit::new().with_actor(actor());
+        liveline_domain::Task::new("t1", "first_contact", "Ann", "u1", "u1", 1, 0)
+            .save_into(&mut d)
+            .unwrap();
+        d.commit();
+        let c = d.get_last_local_change().unwrap().bytes().into_owned();
+        let out = ingest(None, &[c], &who(), &[actor()]);
+        assert_eq!(out.refused[0].1, "task_type");
+    }
+
+    #[test]
     fn a_document_without_kind_is_not_a_record() {
         let mut d = AutoCommit::new().with_actor(actor());
         use automerge::transaction::Transactable;

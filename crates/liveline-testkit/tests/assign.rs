@@ -694,3 +694,65 @@ async fn eventually_async<T, F: std::future::Future<Output = Option<T>>>(
     }
     panic!("never happened");
 }
+
+/// Offline, a rep logs a call on their lead and comments on its task; one push carries both documents. The
+/// server closes the task from the newest copy, so the task is closed, the comment kept, and every device agrees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_and_a_task_comment_pushed_together_both_land() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let mut assistant = Device::sign_in(&server, tmp.path(), "assistant@demo.liveline").await;
+    let mut rep = Device::sign_in(&server, tmp.path(), "rep1@demo.liveline").await;
+    let mut manager = Device::sign_in(&server, tmp.path(), "manager@demo.liveline").await;
+    for d in [&mut assistant, &mut rep, &mut manager] {
+        d.online();
+        d.synced().await;
+    }
+    let l = assistant.capture(&buyer("Both At Once", "MX", "55 7777 1212"));
+    assistant.synced().await;
+    let t = eventually("the rep holds lead and task", || {
+        rep.replica.lock().unwrap().get_lead(&l.id).ok()?;
+        rep.tasks("mine", "")
+            .into_iter()
+            .find(|t| t.linked_id == l.id)
+    })
+    .await;
+    rep.offline().await;
+    rep.replica
+        .lock()
+        .unwrap()
+        .task_action(
+            &t.id,
+            &TaskAction::Comment {
+                text: "Prefers calls after 6 pm".into(),
+            },
+            now_ms(),
+        )
+        .unwrap()
+        .unwrap();
+    rep.replica
+        .lock()
+        .unwrap()
+        .log_contact(&l.id, "phone", "Called", now_ms())
+        .unwrap()
+        .unwrap();
+    rep.online();
+    rep.synced().await;
+    for d in [&rep, &manager] {
+        let got = eventually("closed with the comment", || {
+            let t = d.replica.lock().unwrap().get_task(&t.id).ok()?;
+            (t.status == "done" && !t.comments.is_empty()).then_some(t)
+        })
+        .await;
+        assert_eq!(got.comments[0].text, "Prefers calls after 6 pm");
+    }
+    assert_eq!(
+        sweep(&server.state, now_ms() + 31 * 60_000).unwrap(),
+        0,
+        "a closed task is never escalated"
+    );
+    for d in [&mut assistant, &mut rep, &mut manager] {
+        d.offline().await;
+    }
+    server.stop().await;
+}

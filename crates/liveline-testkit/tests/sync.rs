@@ -326,3 +326,20 @@ async fn leads_captured_before_signing_in_again_are_kept() {
     again.offline().await;
     server.stop().await;
 }
+
+/// A nudge counts one change on its way before the client looks; with nothing to send the badge returns to
+/// "synced" instead of showing a change that does not exist. (The crash trials found it.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nudge_with_nothing_to_send_leaves_the_device_synced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let mut d = Device::sign_in(&server, tmp.path(), "manager@demo.liveline").await;
+    d.online();
+    d.synced().await;
+    d.sync.as_ref().unwrap().nudge();
+    d.synced_within(std::time::Duration::from_secs(5)).await;
+    let status = d.sync.as_ref().unwrap().status();
+    assert_eq!((status.state, status.pending), (SyncState::Synced, 0));
+    d.offline().await;
+    server.stop().await;
+}

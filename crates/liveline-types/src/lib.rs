@@ -526,6 +526,7 @@ pub mod codes {
     pub const RULES_MISSING: &str = "rules.missing";
     pub const WEBHOOK_URL_INVALID: &str = "webhook.url_invalid";
     pub const WEBHOOK_KIND_UNKNOWN: &str = "webhook.kind_unknown";
+    pub const WEBHOOK_DUPLICATE: &str = "webhook.duplicate";
 }
 
 /// Names of the Tauri commands the UI calls, with their argument and answer types in the comment.

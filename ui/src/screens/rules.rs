@@ -448,7 +448,7 @@ fn schedule_row(
                                 <div class="pair">
                                     <input type="date" prop:value=ms_date(s.away_from)
                                         on:change=move |ev| { let v = date_ms(&event_target_value(&ev)); set5(Box::new(move |s| s.away_from = v)) } />
-                                    <input type="date" prop:value=ms_date(s.away_until)
+                                    <input type="date" prop:value=ms_date(if s.away_until > 0 { s.away_until - 86_400_000 } else { 0 })
                                         on:change=move |ev| {
                                             // The absence ends at the end of the chosen day.
                                             let v = date_ms(&event_target_value(&ev));
