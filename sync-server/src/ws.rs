@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use automerge::{ActorId, AutoCommit};
+use automerge::ActorId;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
