@@ -32,13 +32,10 @@ pub struct Settings {
     pub demo: bool,
 }
 
-/// A bucket moved forward: connections holding it read the log from their cursor.
+/// Rare news for every connection; each checks whether it is meant. (Log progress goes through `Pokes`, which
+/// wakes only the connections holding the bucket.)
 #[derive(Clone, Debug)]
 pub(crate) enum Signal {
-    Poke {
-        bucket: String,
-        seq: u64,
-    },
     Revoked {
         device_id: String,
     },
@@ -50,9 +47,58 @@ pub(crate) enum Signal {
     Shutdown,
 }
 
+/// One connection's wake-up: the buckets that moved since it last looked.
+#[derive(Default)]
+pub(crate) struct Wake {
+    pub(crate) dirty: std::sync::Mutex<std::collections::HashSet<String>>,
+    pub(crate) notify: tokio::sync::Notify,
+}
+
+/// Which connections hold which bucket, so a commit wakes only those (with 2,000 devices of 20 teams, waking every
+/// connection for every commit is what limits fan-out).
+#[derive(Default)]
+pub(crate) struct Pokes {
+    by_bucket: std::sync::Mutex<std::collections::HashMap<String, Vec<(u64, Arc<Wake>)>>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl Pokes {
+    pub(crate) fn id(&self) -> u64 {
+        self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Registers connection `id` for exactly `buckets` (replacing what it held).
+    pub(crate) fn hold(&self, id: u64, buckets: &[String], wake: &Arc<Wake>) {
+        let mut map = self.by_bucket.lock().unwrap();
+        map.retain(|_, v| {
+            v.retain(|(c, _)| *c != id);
+            !v.is_empty()
+        });
+        for b in buckets {
+            map.entry(b.clone()).or_default().push((id, wake.clone()));
+        }
+    }
+
+    pub(crate) fn release(&self, id: u64) {
+        self.hold(id, &[], &Arc::default());
+    }
+
+    /// A commit moved `bucket`: wake the connections holding it.
+    pub(crate) fn poke(&self, bucket: &str) {
+        let map = self.by_bucket.lock().unwrap();
+        if let Some(conns) = map.get(bucket) {
+            for (_, w) in conns {
+                w.dirty.lock().unwrap().insert(bucket.to_string());
+                w.notify.notify_one();
+            }
+        }
+    }
+}
+
 pub struct Shared<S: Store> {
     pub store: S,
     pub(crate) hub: broadcast::Sender<Signal>,
+    pub(crate) pokes: Pokes,
     /// Sign-in attempts per e-mail (a password cannot be guessed at speed) and per client address (a whole team
     /// behind one venue's NAT signs in at the start of a stream, so this one is wider).
     pub(crate) sign_in_per_email: RateLimiter,
@@ -327,7 +373,8 @@ pub fn sweep<S: Store>(state: &AppState<S>, now: i64) -> store::Result<usize> {
         now,
     )?;
     for (bucket, seq) in touched {
-        let _ = state.hub.send(Signal::Poke { bucket, seq });
+        let _ = seq;
+        state.pokes.poke(&bucket);
     }
     if tokio::runtime::Handle::try_current().is_ok() {
         notify::deliver(state, events);
@@ -359,6 +406,7 @@ pub fn open_state(settings: &Settings) -> anyhow::Result<AppState<SqliteStore>> 
     let state = Arc::new(Shared {
         store,
         hub,
+        pokes: Pokes::default(),
         sign_in_per_email: limiter(SIGN_IN_PER_EMAIL_MINUTE),
         sign_in_per_ip: limiter(SIGN_IN_PER_IP_MINUTE),
     });

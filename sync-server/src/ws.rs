@@ -43,6 +43,9 @@ struct Conn<S: Store> {
     out: mpsc::Sender<Vec<u8>>,
     cursors: HashMap<String, u64>,
     live: bool,
+    /// This connection's registration for pokes of the buckets it holds.
+    id: u64,
+    wake: std::sync::Arc<crate::Wake>,
 }
 
 async fn session<S: Store>(state: AppState<S>, device: DeviceAuth, socket: WebSocket) {
@@ -74,6 +77,7 @@ async fn session<S: Store>(state: AppState<S>, device: DeviceAuth, socket: WebSo
         }
     }
     tracing::info!(device = %device.device_id, user = %device.user_id, "device connected");
+    let state_pokes_id = state.pokes.id();
     let mut conn = Conn {
         state,
         device,
@@ -82,6 +86,8 @@ async fn session<S: Store>(state: AppState<S>, device: DeviceAuth, socket: WebSo
         out,
         cursors: HashMap::new(),
         live: false,
+        id: state_pokes_id,
+        wake: std::sync::Arc::default(),
     };
 
     loop {
@@ -95,13 +101,20 @@ async fn session<S: Store>(state: AppState<S>, device: DeviceAuth, socket: WebSo
                 };
                 if !ok { break; }
             }
+            _ = conn.wake.notify.notified() => {
+                if conn.live {
+                    let dirty: Vec<String> = conn.wake.dirty.lock().unwrap().drain().collect();
+                    let mut ok = true;
+                    for b in dirty {
+                        if conn.cursors.contains_key(&b) {
+                            ok = ok && conn.catch_up(&b).await;
+                        }
+                    }
+                    if !ok { break; }
+                }
+            }
             sig = hub.recv() => {
                 let ok = match sig {
-                    Ok(Signal::Poke { bucket, seq }) => {
-                        if conn.live && conn.cursors.get(&bucket).is_some_and(|c| *c < seq) {
-                            conn.catch_up(&bucket).await
-                        } else { true }
-                    }
                     Ok(Signal::Revoked { device_id }) if device_id == conn.device.device_id => {
                         tracing::info!(device = %device_id, "revoked device disconnected");
                         let _ = conn.send(&ServerMsg::Error { error: AppError::new(codes::DEVICE_REVOKED), fatal: true }).await;
@@ -125,6 +138,7 @@ async fn session<S: Store>(state: AppState<S>, device: DeviceAuth, socket: WebSo
         }
     }
     tracing::info!(device = %conn.device.device_id, "device disconnected");
+    conn.state.pokes.release(conn.id);
     drop(conn);
     let _ = writer.await;
 }
@@ -179,6 +193,9 @@ impl<S: Store> Conn<S> {
         if !self.send(&welcome).await {
             return false;
         }
+        // Wake this connection when one of its buckets moves (registered before catching up, so nothing committed
+        // meanwhile is missed; a poke for what catching up already sent costs one empty read).
+        self.state.pokes.hold(self.id, &buckets, &self.wake);
         // The server decides the buckets; cursors for anything else the client names are ignored.
         self.cursors = buckets
             .iter()
@@ -381,7 +398,8 @@ impl<S: Store> Conn<S> {
             }
         }
         for (bucket, seq) in touched {
-            let _ = self.state.hub.send(Signal::Poke { bucket, seq });
+            let _ = seq;
+            self.state.pokes.poke(&bucket);
         }
         crate::notify::deliver(&self.state, events);
         true
