@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use liveline_sync_server::Store;
-use liveline_testkit::TestServer;
+use liveline_testkit::{free_port, TestServer};
 use serde_json::json;
 
 struct Driver {
@@ -21,14 +21,6 @@ impl Drop for Driver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn tauri_driver() -> PathBuf {
@@ -436,6 +428,28 @@ async fn capture_with_a_bad_phone_fix_it_and_a_second_instance_sees_the_lead() {
     type_into(&d, "#invite-password", "long enough").await;
     wait_css(&d, "#invite-submit").await.click().await.unwrap();
     wait_text(&d, ".member-row", "new.rep@demo.liveline").await;
+    // Group-bot webhooks: a bad address is refused beside the form; a good one is listed, its secret never shown.
+    choose(&d, "#hook-kind", "dingtalk").await;
+    type_into(&d, "#hook-url", "ftp://bot.example").await;
+    type_into(&d, "#hook-secret", "SECsecret").await;
+    wait_css(&d, "#hook-add").await.click().await.unwrap();
+    wait_text(&d, "#hook-error", "http").await;
+    type_into(
+        &d,
+        "#hook-url",
+        "http://127.0.0.1:9/robot/send?access_token=e2e",
+    )
+    .await;
+    wait_css(&d, "#hook-add").await.click().await.unwrap();
+    let row = wait_text(&d, ".hook-row", "127.0.0.1:9").await;
+    assert!(!row.contains("SECsecret"), "the secret is not shown: {row}");
+    d.execute(
+        "document.querySelector('#webhooks').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    shot(&d, "webhooks-desktop-en").await;
     d.set_window_size(390, 844).await.unwrap();
     wait_css(&d, "#lang-switch").await.click().await.unwrap();
     d.execute("window.scrollTo(0, 0);", vec![]).await.unwrap();

@@ -6,20 +6,15 @@
 //! CI runs 5 trials; `LIVELINE_CRASH_TRIALS=100 cargo test -p liveline-sync-server --test crash` runs 100.
 //! `LIVELINE_CRASH_SEED` replays a failing trial's kill moments.
 
-use std::process::{Child, Command};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use liveline_replica::{now_ms, sign_in, Replica, SyncClient, SyncHandle};
 use liveline_types::{LeadInput, SaveOutcome};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+mod common;
+use common::{free_port, healthy};
 
 /// Starts the real server; its warnings and errors go to `server.log` beside the data folder, which a failing
 /// trial prints.
@@ -29,31 +24,12 @@ fn start(dir: &std::path::Path, port: u16) -> Child {
         .append(true)
         .open(dir.with_extension("log"))
         .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_sync-server"))
-        .args([
-            "--demo",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(dir)
+    common::server(dir, port)
         .env("LIVELINE_LOG", "warn")
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
         .expect("sync-server starts")
-}
-
-async fn healthy(port: u16) {
-    for _ in 0..200 {
-        if let Ok(resp) = reqwest::get(format!("http://127.0.0.1:{port}/health")).await {
-            if resp.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("server never answered its health check");
 }
 
 fn next(seed: &mut u64) -> u64 {

@@ -1,53 +1,22 @@
 //! Smoke test of the real `sync-server` binary: starts, serves a device, stops cleanly on SIGTERM, and comes back
 //! with everything it acknowledged.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use liveline_replica::{sign_in, Replica, SyncClient};
 use liveline_types::{LeadInput, SaveOutcome};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+mod common;
+use common::{free_port, healthy};
 
 fn start(dir: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_sync-server"))
-        .args([
-            "--demo",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(dir)
+    common::server(dir, port)
         .env("LIVELINE_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
         .expect("sync-server starts")
-}
-
-async fn healthy(port: u16) {
-    for _ in 0..100 {
-        if let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            s.write_all(b"GET /health HTTP/1.0\r\n\r\n").await.unwrap();
-            let mut out = String::new();
-            s.read_to_string(&mut out).await.unwrap();
-            assert!(
-                out.starts_with("HTTP/1.0 200") || out.starts_with("HTTP/1.1 200"),
-                "{out}"
-            );
-            assert!(out.ends_with(r#"{"status":"ok"}"#));
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("server never answered its health check");
 }
 
 fn terminate(mut child: Child) {
@@ -120,14 +89,7 @@ async fn no_password_or_token_reaches_the_log() {
     let url = format!("http://127.0.0.1:{port}");
     let log_path = tmp.path().join("server.log");
     let log = std::fs::File::create(&log_path).unwrap();
-    let server = Command::new(env!("CARGO_BIN_EXE_sync-server"))
-        .args([
-            "--demo",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(tmp.path().join("server"))
+    let server = common::server(&tmp.path().join("server"), port)
         .env("LIVELINE_LOG", "debug")
         .stdout(log.try_clone().unwrap())
         .stderr(log)

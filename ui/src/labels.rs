@@ -91,6 +91,12 @@ pub fn field_label(i18n: I18n, field: &str) -> String {
         "owner" => t_string!(i18n, field.owner).to_string(),
         "language" => t_string!(i18n, field.language).to_string(),
         "created_by" => t_string!(i18n, field.created_by).to_string(),
+        "assigned_rule" => t_string!(i18n, field.assigned_rule).to_string(),
+        "assigned_rule_name" => t_string!(i18n, field.assigned_rule_name).to_string(),
+        "assigned_at" => t_string!(i18n, field.assigned_at).to_string(),
+        "duplicate_of" => t_string!(i18n, field.duplicate_of).to_string(),
+        "first_task" => t_string!(i18n, field.first_task).to_string(),
+        "contacts" => t_string!(i18n, field.contacts).to_string(),
         other => other.to_string(),
     }
 }

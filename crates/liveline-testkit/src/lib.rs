@@ -99,6 +99,14 @@ impl Device {
         }
     }
 
+    /// A device signed in as `email`, online and caught up.
+    pub async fn ready(server: &TestServer, dir: &Path, email: &str) -> Device {
+        let mut d = Device::sign_in(server, dir, email).await;
+        d.online();
+        d.synced().await;
+        d
+    }
+
     pub fn online(&mut self) {
         if self.sync.is_none() {
             self.sync = Some(SyncClient::spawn(self.replica.clone()));
@@ -218,16 +226,7 @@ impl Device {
         out
     }
 
-    pub fn user_id(&self) -> String {
-        self.replica
-            .lock()
-            .unwrap()
-            .credentials()
-            .unwrap()
-            .unwrap()
-            .user_id
-    }
-
+    /// This device's bearer token, for calling the HTTP API as its user.
     pub fn token(&self) -> String {
         self.replica
             .lock()
@@ -328,4 +327,13 @@ pub mod raw {
     pub fn hello() -> Message {
         Message::Binary(encode(&ClientMsg::Hello { cursors: vec![] }).into())
     }
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

@@ -25,13 +25,9 @@ fn buyer(name: &str, country: &str, phone: &str) -> LeadInput {
 async fn fifty_leads_captured_offline_each_reach_the_right_rep_once_with_one_task() {
     let tmp = tempfile::tempdir().unwrap();
     let server = TestServer::start(&tmp.path().join("server")).await;
-    let mut assistant = Device::sign_in(&server, tmp.path(), "assistant@demo.liveline").await;
-    let mut manager = Device::sign_in(&server, tmp.path(), "manager@demo.liveline").await;
-    let mut rep1 = Device::sign_in(&server, tmp.path(), "rep1@demo.liveline").await;
-    for d in [&mut assistant, &mut manager, &mut rep1] {
-        d.online();
-        d.synced().await;
-    }
+    let mut assistant = Device::ready(&server, tmp.path(), "assistant@demo.liveline").await;
+    let mut manager = Device::ready(&server, tmp.path(), "manager@demo.liveline").await;
+    let mut rep1 = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
     assistant.offline().await;
     // 25 buyers from Germany (the Europe rule: Emily), 25 from Mexico (round-robin over the three reps).
     let mut ids = BTreeMap::new();
@@ -141,14 +137,10 @@ async fn fifty_leads_captured_offline_each_reach_the_right_rep_once_with_one_tas
 async fn a_logged_contact_closes_the_task_and_an_overdue_one_escalates_and_moves_on() {
     let tmp = tempfile::tempdir().unwrap();
     let server = TestServer::start(&tmp.path().join("server")).await;
-    let mut assistant = Device::sign_in(&server, tmp.path(), "assistant@demo.liveline").await;
-    let mut rep1 = Device::sign_in(&server, tmp.path(), "rep1@demo.liveline").await;
-    let mut rep2 = Device::sign_in(&server, tmp.path(), "rep2@demo.liveline").await;
-    let mut sales_lead = Device::sign_in(&server, tmp.path(), "lead@demo.liveline").await;
-    for d in [&mut assistant, &mut rep1, &mut rep2, &mut sales_lead] {
-        d.online();
-        d.synced().await;
-    }
+    let mut assistant = Device::ready(&server, tmp.path(), "assistant@demo.liveline").await;
+    let mut rep1 = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
+    let mut rep2 = Device::ready(&server, tmp.path(), "rep2@demo.liveline").await;
+    let mut sales_lead = Device::ready(&server, tmp.path(), "lead@demo.liveline").await;
     // Round-robin starts with rep1, then rep2.
     let first = assistant.capture(&buyer("Called Back", "MX", "55 8765 4321"));
     let second = assistant.capture(&buyer("Never Called", "MX", "55 8765 4322"));
@@ -237,13 +229,9 @@ async fn a_logged_contact_closes_the_task_and_an_overdue_one_escalates_and_moves
 async fn a_returning_buyer_goes_to_their_owner_and_rules_edited_in_the_app_take_effect() {
     let tmp = tempfile::tempdir().unwrap();
     let server = TestServer::start(&tmp.path().join("server")).await;
-    let mut assistant = Device::sign_in(&server, tmp.path(), "assistant@demo.liveline").await;
-    let mut manager = Device::sign_in(&server, tmp.path(), "manager@demo.liveline").await;
-    let mut admin = Device::sign_in(&server, tmp.path(), "admin@demo.liveline").await;
-    for d in [&mut assistant, &mut manager, &mut admin] {
-        d.online();
-        d.synced().await;
-    }
+    let mut assistant = Device::ready(&server, tmp.path(), "assistant@demo.liveline").await;
+    let mut manager = Device::ready(&server, tmp.path(), "manager@demo.liveline").await;
+    let mut admin = Device::ready(&server, tmp.path(), "admin@demo.liveline").await;
     let first = assistant.capture(&buyer("Returning Rosa", "MX", "55 2222 3333"));
     assistant.synced().await;
     let owner = eventually("first assignment", || {
@@ -701,13 +689,9 @@ async fn eventually_async<T, F: std::future::Future<Output = Option<T>>>(
 async fn a_contact_and_a_task_comment_pushed_together_both_land() {
     let tmp = tempfile::tempdir().unwrap();
     let server = TestServer::start(&tmp.path().join("server")).await;
-    let mut assistant = Device::sign_in(&server, tmp.path(), "assistant@demo.liveline").await;
-    let mut rep = Device::sign_in(&server, tmp.path(), "rep1@demo.liveline").await;
-    let mut manager = Device::sign_in(&server, tmp.path(), "manager@demo.liveline").await;
-    for d in [&mut assistant, &mut rep, &mut manager] {
-        d.online();
-        d.synced().await;
-    }
+    let mut assistant = Device::ready(&server, tmp.path(), "assistant@demo.liveline").await;
+    let mut rep = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
+    let mut manager = Device::ready(&server, tmp.path(), "manager@demo.liveline").await;
     let l = assistant.capture(&buyer("Both At Once", "MX", "55 7777 1212"));
     assistant.synced().await;
     let t = eventually("the rep holds lead and task", || {
@@ -752,6 +736,38 @@ async fn a_contact_and_a_task_comment_pushed_together_both_land() {
         "a closed task is never escalated"
     );
     for d in [&mut assistant, &mut rep, &mut manager] {
+        d.offline().await;
+    }
+    server.stop().await;
+}
+
+/// Two leads of the same buyer captured offline reach the server in one push: the second is linked to the first
+/// and goes to the same rep, not to the next one in the rotation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyer_captured_twice_offline_gets_one_owner() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let mut assistant = Device::ready(&server, tmp.path(), "assistant@demo.liveline").await;
+    let mut manager = Device::ready(&server, tmp.path(), "manager@demo.liveline").await;
+    assistant.offline().await;
+    let first = assistant.capture(&buyer("Twice Offline", "MX", "55 6543 2109"));
+    let second = assistant.capture(&buyer("Twice Offline (again)", "MX", "55 6543 2109"));
+    assistant.online();
+    assistant.synced().await;
+    let (a, b) = eventually("both assigned", || {
+        let r = manager.replica.lock().unwrap();
+        let a = r.get_lead(&first.id).ok().filter(|l| !l.owner.is_empty())?;
+        let b = r
+            .get_lead(&second.id)
+            .ok()
+            .filter(|l| !l.owner.is_empty())?;
+        Some((a, b))
+    })
+    .await;
+    assert_eq!(b.duplicate_of, first.id);
+    assert_eq!(b.owner, a.owner);
+    assert_eq!(b.assigned_rule, "duplicate");
+    for d in [&mut assistant, &mut manager] {
         d.offline().await;
     }
     server.stop().await;

@@ -25,6 +25,7 @@ use liveline_domain::doc::uuid_bytes;
 use liveline_domain::Lead;
 use liveline_sync::{decode, encode, ClientMsg, DocChanges, EntryOp, ServerMsg};
 use liveline_sync_server::{auth, demo, SqliteStore, Store};
+use liveline_testkit::free_port;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
@@ -306,14 +307,6 @@ async fn start_server(dir: &std::path::Path, port: u16) -> anyhow::Result<Child>
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     anyhow::bail!("the server never listened")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Seeds, starts a server, connects every device and waits until all caught up.
