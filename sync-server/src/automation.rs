@@ -179,7 +179,8 @@ impl<'a> Automations<'a> {
         let now = self.now;
         let team = lead.team.clone();
         let is_new = before.is_none();
-        let mut sla = self.sla_minutes(&team)?;
+        // The team's rules are read only when a lead is new or gets its task: an ordinary edit costs no lookup.
+        let mut sla: Option<i64> = None;
         let mut task_type = task::FIRST_CONTACT;
 
         if is_new {
@@ -218,7 +219,7 @@ impl<'a> Automations<'a> {
                         lead.assigned_rule = d.rule.clone();
                         lead.assigned_rule_name = d.rule_name.clone();
                         lead.assigned_at = now;
-                        sla = d.sla_minutes;
+                        sla = Some(d.sla_minutes);
                         out.assignment = Some((d.rule.clone(), d.owner.clone()));
                         self.events.push(Event::Assigned {
                             team: team.clone(),
@@ -226,8 +227,9 @@ impl<'a> Automations<'a> {
                             buyer: lead.buyer_name.clone(),
                             owner: d.owner,
                             rule: d.rule_name,
-                            due_at: now
-                                .saturating_add(sla.clamp(0, assign::MAX_SLA_MINUTES) * 60_000),
+                            due_at: now.saturating_add(
+                                d.sla_minutes.clamp(0, assign::MAX_SLA_MINUTES) * 60_000,
+                            ),
                         });
                     }
                 }
@@ -247,6 +249,10 @@ impl<'a> Automations<'a> {
             && lead.status == "new"
         {
             let title = lead.buyer_name.clone();
+            let sla = match sla {
+                Some(s) => s,
+                None => self.sla_minutes(&team)?,
+            };
             let mut t = Task::new(
                 &team,
                 task_type,
