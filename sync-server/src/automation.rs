@@ -157,8 +157,7 @@ impl<'a> Automations<'a> {
             .team(team)?
             .rules
             .as_ref()
-            .map(|r| r.default_sla_minutes)
-            .filter(|m| *m > 0)
+            .map(|r| r.sla(0))
             .unwrap_or(assign::DEFAULT_SLA_MINUTES))
     }
 
@@ -202,7 +201,7 @@ impl<'a> Automations<'a> {
                     });
                 }
             }
-            let open = crate::store::OPEN_LEAD_STATUSES.contains(&lead.status.as_str());
+            let open = liveline_types::LeadStatus::is_open_code(&lead.status);
             if lead.owner.is_empty() && lead.assigned_at == 0 && open {
                 let facts = lead.facts();
                 let ctx = self.team(&team)?;
@@ -452,7 +451,7 @@ impl<'a> Automations<'a> {
         tdoc.set_actor(server_actor());
         if t.save_into(&mut tdoc).is_ok() {
             if let Some(c) = commit_server(&mut tdoc) {
-                out.extra_push(DocCommit::of(task_id, &mut tdoc, vec![c], None));
+                out.extend(DocCommit::of(task_id, &mut tdoc, vec![c], None));
                 self.wrote(task_id, &tdoc);
             }
         }
@@ -467,7 +466,7 @@ impl<'a> Automations<'a> {
             let id = uuid::Uuid::now_v7().to_string();
             let mut doc = AutoCommit::new().with_actor(server_actor());
             if e.save_into(&mut doc).is_ok() {
-                out.extra_push(new_doc_commit(&id, &mut doc));
+                out.extend(new_doc_commit(&id, &mut doc));
             }
         }
         self.events.push(Event::Overdue {
@@ -478,17 +477,5 @@ impl<'a> Automations<'a> {
             reassigned_to,
         });
         Ok(out)
-    }
-}
-
-trait PushSome {
-    fn extra_push(&mut self, c: Option<DocCommit>);
-}
-
-impl PushSome for Vec<DocCommit> {
-    fn extra_push(&mut self, c: Option<DocCommit>) {
-        if let Some(c) = c {
-            self.push(c);
-        }
     }
 }

@@ -372,8 +372,7 @@ pub fn sweep<S: Store>(state: &AppState<S>, now: i64) -> store::Result<usize> {
         None,
         now,
     )?;
-    for (bucket, seq) in touched {
-        let _ = seq;
+    for (bucket, _) in touched {
         state.pokes.poke(&bucket);
     }
     if tokio::runtime::Handle::try_current().is_ok() {

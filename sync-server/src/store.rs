@@ -132,15 +132,12 @@ pub enum DocIndex {
     },
 }
 
-/// Lead statuses still being worked (a lead in them counts towards its owner's load).
-pub const OPEN_LEAD_STATUSES: [&str; 4] = ["new", "contacted", "qualified", "quoted"];
-
 impl DocIndex {
     pub fn of(kind: DocKind, doc: &AutoCommit) -> DocIndex {
         match kind {
             DocKind::Lead => match Lead::load(doc) {
                 Ok(l) => DocIndex::Lead {
-                    open: OPEN_LEAD_STATUSES.contains(&l.status.as_str()),
+                    open: liveline_types::LeadStatus::is_open_code(&l.status),
                     phone: l.phone,
                     email: l.email.to_lowercase(),
                     created_at: l.created_at,

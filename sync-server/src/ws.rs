@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use liveline_domain::doc::uuid_bytes;
 use liveline_domain::policy::Principal;
-use liveline_domain::{DocKind, Lead};
+use liveline_domain::{DocKind, Lead, RecordMeta};
 use liveline_sync::{decode, encode, ingest, ClientMsg, Cursor, ServerMsg, MAX_FRAME, PAGE};
 use liveline_types::{codes, AppError};
 use tokio::sync::{broadcast, mpsc};
@@ -339,7 +339,11 @@ impl<S: Store> Conn<S> {
                         }
                         let before = auto.load(&d.doc).ok().flatten();
                         let created = before.is_none();
-                        let lead_before = before.as_ref().and_then(|b| Lead::load(b).ok());
+                        // Only a lead's previous state is needed (by the automations); other kinds skip the hydration.
+                        let lead_before = before
+                            .as_ref()
+                            .filter(|b| RecordMeta::read(b).is_ok_and(|m| m.kind == DocKind::Lead))
+                            .and_then(|b| Lead::load(b).ok());
                         let out = ingest(before, &d.changes, &principal, &actors);
                         let mut acked = out.duplicates.clone();
                         acked.extend(out.accepted.iter().map(|a| a.0));
@@ -397,8 +401,7 @@ impl<S: Store> Conn<S> {
                 return false;
             }
         }
-        for (bucket, seq) in touched {
-            let _ = seq;
+        for (bucket, _) in touched {
             self.state.pokes.poke(&bucket);
         }
         crate::notify::deliver(&self.state, events);

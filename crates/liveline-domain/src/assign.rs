@@ -78,12 +78,17 @@ pub struct Condition {
     pub value: String,
 }
 
+/// A whole number as typed, thousands separators and spaces allowed ("1,000").
+fn whole_number(s: &str) -> Option<i64> {
+    s.trim().replace([',', ' '], "").parse().ok()
+}
+
 impl Condition {
     /// Whether the lead's field satisfies the condition. Numbers compare as numbers; text without case.
     pub fn holds(&self, fields: &BTreeMap<String, String>) -> bool {
         let v = fields.get(&self.field).map(|s| s.trim()).unwrap_or("");
         let want = self.value.trim();
-        let num = |s: &str| s.replace([',', ' '], "").parse::<i64>().ok();
+        let num = whole_number;
         match self.op.as_str() {
             "eq" => v.to_lowercase() == want.to_lowercase(),
             "contains" => v.to_lowercase().contains(&want.to_lowercase()),
@@ -153,6 +158,19 @@ impl AssignmentRules {
 
     pub fn save_into(&self, doc: &mut AutoCommit) -> Result<(), DocError> {
         reconcile(doc, self).map_err(|e| DocError::Shape(e.to_string()))
+    }
+
+    /// Minutes to first contact under a rule that asks for `rule_minutes` (0: the team's default, else 30). The
+    /// document is the server's input too: a deadline outside the editor's range is kept within it.
+    pub fn sla(&self, rule_minutes: i64) -> i64 {
+        let m = if rule_minutes > 0 {
+            rule_minutes
+        } else if self.default_sla_minutes > 0 {
+            self.default_sla_minutes
+        } else {
+            DEFAULT_SLA_MINUTES
+        };
+        m.clamp(1, MAX_SLA_MINUTES)
     }
 
     pub fn config(&self) -> RulesConfig {
@@ -332,12 +350,7 @@ pub fn validate_rules(c: &RulesConfig, members: &[String]) -> Vec<AppError> {
             let numeric = matches!(c.op.as_str(), "gte" | "lte");
             let ok = CONDITION_FIELDS.contains(&c.field.as_str())
                 && CONDITION_OPS.contains(&c.op.as_str())
-                && (!numeric
-                    || c.value
-                        .trim()
-                        .replace([',', ' '], "")
-                        .parse::<i64>()
-                        .is_ok());
+                && (!numeric || whole_number(&c.value).is_some());
             if !ok {
                 out.push(e(codes::RULE_CONDITION_INVALID).with("field", c.field.clone()));
             }
@@ -516,17 +529,7 @@ pub fn decide(
 ) -> AssignDecision {
     let member = |u: &str| members.iter().any(|m| m == u);
     let ok = |u: &str| member(u) && Some(u) != exclude && available(&rules.schedules, u, now);
-    // The document is the server's input too: a deadline outside the editor's range is kept within it.
-    let sla = |r: i64| {
-        let m = if r > 0 {
-            r
-        } else if rules.default_sla_minutes > 0 {
-            rules.default_sla_minutes
-        } else {
-            DEFAULT_SLA_MINUTES
-        };
-        m.clamp(1, MAX_SLA_MINUTES)
-    };
+    let sla = |r: i64| rules.sla(r);
     let mut skipped = Vec::new();
     for r in rules.rules.iter().filter(|r| matches(r, lead)) {
         let candidates: Vec<(&str, i64)> = if !r.target_user.is_empty() {

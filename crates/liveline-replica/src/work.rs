@@ -9,8 +9,8 @@ use liveline_domain::assign::{self, AssignmentRules, LeadFacts, Load};
 use liveline_domain::lead::normalize_phone;
 use liveline_domain::{DocKind, Lead, Task};
 use liveline_types::{
-    codes, AppError, AssignDecision, LeadInput, LeadView, Notice, RulesConfig, TaskAction,
-    TaskCounts, TaskInput, TaskQuery, TaskView, TeamTaskRow,
+    codes, AppError, AssignDecision, LeadInput, LeadStatus, LeadView, Notice, RulesConfig,
+    TaskAction, TaskCounts, TaskInput, TaskQuery, TaskView, TeamTaskRow,
 };
 use rusqlite::{params, OptionalExtension, Transaction};
 
@@ -26,7 +26,6 @@ const TASK_COLUMNS: &str = "id, team, title, task_type, assignee, created_by, li
 pub(crate) fn materialize_task(tx: &Transaction<'_>, id: &str, doc: &AutoCommit) -> Result<()> {
     let t = Task::load(doc).map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
     let v = t.view(id);
-    let json = |x: &dyn erased::Json| x.json();
     tx.prepare_cached(&format!(
         "INSERT OR REPLACE INTO tasks ({TASK_COLUMNS}) VALUES
          (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
@@ -57,15 +56,8 @@ pub(crate) fn materialize_task(tx: &Transaction<'_>, id: &str, doc: &AutoCommit)
     Ok(())
 }
 
-mod erased {
-    pub trait Json {
-        fn json(&self) -> String;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> String {
-            serde_json::to_string(self).unwrap_or_else(|_| "[]".into())
-        }
-    }
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "[]".into())
 }
 
 /// `(assignee, status)` of each task among `ids` that this device holds, before a page of changes is applied.
@@ -518,20 +510,20 @@ impl Replica {
                     rule: assign::DUPLICATE.into(),
                     duplicate_of: id,
                     reason: "assign.duplicate".into(),
-                    sla_minutes: if rules.default_sla_minutes > 0 {
-                        rules.default_sla_minutes
-                    } else {
-                        assign::DEFAULT_SLA_MINUTES
-                    },
+                    sla_minutes: rules.sla(0),
                     ..Default::default()
                 });
             }
         }
         let mut load = Load::default();
-        let mut st = self.conn.prepare_cached(
-            "SELECT owner, COUNT(*) FROM leads WHERE owner != '' AND status IN ('new', 'contacted', 'qualified', 'quoted')
-             GROUP BY owner",
-        )?;
+        let open: Vec<String> = LeadStatus::OPEN
+            .iter()
+            .map(|s| format!("'{}'", s.code()))
+            .collect();
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT owner, COUNT(*) FROM leads WHERE owner != '' AND status IN ({}) GROUP BY owner",
+            open.join(", ")
+        ))?;
         for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
             let (owner, n) = row?;
             load.open_leads.insert(owner, n as u64);

@@ -61,6 +61,18 @@ pub enum LeadStatus {
 }
 
 impl LeadStatus {
+    /// The statuses of a lead still being worked: it counts towards its owner's load.
+    pub const OPEN: [LeadStatus; 4] = [
+        LeadStatus::New,
+        LeadStatus::Contacted,
+        LeadStatus::Qualified,
+        LeadStatus::Quoted,
+    ];
+
+    pub fn is_open_code(code: &str) -> bool {
+        Self::OPEN.iter().any(|s| s.code() == code)
+    }
+
     pub const ALL: [LeadStatus; 6] = [
         LeadStatus::New,
         LeadStatus::Contacted,
