@@ -3,6 +3,7 @@
 use crate::api;
 use crate::i18n::*;
 use crate::labels::{country_name, I18n};
+use leptos::prelude::*;
 use liveline_types::{codes, AppError};
 
 /// The message for an error in the current language; unknown codes get a generic message with the code.
@@ -151,5 +152,18 @@ fn rule_name(i18n: I18n, rule: &str) -> String {
         t_string!(i18n, rules.fallback).to_string()
     } else {
         rule.to_string()
+    }
+}
+
+/// The last refusal of a form or an action, shown where the user acted (nothing while there is none).
+pub fn error_alert(i18n: I18n, failure: RwSignal<Option<AppError>>) -> impl IntoView {
+    move || {
+        failure.get().map(|e| {
+            view! {
+                <p class="form-error" role="alert">
+                    {move || error_text(i18n, &e)}
+                </p>
+            }
+        })
     }
 }

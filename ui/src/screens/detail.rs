@@ -3,7 +3,7 @@
 //! with the buyer (and a form to log one), and a way back to the list.
 
 use crate::api;
-use crate::errors::error_text;
+use crate::errors::error_alert;
 use crate::form::{FormState, LeadForm};
 use crate::i18n::*;
 use crate::labels;
@@ -99,17 +99,7 @@ pub fn Detail(id: String) -> impl IntoView {
                 }}
             </h1>
             {meta}
-            {move || {
-                failure
-                    .get()
-                    .map(|e| {
-                        view! {
-                            <p class="form-error" role="alert">
-                                {move || error_text(i18n, &e)}
-                            </p>
-                        }
-                    })
-            }}
+            {error_alert(i18n, failure)}
             {move || loaded.get().then(|| view! { <FollowUp lead=lead on_logged=on_saved /> })}
             {move || {
                 if lead.with(|l| l.is_some()) {
@@ -268,7 +258,7 @@ fn FollowUp(lead: RwSignal<Option<LeadView>>, on_logged: Callback<LeadView>) -> 
                         prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev)) />
                     <button type="submit" class="primary" id="contact-submit" disabled=move || busy.get()>{t!(i18n, contact.submit)}</button>
                 </div>
-                {move || failure.get().map(|e| view! { <p class="form-error" role="alert">{move || error_text(i18n, &e)}</p> })}
+                {error_alert(i18n, failure)}
                 {move || logged.get().then(|| view! { <p class="saved-note" role="status" id="contact-logged">{t!(i18n, contact.logged)}</p> })}
             </form>
         </div>

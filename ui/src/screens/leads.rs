@@ -2,7 +2,7 @@
 //! a total count, and the empty states.
 
 use crate::api;
-use crate::errors::error_text;
+use crate::errors::error_alert;
 use crate::i18n::*;
 use crate::labels::{self, I18n};
 use crate::platform;
@@ -347,17 +347,7 @@ pub fn Leads() -> impl IntoView {
                     owner_options,
                 )}
             </div>
-            {move || {
-                failure
-                    .get()
-                    .map(|e| {
-                        view! {
-                            <p class="form-error" role="alert">
-                                {move || error_text(i18n, &e)}
-                            </p>
-                        }
-                    })
-            }}
+            {error_alert(i18n, failure)}
             {move || (!loaded.get()).then(|| view! { <p class="muted">{t!(i18n, loading)}</p> })}
             {empty_state}
             <ul class="lead-list" id="lead-list">

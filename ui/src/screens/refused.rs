@@ -1,7 +1,7 @@
 //! Refused edits: what the server did not accept, with the reason, the time, the content to copy, and Dismiss.
 
 use crate::api;
-use crate::errors::error_text;
+use crate::errors::{error_alert, error_text};
 use crate::i18n::*;
 use crate::labels::{self, I18n};
 use crate::platform;
@@ -95,17 +95,7 @@ fn refused_item(
                 (copied.get() == Some(false))
                     .then(|| view! { <p class="form-error">{t!(i18n, refused.copy_failed)}</p> })
             }}
-            {move || {
-                failure
-                    .get()
-                    .map(|e| {
-                        view! {
-                            <p class="form-error" role="alert">
-                                {move || error_text(i18n, &e)}
-                            </p>
-                        }
-                    })
-            }}
+            {error_alert(i18n, failure)}
         </li>
     }
 }
@@ -148,17 +138,7 @@ pub fn Refused() -> impl IntoView {
     view! {
         <section class="screen refused">
             <h1>{t!(i18n, refused.title)}</h1>
-            {move || {
-                failure
-                    .get()
-                    .map(|e| {
-                        view! {
-                            <p class="form-error" role="alert">
-                                {move || error_text(i18n, &e)}
-                            </p>
-                        }
-                    })
-            }}
+            {error_alert(i18n, failure)}
             {move || {
                 if !loaded.get() {
                     view! { <p class="muted">{t!(i18n, loading)}</p> }.into_any()

@@ -4,7 +4,7 @@
 //! which runs them on every new lead.
 
 use crate::api;
-use crate::errors::error_text;
+use crate::errors::{error_alert, error_text};
 use crate::i18n::*;
 use crate::labels::{self, I18n};
 use crate::screens::tasks::team_wide;
@@ -572,7 +572,7 @@ pub fn Rules() -> impl IntoView {
             {move || (!editable.get()).then(|| view! { <p class="notice">{t!(i18n, rules.read_only)}</p> })}
             {move || (loaded.get() && !existed.get() && config.with(|c| c.rules.is_empty()))
                 .then(|| view! { <div class="empty" id="rules-empty"><p>{t!(i18n, rules.none)}</p></div> })}
-            {move || failure.get().map(|e| view! { <p class="form-error" role="alert">{move || error_text(i18n, &e)}</p> })}
+            {error_alert(i18n, failure)}
             <ol class="rule-list" id="rule-list">
                 {move || (0..config.with(|c| c.rules.len())).map(|i| rule_card(i18n, i, config)).collect_view()}
             </ol>

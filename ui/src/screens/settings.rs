@@ -1,7 +1,7 @@
 //! Settings: who is signed in, re-sync from the server, and sign out (optionally erasing local data).
 
 use crate::api;
-use crate::errors::error_text;
+use crate::errors::error_alert;
 use crate::i18n::*;
 use crate::labels;
 use crate::platform;
@@ -130,17 +130,7 @@ pub fn Settings() -> impl IntoView {
                     {t!(i18n, settings.sign_out)}
                 </button>
             </div>
-            {move || {
-                failure
-                    .get()
-                    .map(|e| {
-                        view! {
-                            <p class="form-error" role="alert">
-                                {move || error_text(i18n, &e)}
-                            </p>
-                        }
-                    })
-            }}
+            {error_alert(i18n, failure)}
         </section>
     }
 }

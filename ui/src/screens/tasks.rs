@@ -3,7 +3,7 @@
 //! team view: per person open, overdue and done today, the oldest open task's age, and every task.
 
 use crate::api;
-use crate::errors::error_text;
+use crate::errors::error_alert;
 use crate::i18n::*;
 use crate::labels::{self, I18n};
 use crate::platform;
@@ -214,7 +214,7 @@ fn task_item(
                     {move || if open.get() { t_string!(i18n, tasks.less) } else { t_string!(i18n, tasks.more) }}
                 </button>
             </div>
-            {move || failure.get().map(|e| view! { <p class="form-error" role="alert">{move || error_text(i18n, &e)}</p> })}
+            {error_alert(i18n, failure)}
             {move || open.get().then(|| view! {
                 <div class="task-details">
                     <div class="field">
@@ -354,7 +354,7 @@ fn NewTask(on_added: Callback<TaskView>) -> impl IntoView {
                 </select>
                 <button type="submit" class="primary">{t!(i18n, tasks.new_submit)}</button>
             </div>
-            {move || failure.get().map(|e| view! { <p class="form-error" role="alert">{move || error_text(i18n, &e)}</p> })}
+            {error_alert(i18n, failure)}
             {move || added.get().map(|title| view! { <p class="saved-note" role="status">{t_string!(i18n, tasks.added, title = title).to_string()}</p> })}
         </form>
     }
@@ -502,7 +502,7 @@ pub fn Tasks() -> impl IntoView {
                     }).collect_view()}
                 </select>
             </div>
-            {move || failure.get().map(|e| view! { <p class="form-error" role="alert">{move || error_text(i18n, &e)}</p> })}
+            {error_alert(i18n, failure)}
             {move || {
                 if !loaded.get() {
                     view! { <p class="muted">{t!(i18n, loading)}</p> }.into_any()
