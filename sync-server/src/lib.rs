@@ -7,6 +7,7 @@ pub mod auth;
 pub mod automation;
 pub mod demo;
 pub mod notify;
+pub mod session;
 pub mod store;
 mod ws;
 

@@ -1,13 +1,12 @@
 //! The sync client: one authenticated WebSocket to the server, reconnecting with backoff, that pushes pending
 //! changes, applies what the server sends, and publishes the sync state the UI shows.
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use liveline_sync::{decode, encode, plan_push, ClientMsg, Hash, ServerMsg, MAX_FRAME};
+use liveline_sync::{decode, encode, ClientMsg, ServerMsg, MAX_FRAME};
 use liveline_types::{codes, AppError, SyncState, SyncStatus};
 use rand::Rng;
 use tokio::sync::{watch, Notify};
@@ -18,6 +17,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::now_ms;
 use crate::replica::{Credentials, Replica};
+use crate::session::{ClientSession, Next};
 
 /// Signs in on the server and returns the device's credentials. Wrong credentials and an unreachable server come
 /// back as distinct codes.
@@ -135,13 +135,17 @@ enum End {
 
 type Shared = Arc<Mutex<Replica>>;
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 async fn with<T: Send + 'static>(
     replica: &Shared,
     f: impl FnOnce(&mut Replica) -> crate::replica::Result<T> + Send + 'static,
 ) -> Result<T, AppError> {
     let r = replica.clone();
     tokio::task::spawn_blocking(move || {
-        let mut guard = r.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = lock(&r);
         f(&mut guard).map_err(|e| e.to_app_error())
     })
     .await
@@ -194,10 +198,7 @@ async fn run(
         let mut conn = Conn {
             replica: replica.clone(),
             status: &status,
-            inflight: HashSet::new(),
-            buckets: None,
-            caught_up: HashSet::new(),
-            received: 0,
+            session: Arc::default(),
             connected: false,
             traffic: traffic.clone(),
         };
@@ -245,10 +246,7 @@ async fn run(
 struct Conn<'a> {
     replica: Shared,
     status: &'a watch::Sender<SyncStatus>,
-    inflight: HashSet<Hash>,
-    buckets: Option<Vec<String>>,
-    caught_up: HashSet<String>,
-    received: u64,
+    session: Arc<Mutex<ClientSession>>,
     connected: bool,
     traffic: Arc<Traffic>,
 }
@@ -319,11 +317,12 @@ impl Conn<'_> {
         let (mut sink, mut stream) = ws.split();
         self.publish(SyncState::Syncing, None).await;
 
-        let cursors = match with(&self.replica, |r| r.cursors()).await {
-            Ok(c) => c,
-            Err(e) => return End::Fatal(e),
+        let session = self.session.clone();
+        let hello = match with(&self.replica, move |r| lock(&session).hello(r)).await {
+            Ok(h) => h,
+            Err(e) => return End::Retry(e),
         };
-        if let Err(e) = self.send(&mut sink, &ClientMsg::Hello { cursors }).await {
+        if let Err(e) = self.send(&mut sink, &hello).await {
             return e;
         }
         if let Err(e) = self.push(&mut sink).await {
@@ -380,140 +379,37 @@ impl Conn<'_> {
 
     /// Sends pending changes that are not already on their way.
     async fn push(&mut self, sink: &mut Sink) -> Result<(), End> {
-        let pending = with(&self.replica, |r| r.pending(5000))
+        let session = self.session.clone();
+        let msgs = with(&self.replica, move |r| lock(&session).push(r))
             .await
-            .map_err(End::Fatal)?;
-        let fresh: Vec<_> = pending
-            .into_iter()
-            .filter(|p| !self.inflight.contains(&p.hash))
-            .collect();
-        if fresh.is_empty() {
+            .map_err(End::Retry)?;
+        if msgs.is_empty() {
             // A nudge counted one more pending change before we looked; publish what is really there.
             self.publish(self.settled_state(), None).await;
             return Ok(());
         }
-        for p in &fresh {
-            self.inflight.insert(p.hash);
-        }
-        for msg in plan_push(&fresh) {
-            self.send(sink, &msg).await?;
+        for msg in &msgs {
+            self.send(sink, msg).await?;
         }
         self.publish(SyncState::Syncing, None).await;
         Ok(())
     }
 
     async fn on_message(&mut self, msg: ServerMsg, sink: &mut Sink) -> Result<(), End> {
-        let storage = |e: AppError| End::Fatal(e);
-        match msg {
-            ServerMsg::Welcome {
-                user_name,
-                role,
-                team_name,
-                members,
-                buckets,
-                ..
-            } => {
-                let b = buckets.clone();
-                with(&self.replica, move |r| {
-                    r.apply_welcome(&user_name, &role, &team_name, &members, &b)
-                })
-                .await
-                .map_err(storage)?;
-                self.buckets = Some(buckets);
-            }
-            ServerMsg::Snapshot {
-                bucket,
-                docs,
-                upto,
-                last,
-                ..
-            } => {
-                self.received += docs.len() as u64;
-                with(&self.replica, move |r| {
-                    r.apply_snapshot(&bucket, &docs, upto, last)
-                })
-                .await
-                .map_err(storage)?;
-            }
-            ServerMsg::Changes {
-                bucket,
-                entries,
-                upto,
-            } => {
-                self.received += entries.len() as u64;
-                with(&self.replica, move |r| {
-                    r.apply_changes(&bucket, &entries, upto)
-                })
-                .await
-                .map_err(storage)?;
-            }
-            ServerMsg::CaughtUp { bucket, .. } => {
-                self.caught_up.insert(bucket);
-            }
-            ServerMsg::Ack { doc, hashes } => {
-                for h in &hashes {
-                    self.inflight.remove(h);
-                }
-                with(&self.replica, move |r| r.ack(&doc, &hashes))
-                    .await
-                    .map_err(storage)?;
-                if self.inflight.is_empty() {
-                    self.push(sink).await?;
-                }
-            }
-            ServerMsg::Refused {
-                doc,
-                hashes,
-                path,
-                error,
-            } => {
-                tracing::info!(doc = %doc, code = %error.code, "edit refused by the server");
-                for h in &hashes {
-                    self.inflight.remove(h);
-                }
-                let dropped = with(&self.replica, move |r| {
-                    r.refuse(&doc, &hashes, &path, &error, now_ms())
-                })
-                .await
-                .map_err(storage)?;
-                // Dependents of the refused changes were dropped locally; forget them as in flight too.
-                for h in &dropped {
-                    self.inflight.remove(h);
-                }
-            }
-            ServerMsg::MissingDeps {
-                doc,
-                hashes,
-                missing,
-            } => {
-                for h in &hashes {
-                    self.inflight.remove(h);
-                }
-                let d = doc.clone();
-                let resend = with(&self.replica, move |r| {
-                    r.missing_deps(&d, &hashes, &missing, now_ms())
-                })
-                .await
-                .map_err(storage)?;
-                if resend {
-                    let pending = with(&self.replica, move |r| r.pending_for(&doc))
-                        .await
-                        .map_err(storage)?;
-                    for h in &pending {
-                        self.inflight.remove(h);
-                    }
-                    self.push(sink).await?;
-                }
-            }
-            ServerMsg::Error { error, fatal } => {
-                if fatal {
-                    return Err(End::Fatal(error));
-                }
-                tracing::warn!(code = %error.code, "server reported an error");
-                self.publish(SyncState::Syncing, Some(error)).await;
-                return Ok(());
-            }
-            ServerMsg::Pong => return Ok(()),
+        let pong = msg == ServerMsg::Pong;
+        let session = self.session.clone();
+        // A replica that cannot store what arrived (a full disk, say) is tried again after a pause.
+        let next = with(&self.replica, move |r| {
+            lock(&session).on_message(r, msg, now_ms())
+        })
+        .await
+        .map_err(End::Retry)?;
+        match next {
+            Next::Continue if pong => return Ok(()),
+            Next::Continue => {}
+            Next::Push => self.push(sink).await?,
+            Next::Retry(e) => return Err(End::Retry(e)),
+            Next::Fatal(e) => return Err(End::Fatal(e)),
         }
         self.publish(self.settled_state(), None).await;
         Ok(())
@@ -521,11 +417,7 @@ impl Conn<'_> {
 
     /// Synced once every bucket caught up and nothing is on its way; syncing otherwise.
     fn settled_state(&self) -> SyncState {
-        let done = self
-            .buckets
-            .as_ref()
-            .is_some_and(|b| b.iter().all(|b| self.caught_up.contains(b)));
-        if done && self.inflight.is_empty() {
+        if lock(&self.session).settled() {
             SyncState::Synced
         } else {
             SyncState::Syncing
@@ -541,17 +433,18 @@ impl Conn<'_> {
         if state == SyncState::Synced && pending > 0 {
             state = SyncState::Syncing;
         }
+        let applied = lock(&self.session).received;
         let received = if state == SyncState::Synced {
             0
         } else {
-            self.received
+            applied
         };
         self.status.send_replace(SyncStatus {
             state,
             pending,
             refused,
             received,
-            applied: self.received,
+            applied,
             last_error: error,
         });
     }

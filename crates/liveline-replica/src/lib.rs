@@ -6,11 +6,13 @@
 pub mod admin;
 pub mod client;
 pub mod replica;
+pub mod session;
 pub mod work;
 
 pub use admin::Admin;
 pub use client::{sign_in, SyncClient, SyncHandle};
 pub use replica::{Replica, ReplicaError};
+pub use session::{ClientSession, Next};
 
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

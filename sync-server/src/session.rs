@@ -1,0 +1,321 @@
+//! One device's sync session without the socket: what the server answers to each message a device sends, and
+//! the pages it sends when a bucket moves. `ws.rs` carries its messages over a WebSocket; the deterministic
+//! simulator (`liveline-testkit::sim`) calls it directly, so both run the same judgement and paging.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use automerge::ActorId;
+use liveline_domain::doc::uuid_bytes;
+use liveline_domain::policy::Principal;
+use liveline_domain::{DocKind, Lead, RecordMeta};
+use liveline_sync::{ingest, Cursor, DocChanges, ServerMsg, PAGE};
+use liveline_types::{codes, AppError};
+
+use crate::automation::Automations;
+use crate::automation::Event;
+use crate::store::{AuditNote, DeviceAuth, DocCommit, Result, Store};
+
+pub struct Session {
+    pub device: DeviceAuth,
+    pusher: Pusher,
+    /// Where the device stands in each bucket it holds (ordered, so paging runs the same way every time).
+    cursors: BTreeMap<String, u64>,
+}
+
+/// What a push produced: replies for the pushing device, webhook events to send after the commit, and the
+/// buckets whose log moved (whose holders must be woken).
+pub struct Pushed {
+    pub replies: Vec<ServerMsg>,
+    pub events: Vec<Event>,
+    pub touched: Vec<String>,
+}
+
+/// The next step of bringing a device up to date in one bucket.
+pub struct Pager {
+    bucket: String,
+    /// A snapshot in progress: the log position it covers, its size, and the last document sent.
+    snapshot: Option<(u64, u64, String)>,
+    /// The last log page was not full: the next step is `CaughtUp`, without another read.
+    drained: bool,
+    done: bool,
+}
+
+impl Session {
+    /// A session for an authenticated device; the user's earlier devices' actors are accepted too.
+    pub fn open<S: Store>(store: &S, device: DeviceAuth, now: i64) -> Result<Self> {
+        store.touch_device(&device.device_id, now)?;
+        let actor_of = |id: &str| uuid_bytes::parse(id).map(|b| ActorId::from(&b[..]));
+        let mut actors: Vec<ActorId> = actor_of(&device.device_id).into_iter().collect();
+        actors.extend(
+            store
+                .user_devices(&device.user_id)?
+                .iter()
+                .filter_map(|id| actor_of(id)),
+        );
+        Ok(Session {
+            pusher: Pusher(Arc::new((
+                device.principal(),
+                actors,
+                device.device_id.clone(),
+            ))),
+            device,
+            cursors: BTreeMap::new(),
+        })
+    }
+
+    /// What judges this session's pushes; cheap to clone and `'static`, so a push can run on a blocking thread.
+    pub fn pusher(&self) -> Pusher {
+        self.pusher.clone()
+    }
+
+    /// The buckets this session holds now.
+    pub fn buckets(&self) -> Vec<String> {
+        self.cursors.keys().cloned().collect()
+    }
+
+    pub fn holds(&self, bucket: &str) -> bool {
+        self.cursors.contains_key(bucket)
+    }
+
+    pub fn cursor_list(&self) -> Vec<Cursor> {
+        self.cursors
+            .iter()
+            .map(|(bucket, seq)| Cursor {
+                bucket: bucket.clone(),
+                seq: *seq,
+            })
+            .collect()
+    }
+
+    /// Answers `Hello`: the `Welcome` naming the buckets the server decides this device holds, and one pager per
+    /// bucket to run in order. Cursors for anything else the client names are ignored.
+    pub fn hello<S: Store>(
+        &mut self,
+        store: &S,
+        cursors: &[Cursor],
+    ) -> Result<(ServerMsg, Vec<Pager>)> {
+        let members = store.members(&self.device.team_id)?;
+        let buckets = self.pusher.0 .0.subscriptions();
+        let d = &self.device;
+        let welcome = ServerMsg::Welcome {
+            user_id: d.user_id.clone(),
+            user_name: d.user_name.clone(),
+            role: d.roles_here(),
+            team_id: d.team_id.clone(),
+            team_name: d.team_name.clone(),
+            device_id: d.device_id.clone(),
+            buckets: buckets.clone(),
+            members,
+        };
+        self.cursors = buckets
+            .iter()
+            .map(|b| {
+                let seq = cursors
+                    .iter()
+                    .find(|c| &c.bucket == b)
+                    .map(|c| c.seq)
+                    .unwrap_or(0);
+                (b.clone(), seq)
+            })
+            .collect();
+        let pagers = buckets
+            .into_iter()
+            .map(|bucket| {
+                let fresh = self.cursors[&bucket] == 0;
+                Pager {
+                    bucket,
+                    snapshot: fresh.then(|| (u64::MAX, 0, String::new())),
+                    drained: false,
+                    done: false,
+                }
+            })
+            .collect();
+        Ok((welcome, pagers))
+    }
+
+    /// A pager that sends the bucket's log after the device's cursor (a bucket moved).
+    pub fn catch_up(&self, bucket: &str) -> Pager {
+        Pager {
+            bucket: bucket.to_string(),
+            snapshot: None,
+            drained: false,
+            done: !self.cursors.contains_key(bucket),
+        }
+    }
+
+    /// The next message of a pager, or `None` when it is done. A device with nothing of a bucket gets a snapshot
+    /// (each document's saved bytes, in pages) whose cursor is the log position taken before the first page, so
+    /// anything committed while paging is sent again from the log (applying it twice changes nothing); then the
+    /// log after its cursor in pages, then `CaughtUp`.
+    pub fn next<S: Store>(&mut self, store: &S, pager: &mut Pager) -> Result<Option<ServerMsg>> {
+        if pager.done {
+            return Ok(None);
+        }
+        let bucket = pager.bucket.clone();
+        if let Some((upto, total, after)) = pager.snapshot.as_mut() {
+            if *upto == u64::MAX {
+                *upto = store.high_water(&bucket)?;
+                *total = store.bucket_size(&bucket)?;
+            }
+            if *upto > 0 {
+                let page = store.snapshot_page(&bucket, after, PAGE)?;
+                let last = page.len() < PAGE;
+                *after = page.last().map(|d| d.0.clone()).unwrap_or_default();
+                let msg = ServerMsg::Snapshot {
+                    bucket: bucket.clone(),
+                    docs: page,
+                    upto: *upto,
+                    last,
+                    total: *total,
+                };
+                if last {
+                    let upto = *upto;
+                    self.cursors.insert(bucket, upto);
+                    pager.snapshot = None;
+                }
+                return Ok(Some(msg));
+            }
+            pager.snapshot = None;
+        }
+        let cursor = self.cursors.get(&bucket).copied().unwrap_or(0);
+        let entries = if pager.drained {
+            Vec::new()
+        } else {
+            store.read_log(&bucket, cursor, PAGE)?
+        };
+        if let Some(last) = entries.last() {
+            let upto = last.seq;
+            pager.drained = entries.len() < PAGE;
+            self.cursors.insert(bucket.clone(), upto);
+            return Ok(Some(ServerMsg::Changes {
+                bucket,
+                entries,
+                upto,
+            }));
+        }
+        pager.done = true;
+        Ok(Some(ServerMsg::CaughtUp {
+            bucket,
+            seq: cursor,
+        }))
+    }
+
+    /// The user's roles or teams changed: later `hello`s use the new ones.
+    pub fn set_memberships(&mut self, memberships: Vec<liveline_domain::policy::Membership>) {
+        self.device.memberships = memberships;
+        let (_, actors, device_id) = &*self.pusher.0;
+        self.pusher = Pusher(Arc::new((
+            self.device.principal(),
+            actors.clone(),
+            device_id.clone(),
+        )));
+    }
+}
+
+/// Judges one device's pushes: the user (with memberships), the automerge actors it may push changes of (this
+/// device's and the user's earlier devices'), and the device id for the audit log.
+#[derive(Clone)]
+pub struct Pusher(Arc<(Principal, Vec<ActorId>, String)>);
+
+impl Pusher {
+    /// Judges a push and commits what is accepted (with the automations it sets off) in one write. `now` is the
+    /// server's clock, passed in so a simulation can run on its own time.
+    pub fn push<S: Store>(&self, store: &S, docs: Vec<DocChanges>, now: i64) -> Result<Pushed> {
+        let (principal, actors, device_id) = &*self.0;
+        let ((replies, events), touched) = store.write(
+            |reader| {
+                let mut commits = Vec::new();
+                let mut replies = Vec::new();
+                let mut auto = Automations::new(reader, now);
+                for d in docs {
+                    if uuid_bytes::parse(&d.doc).is_none() {
+                        let error = AppError::new(codes::BAD_MESSAGE)
+                            .with("doc", d.doc.chars().take(64).collect::<String>());
+                        replies.push(ServerMsg::Refused {
+                            doc: d.doc,
+                            hashes: Vec::new(),
+                            path: String::new(),
+                            error,
+                        });
+                        continue;
+                    }
+                    let before = auto.load(&d.doc).ok().flatten();
+                    let created = before.is_none();
+                    // Only a lead's previous state is needed (by the automations); other kinds skip the hydration.
+                    let lead_before = before
+                        .as_ref()
+                        .filter(|b| RecordMeta::read(b).is_ok_and(|m| m.kind == DocKind::Lead))
+                        .and_then(|b| Lead::load(b).ok());
+                    let out = ingest(before, &d.changes, principal, actors);
+                    let mut acked = out.duplicates.clone();
+                    acked.extend(out.accepted.iter().map(|a| a.0));
+                    if !acked.is_empty() {
+                        replies.push(ServerMsg::Ack {
+                            doc: d.doc.clone(),
+                            hashes: acked,
+                        });
+                    }
+                    for (hashes, path, error) in out.refused {
+                        tracing::info!(doc = %d.doc, code = %error.code, path = %path, "change refused");
+                        replies.push(ServerMsg::Refused {
+                            doc: d.doc.clone(),
+                            hashes,
+                            path,
+                            error,
+                        });
+                    }
+                    for (hashes, missing) in out.missing {
+                        replies.push(ServerMsg::MissingDeps {
+                            doc: d.doc.clone(),
+                            hashes,
+                            missing,
+                        });
+                    }
+                    if let (Some(mut doc), Some(meta)) = (out.doc, out.meta_after) {
+                        let mut changes: Vec<Vec<u8>> =
+                            out.accepted.into_iter().map(|a| a.1).collect();
+                        let mut assignment = None;
+                        if meta.kind == DocKind::Lead {
+                            match auto.after_lead(
+                                &d.doc,
+                                &mut doc,
+                                lead_before.as_ref(),
+                                &principal.user_id,
+                            ) {
+                                Ok(o) => {
+                                    changes.extend(o.change);
+                                    assignment = o.assignment;
+                                    commits.extend(o.extra);
+                                }
+                                // The lead is stored all the same; only the automation is missed.
+                                Err(e) => {
+                                    tracing::error!(doc = %d.doc, error = %e, "lead automation failed")
+                                }
+                            }
+                        }
+                        let audit = AuditNote {
+                            user_id: principal.user_id.clone(),
+                            created,
+                            fields: out.changed_fields,
+                        };
+                        if let Some(mut c) = DocCommit::of(&d.doc, &mut doc, changes, Some(audit)) {
+                            c.assignment = assignment;
+                            commits.push(c);
+                            auto.wrote(&d.doc, &doc);
+                        }
+                    }
+                }
+                let events = std::mem::take(&mut auto.events);
+                (commits, (replies, events))
+            },
+            Some(device_id),
+            now,
+        )?;
+        Ok(Pushed {
+            replies,
+            events,
+            touched: touched.into_iter().map(|(b, _)| b).collect(),
+        })
+    }
+}
