@@ -1,6 +1,8 @@
 //! The test kit: a real sync server in-process on a loopback port, and devices with real SQLite replicas.
 //! Integration tests, end-to-end tests and the benchmarks all drive Liveline through it.
 
+pub mod sim;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
