@@ -27,3 +27,5 @@ rustup target list --installed | grep -q '^wasm32-unknown-unknown$' || rustup ta
 # The wasm-bindgen CLI is installed by scripts/build-ui.sh, at the version the UI build resolves.
 
 command -v tauri-driver >/dev/null || cargo install tauri-driver --locked
+# The fuzzer driver for the fuzz targets in fuzz/ (scripts/fuzz.sh).
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked

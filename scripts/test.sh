@@ -30,3 +30,6 @@ dbus-run-session -- bash -c '
   stdbuf -oL dbus-monitor "interface=org.freedesktop.Notifications" > "$LIVELINE_DBUS_LOG" 2>/dev/null &
   cargo test --workspace --exclude liveline-ui --no-fail-fast
 ' 
+
+# The fuzz targets, briefly (20 s each from the kept corpus), so they keep building and the corpus keeps passing.
+bash scripts/fuzz.sh 20

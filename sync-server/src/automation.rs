@@ -109,10 +109,7 @@ impl<'a> Automations<'a> {
         if let Some(d) = self.written.get(id) {
             return Ok(Some(d.clone()));
         }
-        Ok(self
-            .reader
-            .load(id)?
-            .and_then(|bytes| AutoCommit::load(&bytes).ok()))
+        self.reader.load_doc(id)
     }
 
     /// Notes what this write stores for `id`, for the steps after it.

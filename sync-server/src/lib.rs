@@ -139,6 +139,22 @@ pub async fn launch(
     serve(state, listener, shutdown).await
 }
 
+/// Refuses to start on a data folder it cannot write, naming it (SQLite alone would say "readonly database" or
+/// fail at the first push).
+fn writable(dir: &std::path::Path) -> anyhow::Result<()> {
+    let probe = dir.join(".liveline-write-check");
+    std::fs::create_dir_all(dir)
+        .and_then(|_| std::fs::write(&probe, b"ok"))
+        .and_then(|_| std::fs::remove_file(&probe))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "the data folder {} cannot be written ({e}); the server keeps every change there, so it needs a \
+                 writable folder with free space (--data-dir or LIVELINE_DATA_DIR)",
+                dir.display()
+            )
+        })
+}
+
 /// Serves an already opened store.
 pub async fn serve<S: Store>(
     state: AppState<S>,
@@ -400,7 +416,7 @@ pub fn revoke_device<S: Store>(state: &AppState<S>, device_id: &str) -> store::R
 
 /// Opens the store in `settings.data_dir` as shared state, for tests and tools that need the handle.
 pub fn open_state(settings: &Settings) -> anyhow::Result<AppState<SqliteStore>> {
-    std::fs::create_dir_all(&settings.data_dir)?;
+    writable(&settings.data_dir)?;
     let store = SqliteStore::open(&settings.data_dir)?;
     let (hub, _) = broadcast::channel(4096);
     let state = Arc::new(Shared {

@@ -44,7 +44,11 @@ pub struct Pager {
 impl Session {
     /// A session for an authenticated device; the user's earlier devices' actors are accepted too.
     pub fn open<S: Store>(store: &S, device: DeviceAuth, now: i64) -> Result<Self> {
-        store.touch_device(&device.device_id, now)?;
+        // Last-seen is a courtesy for the admin's device list: a server that cannot write (a full disk) still serves
+        // reads.
+        if let Err(e) = store.touch_device(&device.device_id, now) {
+            tracing::warn!(device = %device.device_id, error = %e, "last-seen not recorded");
+        }
         let actor_of = |id: &str| uuid_bytes::parse(id).map(|b| ActorId::from(&b[..]));
         let mut actors: Vec<ActorId> = actor_of(&device.device_id).into_iter().collect();
         actors.extend(
@@ -90,11 +94,15 @@ impl Session {
 
     /// Answers `Hello`: the `Welcome` naming the buckets the server decides this device holds, and one pager per
     /// bucket to run in order. Cursors for anything else the client names are ignored.
+    ///
+    /// The user's roles and teams are read again here, not taken from the sign-in: a change made between the
+    /// connection's authentication and its `Hello` (or while the connection was busy) is never missed.
     pub fn hello<S: Store>(
         &mut self,
         store: &S,
         cursors: &[Cursor],
     ) -> Result<(ServerMsg, Vec<Pager>)> {
+        self.set_memberships(store.memberships(&self.device.user_id)?);
         let members = store.members(&self.device.team_id)?;
         let buckets = self.pusher.0 .0.subscriptions();
         let d = &self.device;
@@ -201,8 +209,7 @@ impl Session {
         }))
     }
 
-    /// The user's roles or teams changed: later `hello`s use the new ones.
-    pub fn set_memberships(&mut self, memberships: Vec<liveline_domain::policy::Membership>) {
+    fn set_memberships(&mut self, memberships: Vec<liveline_domain::policy::Membership>) {
         self.device.memberships = memberships;
         let (_, actors, device_id) = &*self.pusher.0;
         self.pusher = Pusher(Arc::new((

@@ -7,6 +7,8 @@
 use std::path::Path;
 use std::sync::Mutex;
 
+use std::collections::HashMap;
+
 use automerge::AutoCommit;
 use include_dir::{include_dir, Dir};
 use liveline_domain::assign::Load;
@@ -30,8 +32,9 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// What a device is told: the server could not store it (the device keeps it and sends it again).
     pub fn to_app_error(&self) -> AppError {
-        AppError::new(codes::STORAGE)
+        AppError::new(codes::SERVER_STORAGE)
     }
 }
 
@@ -89,6 +92,8 @@ pub struct DocCommit {
     pub index: DocIndex,
     /// A rule gave this lead to someone: `(rule, user)`, recorded in `assignments`.
     pub assignment: Option<(String, String)>,
+    /// The document itself, kept in the store's cache once committed (the next push to it skips loading).
+    pub doc: Option<AutoCommit>,
 }
 
 impl DocCommit {
@@ -108,6 +113,7 @@ impl DocCommit {
             changes,
             audit,
             assignment: None,
+            doc: Some(doc.clone()),
         })
     }
 }
@@ -244,6 +250,10 @@ pub trait Store: Send + Sync + 'static {
 /// Reads inside a write: documents, and what the automations look up.
 pub trait DocReader {
     fn load(&self, id: &str) -> Result<Option<Vec<u8>>>;
+    /// The document, hydrated (from a cache where the store keeps one).
+    fn load_doc(&self, id: &str) -> Result<Option<AutoCommit>> {
+        Ok(self.load(id)?.and_then(|b| AutoCommit::load(&b).ok()))
+    }
     /// The team's assignment-rules document `(id, bytes)`, if it has one.
     fn rules_doc(&self, team: &str) -> Result<Option<(String, Vec<u8>)>>;
     /// The team's members with their roles there.
@@ -266,7 +276,30 @@ pub struct SqliteStore {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     path: std::path::PathBuf,
+    /// The newest log entries of each bucket, so connections woken by a commit read them from memory.
+    tails: Mutex<Tails>,
+    /// Recently written documents, hydrated: the next push to the same document skips loading and verifying it.
+    docs: Mutex<HashMap<String, AutoCommit>>,
 }
+
+/// Log entries per bucket kept in memory after their commit. A bucket's tail holds every entry after `from`
+/// (contiguously), so a read after `from` is answered from it; older reads go to SQLite.
+#[derive(Default)]
+struct Tails {
+    by_bucket: HashMap<String, Tail>,
+    entries: usize,
+}
+
+struct Tail {
+    from: u64,
+    entries: std::collections::VecDeque<Entry>,
+}
+
+/// Entries kept per bucket, and in all; past the total, every tail is dropped and rebuilt from new commits.
+const TAIL_PER_BUCKET: usize = 256;
+const TAIL_TOTAL: usize = 200_000;
+/// Hydrated documents kept; past this, the cache starts over.
+const DOC_CACHE: usize = 2_000;
 
 fn open(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
@@ -294,6 +327,8 @@ impl SqliteStore {
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
             path,
+            tails: Mutex::default(),
+            docs: Mutex::default(),
         };
         if placement.as_deref() != Some(PLACEMENT_VERSION.to_string().as_str()) {
             let moved = store.replace_all(crate::now_ms())?;
@@ -328,7 +363,7 @@ impl SqliteStore {
     }
 }
 
-struct TxReader<'a>(&'a rusqlite::Transaction<'a>);
+struct TxReader<'a>(&'a rusqlite::Transaction<'a>, &'a SqliteStore);
 
 impl DocReader for TxReader<'_> {
     fn load(&self, id: &str) -> Result<Option<Vec<u8>>> {
@@ -336,6 +371,19 @@ impl DocReader for TxReader<'_> {
             .0
             .query_row("SELECT bytes FROM docs WHERE id = ?1", [id], |r| r.get(0))
             .optional()?)
+    }
+
+    fn load_doc(&self, id: &str) -> Result<Option<AutoCommit>> {
+        if let Some(d) = self
+            .1
+            .docs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+        {
+            return Ok(Some(d.clone()));
+        }
+        Ok(self.load(id)?.and_then(|b| AutoCommit::load(&b).ok()))
     }
 
     fn rules_doc(&self, team: &str) -> Result<Option<(String, Vec<u8>)>> {
@@ -431,10 +479,13 @@ impl DocReader for TxReader<'_> {
 
 impl Store for SqliteStore {
     fn create_team(&self, id: &str, name: &str) -> Result<()> {
-        self.writer.lock().unwrap().execute(
-            "INSERT INTO teams (id, name) VALUES (?1, ?2)",
-            params![id, name],
-        )?;
+        self.writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .execute(
+                "INSERT INTO teams (id, name) VALUES (?1, ?2)",
+                params![id, name],
+            )?;
         Ok(())
     }
 
@@ -447,7 +498,7 @@ impl Store for SqliteStore {
         roles: &str,
         hash: &str,
     ) -> Result<()> {
-        let mut conn = self.writer.lock().unwrap();
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction()?;
         tx.execute(
             "INSERT INTO users (id, team_id, email, name, password_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -462,7 +513,7 @@ impl Store for SqliteStore {
     }
 
     fn set_roles(&self, user: &str, team: &str, roles: &str) -> Result<bool> {
-        let conn = self.writer.lock().unwrap();
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let exists: bool = conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1)",
             [user],
@@ -535,10 +586,13 @@ impl Store for SqliteStore {
     }
 
     fn touch_device(&self, device: &str, now: i64) -> Result<()> {
-        self.writer.lock().unwrap().execute(
-            "UPDATE devices SET last_seen = ?2 WHERE id = ?1",
-            params![device, now],
-        )?;
+        self.writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .execute(
+                "UPDATE devices SET last_seen = ?2 WHERE id = ?1",
+                params![device, now],
+            )?;
         Ok(())
     }
 
@@ -611,6 +665,7 @@ impl Store for SqliteStore {
                             changes: Vec::new(),
                             audit: None,
                             assignment: None,
+                            doc: None,
                         });
                     }
                     (commits, ())
@@ -648,7 +703,7 @@ impl Store for SqliteStore {
         token_hash: &[u8],
         now: i64,
     ) -> Result<()> {
-        self.writer.lock().unwrap().execute(
+        self.writer.lock().unwrap_or_else(|p| p.into_inner()).execute(
             "INSERT INTO devices (id, user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id, user, name, token_hash, now],
         )?;
@@ -696,10 +751,14 @@ impl Store for SqliteStore {
     }
 
     fn revoke_device(&self, id: &str, now: i64) -> Result<bool> {
-        let n = self.writer.lock().unwrap().execute(
-            "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-            params![id, now],
-        )?;
+        let n = self
+            .writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .execute(
+                "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![id, now],
+            )?;
         Ok(n > 0)
     }
 
@@ -730,11 +789,34 @@ impl Store for SqliteStore {
         device: Option<&str>,
         now: i64,
     ) -> Result<(T, Vec<(String, u64)>)> {
-        let mut conn = self.writer.lock().unwrap();
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction()?;
-        let (commits, out) = f(&TxReader(&tx));
+        let (commits, out) = f(&TxReader(&tx, self));
         let mut touched: Vec<(String, u64)> = Vec::new();
-        for c in commits {
+        // What this write logs, per bucket, for the in-memory tails once it is committed.
+        let mut logged: Vec<(String, Entry)> = Vec::new();
+        let mut hydrated: Vec<(String, AutoCommit)> = Vec::new();
+        let fresh_tail = |b: &str| -> Result<Option<u64>> {
+            if self
+                .tails
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .by_bucket
+                .contains_key(b)
+            {
+                return Ok(None);
+            }
+            let v: Option<i64> =
+                tx.query_row("SELECT MAX(seq) FROM log WHERE bucket = ?1", [b], |r| {
+                    r.get(0)
+                })?;
+            Ok(Some(v.unwrap_or(0) as u64))
+        };
+        let mut starts: HashMap<String, u64> = HashMap::new();
+        for mut c in commits {
+            if let Some(d) = c.doc.take() {
+                hydrated.push((c.doc_id.clone(), d));
+            }
             let old: Vec<String> = {
                 let mut st =
                     tx.prepare_cached("SELECT bucket FROM doc_buckets WHERE doc_id = ?1")?;
@@ -746,19 +828,39 @@ impl Store for SqliteStore {
                 "INSERT INTO log (bucket, doc_id, op, bytes, device_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             let mut last = 0i64;
+            let mut log = |b: &str, op: EntryOp, seq: i64| -> Result<()> {
+                if !starts.contains_key(b) {
+                    if let Some(from) = fresh_tail(b)? {
+                        // The bucket's position before this entry: its tail starts there.
+                        starts.insert(b.to_string(), from.min(seq as u64 - 1));
+                    }
+                }
+                logged.push((
+                    b.to_string(),
+                    Entry {
+                        seq: seq as u64,
+                        doc: c.doc_id.clone(),
+                        op,
+                    },
+                ));
+                Ok(())
+            };
             for b in &new {
                 if old.contains(b) {
                     for ch in &c.changes {
                         ins_log.execute(params![b, c.doc_id, 0, ch, device, now])?;
+                        last = tx.last_insert_rowid();
+                        log(b, EntryOp::Change(ch.clone()), last)?;
                     }
                 } else {
                     ins_log.execute(params![b, c.doc_id, 1, c.bytes, device, now])?;
+                    last = tx.last_insert_rowid();
+                    log(b, EntryOp::Doc(c.bytes.clone()), last)?;
                     tx.execute(
                         "INSERT INTO doc_buckets (bucket, doc_id) VALUES (?1, ?2)",
                         params![b, c.doc_id],
                     )?;
                 }
-                last = tx.last_insert_rowid();
                 note(&mut touched, b, last as u64);
             }
             for b in old.iter().filter(|b| !new.contains(b)) {
@@ -770,11 +872,12 @@ impl Store for SqliteStore {
                     device,
                     now
                 ])?;
+                last = tx.last_insert_rowid();
+                log(b, EntryOp::Remove, last)?;
                 tx.execute(
                     "DELETE FROM doc_buckets WHERE bucket = ?1 AND doc_id = ?2",
                     params![b, c.doc_id],
                 )?;
-                last = tx.last_insert_rowid();
                 note(&mut touched, b, last as u64);
             }
             tx.execute(
@@ -846,10 +949,58 @@ impl Store for SqliteStore {
             }
         }
         tx.commit()?;
+        // Only what is committed enters the caches (a failed write leaves them as they were).
+        {
+            let mut tails = self.tails.lock().unwrap_or_else(|p| p.into_inner());
+            if tails.entries + logged.len() > TAIL_TOTAL {
+                *tails = Tails::default();
+                starts.clear();
+            }
+            for (b, from) in starts {
+                tails.by_bucket.entry(b).or_insert(Tail {
+                    from,
+                    entries: Default::default(),
+                });
+            }
+            for (b, e) in logged {
+                let Some(tail) = tails.by_bucket.get_mut(&b) else {
+                    continue;
+                };
+                tail.entries.push_back(e);
+                let mut dropped = 0;
+                while tail.entries.len() > TAIL_PER_BUCKET {
+                    let first = tail.entries.pop_front().expect("non-empty");
+                    tail.from = first.seq;
+                    dropped += 1;
+                }
+                tails.entries = tails.entries + 1 - dropped;
+            }
+        }
+        {
+            let mut docs = self.docs.lock().unwrap_or_else(|p| p.into_inner());
+            if docs.len() + hydrated.len() > DOC_CACHE {
+                docs.clear();
+            }
+            docs.extend(hydrated);
+        }
         Ok((out, touched))
     }
 
     fn read_log(&self, bucket: &str, after: u64, limit: usize) -> Result<Vec<Entry>> {
+        {
+            let tails = self.tails.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(t) = tails.by_bucket.get(bucket) {
+                if after >= t.from {
+                    return Ok(t
+                        .entries
+                        .iter()
+                        .filter(|e| e.seq > after)
+                        .take(limit)
+                        .cloned()
+                        .collect());
+                }
+            }
+        }
         self.with_reader(|c| {
             let mut st = c.prepare_cached(
                 "SELECT seq, doc_id, op, bytes FROM log WHERE bucket = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
@@ -944,10 +1095,13 @@ impl Store for SqliteStore {
     }
 
     fn webhook_delivered(&self, id: &str, at: i64, error: &str) -> Result<()> {
-        self.writer.lock().unwrap().execute(
-            "UPDATE webhooks SET last_at = ?2, last_error = ?3 WHERE id = ?1",
-            params![id, at, error],
-        )?;
+        self.writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .execute(
+                "UPDATE webhooks SET last_at = ?2, last_error = ?3 WHERE id = ?1",
+                params![id, at, error],
+            )?;
         Ok(())
     }
 
@@ -962,7 +1116,7 @@ impl Store for SqliteStore {
     }
 
     fn set_webhooks(&self, team: &str, hooks: &[WebhookRow], now: i64) -> Result<()> {
-        let mut conn = self.writer.lock().unwrap();
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction()?;
         tx.execute("DELETE FROM webhooks WHERE team_id = ?1", [team])?;
         // `created_at` keeps the order the admin gave.

@@ -59,7 +59,7 @@ async fn session<S: Store>(state: AppState<S>, device: DeviceAuth, socket: WebSo
             tracing::error!(error = %e, "storage error opening a sync session");
             let _ = out
                 .send(encode(&ServerMsg::Error {
-                    error: AppError::new(codes::STORAGE),
+                    error: AppError::new(codes::SERVER_STORAGE),
                     fatal: false,
                 }))
                 .await;
@@ -142,7 +142,7 @@ impl<S: Store> Conn<S> {
     async fn storage_error(&self, e: impl std::fmt::Display) -> bool {
         tracing::error!(error = %e, device = %self.session.device.device_id, "storage error");
         self.send(&ServerMsg::Error {
-            error: AppError::new(codes::STORAGE),
+            error: AppError::new(codes::SERVER_STORAGE),
             fatal: false,
         })
         .await
@@ -204,16 +204,7 @@ impl<S: Store> Conn<S> {
     /// An admin changed this user's roles or teams: read them again and send a new `Welcome`. The device drops
     /// buckets it no longer holds (and their documents); new buckets arrive as snapshots.
     async fn access_changed(&mut self) -> bool {
-        let st = self.state.clone();
-        let user = self.session.device.user_id.clone();
-        let found = tokio::task::spawn_blocking(move || st.store.memberships(&user)).await;
-        let memberships = match found {
-            Ok(Ok(m)) => m,
-            Ok(Err(e)) => return self.storage_error(e).await,
-            Err(e) => return self.storage_error(e).await,
-        };
         tracing::info!(device = %self.session.device.device_id, "access changed; re-subscribing");
-        self.session.set_memberships(memberships);
         let cursors = self.session.cursor_list();
         self.hello(cursors).await
     }

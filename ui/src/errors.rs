@@ -67,6 +67,9 @@ pub fn error_text(i18n: I18n, err: &AppError) -> String {
         codes::LAST_ADMIN => t_string!(i18n, err.last_admin).to_string(),
         codes::STORAGE => t_string!(i18n, err.storage).to_string(),
         codes::STORAGE_CORRUPT => t_string!(i18n, err.storage_corrupt).to_string(),
+        codes::STORAGE_FULL => t_string!(i18n, err.storage_full).to_string(),
+        codes::STORAGE_READ_ONLY => t_string!(i18n, err.storage_read_only).to_string(),
+        codes::SERVER_STORAGE => t_string!(i18n, err.server_storage).to_string(),
         codes::TASK_STATE => {
             let status = crate::labels::task_status_name(i18n, &arg("status"));
             t_string!(i18n, err.task_state, status).to_string()

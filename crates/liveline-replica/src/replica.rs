@@ -33,6 +33,18 @@ pub enum ReplicaError {
     NotSignedIn,
     #[error("no record {0}")]
     NotFound(String),
+    #[error("the data folder cannot be written: {0}")]
+    ReadOnly(String),
+}
+
+/// What a failed write means for the person holding the device: a full disk, a folder it may not write, or else.
+pub fn storage_code(e: &rusqlite::Error) -> Option<&'static str> {
+    use rusqlite::ErrorCode::*;
+    match e.sqlite_error_code()? {
+        DiskFull => Some(codes::STORAGE_FULL),
+        ReadOnly | CannotOpen | PermissionDenied => Some(codes::STORAGE_READ_ONLY),
+        _ => None,
+    }
 }
 
 impl ReplicaError {
@@ -41,6 +53,10 @@ impl ReplicaError {
             ReplicaError::Corrupt(_) => AppError::new(codes::STORAGE_CORRUPT),
             ReplicaError::NotSignedIn => AppError::new(codes::NOT_SIGNED_IN),
             ReplicaError::NotFound(id) => AppError::new(codes::NOT_FOUND).with("id", id.clone()),
+            ReplicaError::ReadOnly(_) => AppError::new(codes::STORAGE_READ_ONLY),
+            ReplicaError::Db(e) if storage_code(e).is_some() => {
+                AppError::new(storage_code(e).expect("checked"))
+            }
             other => AppError::new(codes::STORAGE).with("detail", other.to_string()),
         }
     }
@@ -78,9 +94,13 @@ impl Replica {
     /// [`ReplicaError::Corrupt`], so the app can offer to start over from the server.
     pub fn open(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| ReplicaError::Corrupt(e.to_string()))?;
+            std::fs::create_dir_all(dir).map_err(|e| ReplicaError::ReadOnly(e.to_string()))?;
         }
-        let corrupt = |e: rusqlite::Error| ReplicaError::Corrupt(e.to_string());
+        // A folder that cannot be written is not damage: offering to erase the data would be wrong.
+        let corrupt = |e: rusqlite::Error| match storage_code(&e) {
+            Some(_) => ReplicaError::Db(e),
+            None => ReplicaError::Corrupt(e.to_string()),
+        };
         let mut conn = Connection::open(path).map_err(corrupt)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(corrupt)?;
@@ -500,12 +520,7 @@ impl Replica {
     /// The server stored these changes: they leave the queue.
     pub fn ack(&mut self, doc: &str, hashes: &[Hash]) -> Result<()> {
         let tx = self.conn.transaction()?;
-        for h in hashes {
-            tx.execute(
-                "DELETE FROM pending WHERE doc_id = ?1 AND hash = ?2",
-                params![doc, &h[..]],
-            )?;
-        }
+        dequeue(&tx, doc, hashes)?;
         tx.commit()?;
         Ok(())
     }
@@ -583,33 +598,59 @@ impl Replica {
         now: i64,
     ) -> Result<Vec<Hash>> {
         let tx = self.conn.transaction()?;
-        let Some(mut doc) = load_doc(&tx, doc_id)? else {
-            tx.commit()?;
-            return Ok(Vec::new());
+        let queued: Vec<Hash> = {
+            let mut st = tx.prepare_cached("SELECT hash FROM pending WHERE doc_id = ?1")?;
+            let rows = st.query_map([doc_id], |r| r.get::<_, Vec<u8>>(0))?;
+            rows.filter_map(|h| h.ok().and_then(|h| h.try_into().ok()))
+                .collect()
         };
-        let kind = read_kind(&tx, doc_id)?;
-        let (title, content) = match Lead::load(&doc) {
-            Ok(l) => (l.buyer_name.clone(), l.summary()),
-            Err(_) => (doc_id.to_string(), String::new()),
+        let orphan: Option<(String, String)> = tx
+            .query_row(
+                "SELECT title, content FROM orphans WHERE doc_id = ?1",
+                [doc_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (title, content, dropped) = match load_doc(&tx, doc_id)? {
+            // The device no longer holds the document: its queued edits chain on each other, so all of them go.
+            None => {
+                let Some((title, content)) = orphan else {
+                    tx.commit()?;
+                    return Ok(Vec::new());
+                };
+                (title, content, queued.clone())
+            }
+            Some(mut doc) => {
+                let known: Vec<Hash> = hashes
+                    .iter()
+                    .copied()
+                    .filter(|h| doc.get_change_by_hash(&ChangeHash(*h)).is_some())
+                    .collect();
+                if !hashes.is_empty()
+                    && known.is_empty()
+                    && !hashes.iter().any(|h| queued.contains(h))
+                {
+                    // Already handled (the same refusal twice): nothing more to drop or to show.
+                    tx.commit()?;
+                    return Ok(Vec::new());
+                }
+                let (title, content) = describe(&doc, doc_id);
+                let kind = read_kind(&tx, doc_id)?;
+                let (mut fresh, mut dropped) = rebuild_without(&mut doc, &known);
+                if fresh.get_heads().is_empty() {
+                    // The refused change created the document: nothing of it remains.
+                    purge(&tx, doc_id)?;
+                } else {
+                    store_doc(&tx, doc_id, kind, &mut fresh)?;
+                }
+                // Refused changes leave the queue even when the document no longer has them.
+                dropped.extend(hashes.iter().filter(|h| queued.contains(h)));
+                dropped.sort_unstable();
+                dropped.dedup();
+                (title, content, dropped)
+            }
         };
-        let known: Vec<Hash> = hashes
-            .iter()
-            .copied()
-            .filter(|h| doc.get_change_by_hash(&ChangeHash(*h)).is_some())
-            .collect();
-        let (mut fresh, dropped) = rebuild_without(&mut doc, &known);
-        for h in &dropped {
-            tx.execute(
-                "DELETE FROM pending WHERE doc_id = ?1 AND hash = ?2",
-                params![doc_id, &h[..]],
-            )?;
-        }
-        if fresh.get_heads().is_empty() {
-            // The refused change created the document: nothing of it remains.
-            purge(&tx, doc_id)?;
-        } else {
-            store_doc(&tx, doc_id, kind, &mut fresh)?;
-        }
+        dequeue(&tx, doc_id, &dropped)?;
         let args = serde_json::to_string(&error.args).unwrap_or_else(|_| "{}".into());
         tx.execute(
             "INSERT INTO refused (doc_id, title, path, code, args, content, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -728,6 +769,7 @@ fn wipe(tx: &Transaction<'_>) -> Result<()> {
         "refused",
         "tasks",
         "notices",
+        "orphans",
     ] {
         tx.execute(&format!("DELETE FROM {t}"), [])?;
     }
@@ -917,8 +959,26 @@ fn merge_doc(tx: &Transaction<'_>, bucket: &str, id: &str, bytes: &[u8]) -> Resu
                 .map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
             store_doc(tx, id, meta.kind, &mut local)
         }
-        // A document new to this device is kept exactly as the server saved it.
-        None => store_doc_bytes(tx, id, meta.kind, &remote, bytes),
+        None => {
+            let queued: Vec<automerge::Change> = {
+                let mut st =
+                    tx.prepare_cached("SELECT bytes FROM pending WHERE doc_id = ?1 ORDER BY id")?;
+                let rows = st.query_map([id], |r| r.get::<_, Vec<u8>>(0))?;
+                rows.filter_map(|b| b.ok().and_then(|b| automerge::Change::from_bytes(b).ok()))
+                    .collect()
+            };
+            if queued.is_empty() {
+                // A document new to this device is kept exactly as the server saved it.
+                return store_doc_bytes(tx, id, meta.kind, &remote, bytes);
+            }
+            // It comes back while edits made before it went away are still queued: they go back in, so the next
+            // local edit follows them (a new change with their sequence numbers would clash once they are stored).
+            remote
+                .apply_changes(queued)
+                .map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
+            tx.execute("DELETE FROM orphans WHERE doc_id = ?1", [id])?;
+            store_doc(tx, id, meta.kind, &mut remote)
+        }
     }
 }
 
@@ -957,17 +1017,59 @@ fn leave_bucket(tx: &Transaction<'_>, bucket: &str, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Forgets a document. Local edits of it the server has not answered stay queued (the server decides whether they
+/// were made in time); what they wrote is kept aside for the refused-edits inbox, so no edit disappears unseen.
 fn purge(tx: &Transaction<'_>, id: &str) -> Result<()> {
+    let pending: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pending WHERE doc_id = ?1)",
+        [id],
+        |r| r.get(0),
+    )?;
+    if pending {
+        if let Some(doc) = load_doc(tx, id)? {
+            let (title, content) = describe(&doc, id);
+            tx.execute(
+                "INSERT INTO orphans (doc_id, title, content) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (doc_id) DO UPDATE SET title = ?2, content = ?3",
+                params![id, title, content],
+            )?;
+        }
+    }
     for sql in [
         "DELETE FROM docs WHERE id = ?1",
         "DELETE FROM leads WHERE id = ?1",
         "DELETE FROM live_sessions WHERE id = ?1",
         "DELETE FROM tasks WHERE id = ?1",
         "DELETE FROM notices WHERE task_id = ?1",
-        "DELETE FROM pending WHERE doc_id = ?1",
         "DELETE FROM doc_buckets WHERE doc_id = ?1",
     ] {
         tx.execute(sql, [id])?;
     }
+    Ok(())
+}
+
+/// A record's title and readable content, for the refused-edits inbox.
+fn describe(doc: &AutoCommit, id: &str) -> (String, String) {
+    match Lead::load(doc) {
+        Ok(l) => (l.buyer_name.clone(), l.summary()),
+        Err(_) => match liveline_domain::Task::load(doc) {
+            Ok(t) => (t.title.clone(), t.title),
+            Err(_) => (id.to_string(), String::new()),
+        },
+    }
+}
+
+/// Removes answered changes from the queue; a set-aside document with nothing left queued is forgotten.
+fn dequeue(tx: &Transaction<'_>, doc: &str, hashes: &[Hash]) -> Result<()> {
+    for h in hashes {
+        tx.execute(
+            "DELETE FROM pending WHERE doc_id = ?1 AND hash = ?2",
+            params![doc, &h[..]],
+        )?;
+    }
+    tx.execute(
+        "DELETE FROM orphans WHERE doc_id = ?1 AND NOT EXISTS (SELECT 1 FROM pending WHERE doc_id = ?1)",
+        [doc],
+    )?;
     Ok(())
 }

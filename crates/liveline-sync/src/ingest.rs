@@ -34,6 +34,22 @@ fn hash_of(h: &ChangeHash) -> Hash {
     h.0
 }
 
+/// Whether a change encodes its operations the way automerge itself would. A document keeps its changes in its own
+/// columnar form and recomputes their hashes on load: a change whose bytes say the same thing differently (found
+/// by fuzzing: well-formed, checksummed, applied without complaint) would make the stored document fail to load
+/// with mismatching heads, for every device, for good.
+///
+/// automerge 0.12 panics while expanding some malformed changes (an operation naming an actor the change does not
+/// list); such a change is not canonical either, and the panic must not reach the server's write.
+fn canonical(c: &Change) -> bool {
+    guarded(|| Change::from(c.decode()).hash() == c.hash()).unwrap_or(false)
+}
+
+/// Runs `f`, turning a panic inside automerge on hostile input into `None`.
+fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
+}
+
 /// Judges `changes` (raw bytes as pushed) for the document `doc` (`None`: the server does not have it yet),
 /// written by `who` through one of their devices, whose automerge actors are `actors` (the pushing device's, and
 /// those of the user's earlier sign-ins: a replica signed in again still holds changes made under its old id).
@@ -57,6 +73,10 @@ pub fn ingest(
     let mut decoded: Vec<Change> = Vec::with_capacity(changes.len());
     for bytes in changes {
         match Change::from_bytes(bytes.clone()) {
+            Ok(c) if !canonical(&c) => {
+                out.refused
+                    .push((Vec::new(), String::new(), AppError::new(codes::BAD_CHANGE)));
+            }
             Ok(c) if actors.contains(c.actor_id()) => decoded.push(c),
             Ok(c) => {
                 out.refused.push((
@@ -126,7 +146,8 @@ pub fn ingest(
                 let keys = server_fields(m.kind, &m.created_by);
                 (m.kind, m.created_by.clone(), top_values(&doc, keys))
             });
-            if doc.apply_changes([c.clone()]).is_err() {
+            let applied = guarded(|| doc.apply_changes([c.clone()]).is_ok()).unwrap_or(false);
+            if !applied {
                 refused_hashes.push(c.hash());
                 out.refused.push((
                     vec![hash_of(&c.hash())],

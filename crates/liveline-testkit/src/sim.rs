@@ -208,6 +208,7 @@ impl Sim {
             93..=94 => self.crash_device(),
             95 => self.restart_server(),
             96 => self.escalate(),
+            97 => self.change_role(),
             _ => {
                 // The server notices a connection the device closed (until then its frames still arrive).
                 let closed: Vec<usize> = (0..self.links.len())
@@ -438,6 +439,39 @@ impl Sim {
         Ok(())
     }
 
+    /// An admin makes the second rep a sales lead (who reads the whole team), or a rep again (who reads only
+    /// their own leads): their open connection gets a new `Welcome`, and the device must drop what it no longer
+    /// may read.
+    fn change_role(&mut self) -> R<()> {
+        let Some(state) = self.state.clone() else {
+            return Ok(());
+        };
+        let d = USERS.iter().position(|u| u.0 == "r2").expect("r2 exists");
+        let lead_now = self.devs[d].auth.roles_here().contains("sales_lead");
+        let role = if lead_now { "sales_rep" } else { "sales_lead" };
+        let e = |e: liveline_sync_server::store::StoreError| fail(self.report.seed, e);
+        state.store.set_roles("r2", "t1", role).map_err(e)?;
+        let memberships = state.store.memberships("r2").map_err(e)?;
+        self.devs[d].auth.memberships = memberships.clone();
+        for l in 0..self.links.len() {
+            if self.links[l].dev != d || !self.links[l].live {
+                continue;
+            }
+            let Some(session) = self.links[l].server.as_mut() else {
+                continue;
+            };
+            let cursors = session.cursor_list();
+            let (welcome, pagers) = session
+                .hello(&state.store, &cursors)
+                .map_err(|e| fail(self.report.seed, format!("hello: {e}")))?;
+            self.links[l].down.push_back(encode(&welcome));
+            for p in pagers {
+                self.run_pager(l, p)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Half an hour passes and the server's sweep escalates overdue first-contact tasks.
     fn escalate(&mut self) -> R<()> {
         self.now += 31 * 60_000;
@@ -461,10 +495,24 @@ impl Sim {
         let Some(session) = link.server.as_mut() else {
             return Ok(());
         };
+        let dev = &self.devs[link.dev];
+        let allowed = dev.auth.principal().subscriptions();
         while let Some(msg) = session
             .next(&state.store, &mut pager)
             .map_err(|e| fail(self.report.seed, format!("pager: {e}")))?
         {
+            // No page from a bucket the server does not give this user at the time it sends it.
+            if let ServerMsg::Snapshot { bucket, .. } | ServerMsg::Changes { bucket, .. } = &msg {
+                if !allowed.contains(bucket) {
+                    return Err(fail(
+                        self.report.seed,
+                        format!(
+                            "{} was sent a page of {bucket}, not one of its buckets {allowed:?}",
+                            dev.name
+                        ),
+                    ));
+                }
+            }
             link.down.push_back(encode(&msg));
         }
         Ok(())
@@ -588,16 +636,6 @@ impl Sim {
         let msg =
             decode::<ServerMsg>(frame).map_err(|e| self.fail(format!("server frame: {e}")))?;
         let d = self.links[l].dev;
-        // No page from a bucket the server does not give this user (checked on the wire, before applying).
-        if let ServerMsg::Snapshot { bucket, .. } | ServerMsg::Changes { bucket, .. } = &msg {
-            let allowed = self.devs[d].auth.principal().subscriptions();
-            if !allowed.contains(bucket) {
-                return Err(self.fail(format!(
-                    "{} received a page of {bucket}, which is not one of its buckets {allowed:?}",
-                    self.devs[d].name
-                )));
-            }
-        }
         let now = self.now;
         let client = self.links[l].client.as_mut().expect("open");
         let r = self.devs[d]

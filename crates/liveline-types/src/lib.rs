@@ -514,6 +514,12 @@ pub mod codes {
     pub const NOT_FOUND: &str = "app.not_found";
     pub const STORAGE: &str = "storage.error";
     pub const STORAGE_CORRUPT: &str = "storage.corrupt";
+    /// The device's disk is full: nothing was saved, what was typed stays on the form.
+    pub const STORAGE_FULL: &str = "storage.full";
+    /// The device's data folder cannot be written (a read-only disk or folder).
+    pub const STORAGE_READ_ONLY: &str = "storage.read_only";
+    /// The server could not store what was sent (its disk may be full); the device keeps it and sends it again.
+    pub const SERVER_STORAGE: &str = "server.storage";
     pub const RATE_LIMITED: &str = "server.rate_limited";
     /// The UI could not read the shell's answer.
     pub const UNKNOWN: &str = "app.unknown";

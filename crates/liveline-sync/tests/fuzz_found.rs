@@ -1,0 +1,65 @@
+//! Inputs the fuzz targets (`fuzz/`) found to break something, kept as regular tests once fixed.
+
+use std::path::Path;
+
+use automerge::{ActorId, AutoCommit};
+use liveline_domain::policy::{Principal, Role};
+use liveline_sync::ingest;
+use liveline_types::codes;
+
+fn fixture(dir: &str, name: &str) -> Vec<u8> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(dir)
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// A real edit with one byte flipped still parsed as a change with a valid checksum and applied, but the document
+/// saved with it failed to load ("mismatching heads"): stored by the server, it would have broken the lead for
+/// every device. Such a change is now refused, and the document stays as it was.
+#[test]
+fn a_change_automerge_would_not_encode_that_way_is_refused() {
+    let before = AutoCommit::load(&fixture("noncanonical-change", "before.automerge")).unwrap();
+    let changes = vec![
+        fixture("noncanonical-change", "change-0.bin"),
+        fixture("noncanonical-change", "change-1.bin"),
+    ];
+    let who = Principal::new("u1", "t1", &[Role::Assistant]);
+    let actors = [ActorId::from(&[7u8; 16][..])];
+    let out = ingest(Some(before), &changes, &who, &actors);
+    assert!(
+        out.accepted.is_empty(),
+        "nothing of a batch with a bad change is accepted"
+    );
+    assert!(out.doc.is_none(), "the stored document is not replaced");
+    assert!(
+        out.refused
+            .iter()
+            .any(|(_, _, e)| e.code == codes::BAD_CHANGE),
+        "refused as a bad change: {:?}",
+        out.refused
+    );
+}
+
+/// A damaged change whose operation names an actor the change does not list made automerge 0.12 panic while
+/// expanding it; inside the server's write that panic would have poisoned the store's writer lock, refusing every
+/// later push to everyone. Ingestion now refuses it as a bad change and carries on.
+#[test]
+fn a_change_that_makes_automerge_panic_is_refused_without_a_panic() {
+    let changes: Vec<Vec<u8>> = (0..3)
+        .map(|i| fixture("panicking-change", &format!("change-{i}.bin")))
+        .collect();
+    let who = Principal::new("u1", "t1", &[Role::Assistant]);
+    let actors = [ActorId::from(&[7u8; 16][..])];
+    let out = ingest(None, &changes, &who, &actors);
+    assert!(out.accepted.is_empty());
+    assert!(out.doc.is_none());
+    assert!(
+        out.refused
+            .iter()
+            .any(|(_, _, e)| e.code == codes::BAD_CHANGE),
+        "{:?}",
+        out.refused
+    );
+}

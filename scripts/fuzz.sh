@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds the cargo-fuzz targets in fuzz/ and runs each from its kept corpus for SECS seconds (default 20; the test
+# command runs this briefly so the targets keep building; run `bash scripts/fuzz.sh 1800` for half an hour each).
+# A crash stops the run and leaves the input in fuzz/artifacts/<target>/; turn it into a test before fixing it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh >/dev/null
+secs="${1:-20}"
+cd fuzz
+# cargo fuzz passes sanitizer flags that rustc takes from nightly builds only; this machine has the stable
+# toolchain, which accepts them with RUSTC_BOOTSTRAP.
+export RUSTC_BOOTSTRAP=1
+cargo fuzz build -O
+for t in decode ingest replica_import; do
+  mkdir -p "corpus/$t"
+  echo "fuzz $t: ${secs}s"
+  cargo fuzz run -O "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=4096 -print_final_stats=1 2>&1 \
+    | grep -E '^(stat::number_of_executed_units|stat::new_units_added)|ERROR|panicked' || true
+  if [ -n "$(ls -A "artifacts/$t" 2>/dev/null)" ]; then
+    echo "fuzz $t found a crash: $(ls "artifacts/$t")" >&2
+    exit 1
+  fi
+done
