@@ -14,9 +14,10 @@ static MATERIAL: OnceLock<Material> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
     let m = MATERIAL.get_or_init(|| {
-        // Panics that ingestion catches on purpose (automerge's, on hostile bytes) must not abort the run; one it
-        // does not catch still ends it (libfuzzer-sys aborts when a panic leaves the target).
-        std::panic::set_hook(Box::new(|_| {}));
+        // Panics that ingestion catches on purpose (automerge's, on hostile bytes) must not abort the run, so the
+        // default hook (which only prints) replaces libfuzzer-sys's aborting one; a panic ingestion does not catch
+        // still ends the run (libfuzzer-sys aborts when a panic leaves the target).
+        drop(std::panic::take_hook());
         material()
     });
     let Some((&mode, rest)) = data.split_first() else { return };

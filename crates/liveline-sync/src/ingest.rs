@@ -45,6 +45,12 @@ fn canonical(c: &Change) -> bool {
     guarded(|| Change::from(c.decode()).hash() == c.hash()).unwrap_or(false)
 }
 
+/// Whether the document, saved, loads again (what the server stores must be readable by everyone).
+fn loads_again(doc: &mut AutoCommit) -> bool {
+    let bytes = doc.save();
+    guarded(|| AutoCommit::load(&bytes).is_ok()).unwrap_or(false)
+}
+
 /// Runs `f`, turning a panic inside automerge on hostile input into `None`.
 fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
@@ -194,6 +200,14 @@ pub fn ingest(
         out.missing.push((vec![hash_of(&c.hash())], missing));
     }
     out.meta_after = current_meta;
+    if !out.accepted.is_empty() && !loads_again(&mut doc) {
+        // Found by fuzzing: changes that decode, re-encode the same and apply, yet leave a document automerge 0.12
+        // cannot load (it fails an assertion). Stored, it would break the record for everyone; refuse them all.
+        let hashes = out.accepted.drain(..).map(|a| a.0).collect();
+        out.refused
+            .push((hashes, String::new(), AppError::new(codes::BAD_CHANGE)));
+        out.meta_after = out.meta_before.clone();
+    }
     out.doc = if out.accepted.is_empty() {
         None
     } else {

@@ -63,3 +63,32 @@ fn a_change_that_makes_automerge_panic_is_refused_without_a_panic() {
         out.refused
     );
 }
+
+/// A lead created and edited, with one byte of the edit flipped: every change decodes, re-encodes the same and
+/// applies, yet the saved document makes automerge 0.12 fail an assertion while loading it. Stored, it would
+/// have broken the lead for every device and every later push. Ingestion now checks that what it accepts loads
+/// again, and refuses it otherwise.
+#[test]
+fn changes_that_would_store_an_unloadable_document_are_refused() {
+    let changes: Vec<Vec<u8>> = (0..3)
+        .map(|i| fixture("unloadable-doc", &format!("change-{i}.bin")))
+        .collect();
+    let who = Principal::new("u1", "t1", &[Role::Assistant]);
+    let actors = [ActorId::from(&[7u8; 16][..])];
+    let out = ingest(None, &changes, &who, &actors);
+    if let Some(mut doc) = out.doc {
+        let bytes = doc.save();
+        let loads = std::panic::catch_unwind(|| AutoCommit::load(&bytes).is_ok());
+        assert!(
+            matches!(loads, Ok(true)),
+            "an accepted document must load again"
+        );
+    }
+    assert!(
+        out.refused
+            .iter()
+            .any(|(_, _, e)| e.code == codes::BAD_CHANGE),
+        "{:?}",
+        out.refused
+    );
+}

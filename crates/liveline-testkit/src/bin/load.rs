@@ -362,8 +362,17 @@ async fn main() -> anyhow::Result<()> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(10);
 
-    // 20 teams of 100: in each, 10 sales leads read the whole team and 90 reps edit their own lead.
-    let (mut server, mut writers, meter, devices) = setup(tmp.path(), 20, 10, 90, 0).await?;
+    // LOAD_ONLY=shared runs the shared-documents workload alone (for iterating on it).
+    let only_shared = std::env::var("LOAD_ONLY").is_ok_and(|v| v == "shared");
+    if !only_shared {
+        many_teams(tmp.path(), secs).await?;
+    }
+    shared(tmp.path(), secs).await
+}
+
+/// 20 teams of 100: in each, 10 sales leads read the whole team and 90 reps edit their own lead.
+async fn many_teams(tmp: &std::path::Path, secs: u64) -> anyhow::Result<()> {
+    let (mut server, mut writers, meter, devices) = setup(tmp, 20, 10, 90, 0).await?;
     let (p50, p99, sent) = run(&mut writers, &meter, 200, secs).await;
     println!(
         "load devices={devices} teams=20 edits_per_s={sent:.0} fanout_p50_ms={p50:.1} fanout_p99_ms={p99:.1} server_rss_mb={:.0} deliveries={}",
@@ -385,9 +394,12 @@ async fn main() -> anyhow::Result<()> {
     );
     let _ = server.kill();
     let _ = server.wait();
+    Ok(())
+}
 
-    // The automerge-repo comparison: 50 devices of one team all holding and editing the same 20 leads.
-    let (mut server, mut writers, meter, devices) = setup(tmp.path(), 1, 0, 50, 20).await?;
+/// The automerge-repo comparison: 50 devices of one team all holding and editing the same 20 leads.
+async fn shared(tmp: &std::path::Path, secs: u64) -> anyhow::Result<()> {
+    let (mut server, mut writers, meter, devices) = setup(tmp, 1, 0, 50, 20).await?;
     let mut best = 0.0;
     for rate in [100u64, 200, 400, 800, 1600, 3200] {
         let (_, p99, sent) = run(&mut writers, &meter, rate, secs.min(6)).await;
