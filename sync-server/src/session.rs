@@ -279,6 +279,7 @@ impl Pusher {
                             missing,
                         });
                     }
+                    let saved = out.saved;
                     if let (Some(mut doc), Some(meta)) = (out.doc, out.meta_after) {
                         let mut changes: Vec<Vec<u8>> =
                             out.accepted.into_iter().map(|a| a.1).collect();
@@ -306,7 +307,7 @@ impl Pusher {
                             created,
                             fields: out.changed_fields,
                         };
-                        if let Some(mut c) = DocCommit::of(&d.doc, &mut doc, changes, Some(audit)) {
+                        if let Some(mut c) = DocCommit::of_saved(&d.doc, &mut doc, changes, Some(audit), saved) {
                             c.assignment = assignment;
                             commits.push(c);
                             auto.wrote(&d.doc, &doc);

@@ -104,12 +104,27 @@ impl DocCommit {
         changes: Vec<Vec<u8>>,
         audit: Option<AuditNote>,
     ) -> Option<DocCommit> {
+        Self::of_saved(doc_id, doc, changes, audit, None)
+    }
+
+    /// Like [`DocCommit::of`], reusing `saved` (heads, bytes) when the document still has those heads.
+    pub fn of_saved(
+        doc_id: &str,
+        doc: &mut AutoCommit,
+        changes: Vec<Vec<u8>>,
+        audit: Option<AuditNote>,
+        saved: Option<(Vec<automerge::ChangeHash>, Vec<u8>)>,
+    ) -> Option<DocCommit> {
         let meta = RecordMeta::read(doc).ok()?;
+        let bytes = match saved {
+            Some((heads, bytes)) if heads == doc.get_heads() => bytes,
+            _ => doc.save(),
+        };
         Some(DocCommit {
             doc_id: doc_id.to_string(),
             index: DocIndex::of(meta.kind, doc),
             meta,
-            bytes: doc.save(),
+            bytes,
             changes,
             audit,
             assignment: None,

@@ -28,6 +28,9 @@ pub struct IngestOutcome {
     pub meta_after: Option<RecordMeta>,
     /// Top-level fields the accepted changes touched, sorted (for the audit log).
     pub changed_fields: Vec<String>,
+    /// The document's saved bytes as checked (they load again), and its heads then: the caller stores these
+    /// bytes instead of saving again, unless it changed the document since.
+    pub saved: Option<(Vec<ChangeHash>, Vec<u8>)>,
 }
 
 fn hash_of(h: &ChangeHash) -> Hash {
@@ -45,10 +48,12 @@ fn canonical(c: &Change) -> bool {
     guarded(|| Change::from(c.decode()).hash() == c.hash()).unwrap_or(false)
 }
 
-/// Whether the document, saved, loads again (what the server stores must be readable by everyone).
-fn loads_again(doc: &mut AutoCommit) -> bool {
+/// The document saved, if those bytes load again (what the server stores must be readable by everyone).
+fn loads_again(doc: &mut AutoCommit) -> Option<Vec<u8>> {
     let bytes = doc.save();
-    guarded(|| AutoCommit::load(&bytes).is_ok()).unwrap_or(false)
+    guarded(|| AutoCommit::load(&bytes).is_ok())
+        .unwrap_or(false)
+        .then_some(bytes)
 }
 
 /// Runs `f`, turning a panic inside automerge on hostile input into `None`.
@@ -200,7 +205,10 @@ pub fn ingest(
         out.missing.push((vec![hash_of(&c.hash())], missing));
     }
     out.meta_after = current_meta;
-    if !out.accepted.is_empty() && !loads_again(&mut doc) {
+    if !out.accepted.is_empty() {
+        out.saved = loads_again(&mut doc).map(|bytes| (doc.get_heads(), bytes));
+    }
+    if !out.accepted.is_empty() && out.saved.is_none() {
         // Found by fuzzing: changes that decode, re-encode the same and apply, yet leave a document automerge 0.12
         // cannot load (it fails an assertion). Stored, it would break the record for everyone; refuse them all.
         let hashes = out.accepted.drain(..).map(|a| a.0).collect();
