@@ -7,6 +7,21 @@ use liveline_domain::policy::{Principal, Role};
 use liveline_sync::ingest;
 use liveline_types::codes;
 
+/// Ingests a kept input: `changes` change files, on the kept document if there is one, as the assistant u1 whose
+/// device's actor made the real changes the fuzzer started from.
+fn ingest_kept(
+    dir: &str,
+    changes: usize,
+    before: Option<AutoCommit>,
+) -> liveline_sync::IngestOutcome {
+    let changes: Vec<Vec<u8>> = (0..changes)
+        .map(|i| fixture(dir, &format!("change-{i}.bin")))
+        .collect();
+    let who = Principal::new("u1", "t1", &[Role::Assistant]);
+    let actors = [ActorId::from(&[7u8; 16][..])];
+    ingest(before, &changes, &who, &actors)
+}
+
 fn fixture(dir: &str, name: &str) -> Vec<u8> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -21,13 +36,7 @@ fn fixture(dir: &str, name: &str) -> Vec<u8> {
 #[test]
 fn a_change_automerge_would_not_encode_that_way_is_refused() {
     let before = AutoCommit::load(&fixture("noncanonical-change", "before.automerge")).unwrap();
-    let changes = vec![
-        fixture("noncanonical-change", "change-0.bin"),
-        fixture("noncanonical-change", "change-1.bin"),
-    ];
-    let who = Principal::new("u1", "t1", &[Role::Assistant]);
-    let actors = [ActorId::from(&[7u8; 16][..])];
-    let out = ingest(Some(before), &changes, &who, &actors);
+    let out = ingest_kept("noncanonical-change", 2, Some(before));
     assert!(
         out.accepted.is_empty(),
         "nothing of a batch with a bad change is accepted"
@@ -47,12 +56,7 @@ fn a_change_automerge_would_not_encode_that_way_is_refused() {
 /// later push to everyone. Ingestion now refuses it as a bad change and carries on.
 #[test]
 fn a_change_that_makes_automerge_panic_is_refused_without_a_panic() {
-    let changes: Vec<Vec<u8>> = (0..3)
-        .map(|i| fixture("panicking-change", &format!("change-{i}.bin")))
-        .collect();
-    let who = Principal::new("u1", "t1", &[Role::Assistant]);
-    let actors = [ActorId::from(&[7u8; 16][..])];
-    let out = ingest(None, &changes, &who, &actors);
+    let out = ingest_kept("panicking-change", 3, None);
     assert!(out.accepted.is_empty());
     assert!(out.doc.is_none());
     assert!(
@@ -70,12 +74,7 @@ fn a_change_that_makes_automerge_panic_is_refused_without_a_panic() {
 /// again, and refuses it otherwise.
 #[test]
 fn changes_that_would_store_an_unloadable_document_are_refused() {
-    let changes: Vec<Vec<u8>> = (0..3)
-        .map(|i| fixture("unloadable-doc", &format!("change-{i}.bin")))
-        .collect();
-    let who = Principal::new("u1", "t1", &[Role::Assistant]);
-    let actors = [ActorId::from(&[7u8; 16][..])];
-    let out = ingest(None, &changes, &who, &actors);
+    let out = ingest_kept("unloadable-doc", 3, None);
     if let Some(mut doc) = out.doc {
         let bytes = doc.save();
         let loads = std::panic::catch_unwind(|| AutoCommit::load(&bytes).is_ok());

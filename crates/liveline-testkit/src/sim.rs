@@ -518,30 +518,46 @@ impl Sim {
         Ok(())
     }
 
-    /// The server reads the next frame of a connection, in order.
-    fn deliver_up(&mut self) -> R<()> {
+    /// Takes the next frame of a ready connection, in order, one way (`up`: to the server) as the network
+    /// delivers it: sometimes the connection is cut instead, sometimes the frame stays queued to arrive again.
+    fn next_frame(&mut self, up: bool) -> Option<(usize, Vec<u8>)> {
         let ready: Vec<usize> = (0..self.links.len())
-            .filter(|&l| self.links[l].server.is_some() && !self.links[l].up.is_empty())
+            .filter(|&l| {
+                let k = &self.links[l];
+                if up {
+                    k.server.is_some() && !k.up.is_empty()
+                } else {
+                    k.client.is_some() && !k.down.is_empty()
+                }
+            })
             .collect();
-        let Some(&l) = pick(&mut self.rng, &ready) else {
-            return Ok(());
-        };
-        if self.state.is_none() {
-            return Ok(());
+        let &l = pick(&mut self.rng, &ready)?;
+        if up && self.state.is_none() {
+            return None;
         }
         if self.rng.gen_range(0..100) < 2 {
             self.cut(l);
-            return Ok(());
+            return None;
         }
         let duplicate = self.rng.gen_range(0..100) < 3;
+        let link = &mut self.links[l];
+        let queue = if up { &mut link.up } else { &mut link.down };
         let frame = if duplicate {
             self.report.duplicated += 1;
-            self.links[l].up.front().cloned().expect("ready")
+            queue.front().cloned()
         } else {
-            self.links[l].up.pop_front().expect("ready")
+            queue.pop_front()
         };
         self.report.delivered += 1;
-        self.server_receives(l, &frame)
+        Some((l, frame.expect("ready")))
+    }
+
+    /// The server reads the next frame of a connection.
+    fn deliver_up(&mut self) -> R<()> {
+        match self.next_frame(true) {
+            Some((l, frame)) => self.server_receives(l, &frame),
+            None => Ok(()),
+        }
     }
 
     fn server_receives(&mut self, l: usize, frame: &[u8]) -> R<()> {
@@ -609,27 +625,12 @@ impl Sim {
         Ok(())
     }
 
-    /// The device reads the next frame of its connection, in order.
+    /// The device reads the next frame of its connection.
     fn deliver_down(&mut self) -> R<()> {
-        let ready: Vec<usize> = (0..self.links.len())
-            .filter(|&l| self.links[l].client.is_some() && !self.links[l].down.is_empty())
-            .collect();
-        let Some(&l) = pick(&mut self.rng, &ready) else {
-            return Ok(());
-        };
-        if self.rng.gen_range(0..100) < 2 {
-            self.cut(l);
-            return Ok(());
+        match self.next_frame(false) {
+            Some((l, frame)) => self.device_receives(l, &frame),
+            None => Ok(()),
         }
-        let duplicate = self.rng.gen_range(0..100) < 3;
-        let frame = if duplicate {
-            self.report.duplicated += 1;
-            self.links[l].down.front().cloned().expect("ready")
-        } else {
-            self.links[l].down.pop_front().expect("ready")
-        };
-        self.report.delivered += 1;
-        self.device_receives(l, &frame)
     }
 
     fn device_receives(&mut self, l: usize, frame: &[u8]) -> R<()> {
