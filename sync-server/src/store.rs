@@ -40,6 +40,17 @@ impl StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// A stored document's bytes, loaded (a document that does not load counts as absent, as it always has).
+fn hydrate(bytes: Option<Vec<u8>>) -> Option<AutoCommit> {
+    bytes.and_then(|b| AutoCommit::load(&b).ok())
+}
+
+/// Locks a mutex of the store. A panic while it was held (automerge on hostile input, say) does not make it
+/// unusable: a SQLite transaction rolls back when dropped, and the caches are filled only after a commit.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// An authenticated device and its user.
 #[derive(Clone, Debug)]
 pub struct DeviceAuth {
@@ -267,7 +278,7 @@ pub trait DocReader {
     fn load(&self, id: &str) -> Result<Option<Vec<u8>>>;
     /// The document, hydrated (from a cache where the store keeps one).
     fn load_doc(&self, id: &str) -> Result<Option<AutoCommit>> {
-        Ok(self.load(id)?.and_then(|b| AutoCommit::load(&b).ok()))
+        Ok(hydrate(self.load(id)?))
     }
     /// The team's assignment-rules document `(id, bytes)`, if it has one.
     fn rules_doc(&self, team: &str) -> Result<Option<(String, Vec<u8>)>>;
@@ -347,7 +358,7 @@ impl SqliteStore {
         };
         if placement.as_deref() != Some(PLACEMENT_VERSION.to_string().as_str()) {
             let moved = store.replace_all(crate::now_ms())?;
-            store.writer.lock().unwrap().execute(
+            lock(&store.writer).execute(
                 "INSERT INTO server_meta (key, value) VALUES ('placement', ?1)
                  ON CONFLICT (key) DO UPDATE SET value = ?1",
                 [PLACEMENT_VERSION.to_string()],
@@ -389,16 +400,10 @@ impl DocReader for TxReader<'_> {
     }
 
     fn load_doc(&self, id: &str) -> Result<Option<AutoCommit>> {
-        if let Some(d) = self
-            .1
-            .docs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-        {
+        if let Some(d) = lock(&self.1.docs).get(id) {
             return Ok(Some(d.clone()));
         }
-        Ok(self.load(id)?.and_then(|b| AutoCommit::load(&b).ok()))
+        Ok(hydrate(self.load(id)?))
     }
 
     fn rules_doc(&self, team: &str) -> Result<Option<(String, Vec<u8>)>> {
@@ -494,13 +499,10 @@ impl DocReader for TxReader<'_> {
 
 impl Store for SqliteStore {
     fn create_team(&self, id: &str, name: &str) -> Result<()> {
-        self.writer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .execute(
-                "INSERT INTO teams (id, name) VALUES (?1, ?2)",
-                params![id, name],
-            )?;
+        lock(&self.writer).execute(
+            "INSERT INTO teams (id, name) VALUES (?1, ?2)",
+            params![id, name],
+        )?;
         Ok(())
     }
 
@@ -513,7 +515,7 @@ impl Store for SqliteStore {
         roles: &str,
         hash: &str,
     ) -> Result<()> {
-        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut conn = lock(&self.writer);
         let tx = conn.transaction()?;
         tx.execute(
             "INSERT INTO users (id, team_id, email, name, password_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -528,7 +530,7 @@ impl Store for SqliteStore {
     }
 
     fn set_roles(&self, user: &str, team: &str, roles: &str) -> Result<bool> {
-        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let conn = lock(&self.writer);
         let exists: bool = conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1)",
             [user],
@@ -601,13 +603,10 @@ impl Store for SqliteStore {
     }
 
     fn touch_device(&self, device: &str, now: i64) -> Result<()> {
-        self.writer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .execute(
-                "UPDATE devices SET last_seen = ?2 WHERE id = ?1",
-                params![device, now],
-            )?;
+        lock(&self.writer).execute(
+            "UPDATE devices SET last_seen = ?2 WHERE id = ?1",
+            params![device, now],
+        )?;
         Ok(())
     }
 
@@ -718,7 +717,7 @@ impl Store for SqliteStore {
         token_hash: &[u8],
         now: i64,
     ) -> Result<()> {
-        self.writer.lock().unwrap_or_else(|p| p.into_inner()).execute(
+        lock(&self.writer).execute(
             "INSERT INTO devices (id, user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id, user, name, token_hash, now],
         )?;
@@ -766,14 +765,10 @@ impl Store for SqliteStore {
     }
 
     fn revoke_device(&self, id: &str, now: i64) -> Result<bool> {
-        let n = self
-            .writer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .execute(
-                "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-                params![id, now],
-            )?;
+        let n = lock(&self.writer).execute(
+            "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            params![id, now],
+        )?;
         Ok(n > 0)
     }
 
@@ -804,29 +799,13 @@ impl Store for SqliteStore {
         device: Option<&str>,
         now: i64,
     ) -> Result<(T, Vec<(String, u64)>)> {
-        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut conn = lock(&self.writer);
         let tx = conn.transaction()?;
         let (commits, out) = f(&TxReader(&tx, self));
         let mut touched: Vec<(String, u64)> = Vec::new();
         // What this write logs, per bucket, for the in-memory tails once it is committed.
         let mut logged: Vec<(String, Entry)> = Vec::new();
         let mut hydrated: Vec<(String, AutoCommit)> = Vec::new();
-        let fresh_tail = |b: &str| -> Result<Option<u64>> {
-            if self
-                .tails
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .by_bucket
-                .contains_key(b)
-            {
-                return Ok(None);
-            }
-            let v: Option<i64> =
-                tx.query_row("SELECT MAX(seq) FROM log WHERE bucket = ?1", [b], |r| {
-                    r.get(0)
-                })?;
-            Ok(Some(v.unwrap_or(0) as u64))
-        };
         let mut starts: HashMap<String, u64> = HashMap::new();
         for mut c in commits {
             if let Some(d) = c.doc.take() {
@@ -844,11 +823,9 @@ impl Store for SqliteStore {
             )?;
             let mut last = 0i64;
             let mut log = |b: &str, op: EntryOp, seq: i64| -> Result<()> {
-                if !starts.contains_key(b) {
-                    if let Some(from) = fresh_tail(b)? {
-                        // The bucket's position before this entry: its tail starts there.
-                        starts.insert(b.to_string(), from.min(seq as u64 - 1));
-                    }
+                // A bucket without a tail starts one here: it holds everything after the entry before this one.
+                if !starts.contains_key(b) && !lock(&self.tails).by_bucket.contains_key(b) {
+                    starts.insert(b.to_string(), seq as u64 - 1);
                 }
                 logged.push((
                     b.to_string(),
@@ -966,7 +943,7 @@ impl Store for SqliteStore {
         tx.commit()?;
         // Only what is committed enters the caches (a failed write leaves them as they were).
         {
-            let mut tails = self.tails.lock().unwrap_or_else(|p| p.into_inner());
+            let mut tails = lock(&self.tails);
             if tails.entries + logged.len() > TAIL_TOTAL {
                 *tails = Tails::default();
                 starts.clear();
@@ -992,7 +969,7 @@ impl Store for SqliteStore {
             }
         }
         {
-            let mut docs = self.docs.lock().unwrap_or_else(|p| p.into_inner());
+            let mut docs = lock(&self.docs);
             if docs.len() + hydrated.len() > DOC_CACHE {
                 docs.clear();
             }
@@ -1003,7 +980,7 @@ impl Store for SqliteStore {
 
     fn read_log(&self, bucket: &str, after: u64, limit: usize) -> Result<Vec<Entry>> {
         {
-            let tails = self.tails.lock().unwrap_or_else(|p| p.into_inner());
+            let tails = lock(&self.tails);
             if let Some(t) = tails.by_bucket.get(bucket) {
                 if after >= t.from {
                     return Ok(t
@@ -1110,13 +1087,10 @@ impl Store for SqliteStore {
     }
 
     fn webhook_delivered(&self, id: &str, at: i64, error: &str) -> Result<()> {
-        self.writer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .execute(
-                "UPDATE webhooks SET last_at = ?2, last_error = ?3 WHERE id = ?1",
-                params![id, at, error],
-            )?;
+        lock(&self.writer).execute(
+            "UPDATE webhooks SET last_at = ?2, last_error = ?3 WHERE id = ?1",
+            params![id, at, error],
+        )?;
         Ok(())
     }
 
@@ -1131,7 +1105,7 @@ impl Store for SqliteStore {
     }
 
     fn set_webhooks(&self, team: &str, hooks: &[WebhookRow], now: i64) -> Result<()> {
-        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut conn = lock(&self.writer);
         let tx = conn.transaction()?;
         tx.execute("DELETE FROM webhooks WHERE team_id = ?1", [team])?;
         // `created_at` keeps the order the admin gave.

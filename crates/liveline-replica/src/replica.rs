@@ -505,16 +505,7 @@ impl Replica {
 
     /// The pending changes of one document, in the order they were made (uses the `pending_by_doc` index).
     pub fn pending_for(&self, doc: &str) -> Result<Vec<Hash>> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT hash FROM pending WHERE doc_id = ?1 ORDER BY id")?;
-        let rows = st.query_map([doc], |r| {
-            let h: Vec<u8> = r.get(0)?;
-            let mut hash = [0u8; 32];
-            hash.copy_from_slice(&h[..32.min(h.len())]);
-            Ok(hash)
-        })?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        queued_hashes(&self.conn, doc)
     }
 
     /// The server stored these changes: they leave the queue.
@@ -598,12 +589,7 @@ impl Replica {
         now: i64,
     ) -> Result<Vec<Hash>> {
         let tx = self.conn.transaction()?;
-        let queued: Vec<Hash> = {
-            let mut st = tx.prepare_cached("SELECT hash FROM pending WHERE doc_id = ?1")?;
-            let rows = st.query_map([doc_id], |r| r.get::<_, Vec<u8>>(0))?;
-            rows.filter_map(|h| h.ok().and_then(|h| h.try_into().ok()))
-                .collect()
-        };
+        let queued = queued_hashes(&tx, doc_id)?;
         let orphan: Option<(String, String)> = tx
             .query_row(
                 "SELECT title, content FROM orphans WHERE doc_id = ?1",
@@ -1057,6 +1043,18 @@ fn describe(doc: &AutoCommit, id: &str) -> (String, String) {
             Err(_) => (id.to_string(), String::new()),
         },
     }
+}
+
+/// The hashes of a document's changes waiting for the server, in the order they were made.
+fn queued_hashes(conn: &Connection, doc: &str) -> Result<Vec<Hash>> {
+    let mut st = conn.prepare_cached("SELECT hash FROM pending WHERE doc_id = ?1 ORDER BY id")?;
+    let rows = st.query_map([doc], |r| {
+        let h: Vec<u8> = r.get(0)?;
+        let mut hash = [0u8; 32];
+        hash.copy_from_slice(&h[..32.min(h.len())]);
+        Ok(hash)
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 /// Removes answered changes from the queue; a set-aside document with nothing left queued is forgotten.
