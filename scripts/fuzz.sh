@@ -11,10 +11,16 @@ cd fuzz
 # toolchain, which accepts them with RUSTC_BOOTSTRAP.
 export RUSTC_BOOTSTRAP=1
 cargo fuzz build -O
+# Short runs (the test command's) leave the kept corpora as committed: what they find goes to a scratch folder.
+# Runs of ten minutes or more add to the kept corpora (minimize them with `cargo fuzz cmin` before committing).
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
 for t in decode ingest replica_import; do
-  mkdir -p "corpus/$t"
+  mkdir -p "corpus/$t" "$scratch/$t"
   echo "fuzz $t: ${secs}s"
-  cargo fuzz run -O "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=4096 -print_final_stats=1 2>&1 \
+  dirs=("corpus/$t")
+  if [ "$secs" -lt 600 ]; then dirs=("$scratch/$t" "corpus/$t"); fi
+  cargo fuzz run -O "$t" "${dirs[@]}" -- -max_total_time="$secs" -rss_limit_mb=4096 -print_final_stats=1 2>&1 \
     | grep -E '^(stat::number_of_executed_units|stat::new_units_added)|ERROR|panicked' || true
   if [ -n "$(ls -A "artifacts/$t" 2>/dev/null)" ]; then
     echo "fuzz $t found a crash: $(ls "artifacts/$t")" >&2

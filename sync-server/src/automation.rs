@@ -14,7 +14,7 @@ use liveline_domain::assign::{self, AssignmentRules, Load};
 use liveline_domain::policy::Role;
 use liveline_domain::{task, Lead, Task};
 
-use crate::store::{DocCommit, DocReader, Result};
+use crate::store::{DocCommit, DocIndex, DocReader, Result};
 
 /// The automerge actor of every change the server writes itself.
 pub fn server_actor() -> ActorId {
@@ -76,6 +76,8 @@ pub struct LeadOutcome {
     pub assignment: Option<(String, String)>,
     /// Other documents written (tasks).
     pub extra: Vec<DocCommit>,
+    /// What the server indexes of the lead as it now stands (read here anyway, so the commit need not read it again).
+    pub index: Option<DocIndex>,
 }
 
 fn commit_server(doc: &mut AutoCommit) -> Option<Vec<u8>> {
@@ -110,6 +112,14 @@ impl<'a> Automations<'a> {
             return Ok(Some(d.clone()));
         }
         self.reader.load_doc(id)
+    }
+
+    /// A document's heads as this write sees it (`None`: it has no such document).
+    pub fn heads(&mut self, id: &str) -> Result<Option<Vec<automerge::ChangeHash>>> {
+        if let Some(d) = self.written.get_mut(id) {
+            return Ok(Some(d.get_heads()));
+        }
+        self.reader.heads(id)
     }
 
     /// Notes what this write stores for `id`, for the steps after it.
@@ -158,13 +168,13 @@ impl<'a> Automations<'a> {
             .unwrap_or(assign::DEFAULT_SLA_MINUTES))
     }
 
-    /// After a person's accepted push to a lead (`before`: the lead as the server had it; `None` when new), by
+    /// After a person's accepted push to a lead (`before_owner`: its owner as the server had it; `None` when new), by
     /// `by`. May write a server change into `doc` and open, move or close the lead's first-contact task.
     pub fn after_lead(
         &mut self,
         doc_id: &str,
         doc: &mut AutoCommit,
-        before: Option<&Lead>,
+        before_owner: Option<&str>,
         by: &str,
     ) -> Result<LeadOutcome> {
         let mut out = LeadOutcome::default();
@@ -174,7 +184,7 @@ impl<'a> Automations<'a> {
         let original = lead.clone();
         let now = self.now;
         let team = lead.team.clone();
-        let is_new = before.is_none();
+        let is_new = before_owner.is_none();
         // The team's rules are read only when a lead is new or gets its task: an ordinary edit costs no lookup.
         let mut sla: Option<i64> = None;
         let mut task_type = task::FIRST_CONTACT;
@@ -238,7 +248,7 @@ impl<'a> Automations<'a> {
             ));
         }
 
-        let got_owner = !lead.owner.is_empty() && before.is_none_or(|b| b.owner.is_empty());
+        let got_owner = !lead.owner.is_empty() && before_owner.is_none_or(|b| b.is_empty());
         if got_owner
             && lead.first_task.is_empty()
             && lead.contacts.is_empty()
@@ -271,7 +281,7 @@ impl<'a> Automations<'a> {
             }
         } else if !lead.first_task.is_empty() {
             let contacted = !lead.contacts.is_empty() || lead.status != "new";
-            let moved = before.is_some_and(|b| b.owner != lead.owner) && !lead.owner.is_empty();
+            let moved = before_owner.is_some_and(|b| b != lead.owner) && !lead.owner.is_empty();
             if contacted || moved {
                 let id = lead.first_task.clone();
                 if let Some(c) = self.edit_task(&id, |t| {
@@ -296,6 +306,10 @@ impl<'a> Automations<'a> {
             if lead.save_into(doc).is_ok() {
                 out.change = commit_server(doc);
             }
+        }
+        // `lead` is what the document now reads as, unless saving it failed (then the commit reads it again).
+        if out.change.is_some() || lead == original {
+            out.index = Some(DocIndex::of_lead(&lead));
         }
         Ok(out)
     }

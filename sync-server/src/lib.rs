@@ -170,6 +170,10 @@ pub async fn serve<S: Store>(
     };
     let sweeper = tokio::spawn(sweep_forever(state.clone()));
     let app = router(state);
+    // Small sync frames go out at once (Nagle's algorithm with delayed acks would hold some for ~40 ms).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

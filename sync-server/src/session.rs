@@ -3,13 +3,13 @@
 //! simulator (`liveline-testkit::sim`) calls it directly, so both run the same judgement and paging.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use automerge::ActorId;
+use automerge::{ActorId, AutoCommit, ChangeHash};
 use liveline_domain::doc::uuid_bytes;
 use liveline_domain::policy::Principal;
-use liveline_domain::{DocKind, Lead, RecordMeta};
-use liveline_sync::{ingest, Cursor, DocChanges, ServerMsg, PAGE};
+use liveline_domain::DocKind;
+use liveline_sync::{ingest, Cursor, DocChanges, IngestOutcome, ServerMsg, PAGE};
 use liveline_types::{codes, AppError};
 
 use crate::automation::Automations;
@@ -220,6 +220,48 @@ impl Session {
     }
 }
 
+/// Locks taken by a push for the documents it touches, by a hash of their ids. Striped: two documents may share a
+/// lock, which only makes their pushes take turns.
+static TURNS: [Mutex<()>; 64] = [const { Mutex::new(()) }; 64];
+
+/// Takes the locks of these documents, in one order (so two pushes never wait on each other crosswise).
+fn doc_turns<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<MutexGuard<'static, ()>> {
+    let mut stripes: Vec<usize> = ids
+        .map(|id| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            std::hash::Hash::hash(id, &mut h);
+            (std::hash::Hasher::finish(&h) % TURNS.len() as u64) as usize
+        })
+        .collect();
+    stripes.sort_unstable();
+    stripes.dedup();
+    stripes
+        .into_iter()
+        .map(|i| TURNS[i].lock().unwrap_or_else(|p| p.into_inner()))
+        .collect()
+}
+
+/// One document's push judged on the document as it was: its heads then (`None`: it did not exist), and the
+/// outcome.
+struct Judged {
+    heads: Option<Vec<ChangeHash>>,
+    out: IngestOutcome,
+}
+
+impl Judged {
+    fn of(
+        before: Option<AutoCommit>,
+        changes: &[Vec<u8>],
+        principal: &Principal,
+        actors: &[ActorId],
+    ) -> Judged {
+        let mut before = before;
+        let heads = before.as_mut().map(|b| b.get_heads());
+        let out = ingest(before, changes, principal, actors);
+        Judged { heads, out }
+    }
+}
+
 /// Judges one device's pushes: the user (with memberships), the automerge actors it may push changes of (this
 /// device's and the user's earlier devices'), and the device id for the audit log.
 #[derive(Clone)]
@@ -228,14 +270,36 @@ pub struct Pusher(Arc<(Principal, Vec<ActorId>, String)>);
 impl Pusher {
     /// Judges a push and commits what is accepted (with the automations it sets off) in one write. `now` is the
     /// server's clock, passed in so a simulation can run on its own time.
+    ///
+    /// Each document is judged first on its latest committed state, outside the writer (pushes to different
+    /// documents are judged side by side); inside, the judgement stands if the document has not moved since and is
+    /// made again otherwise, so the writer is held only for the automations and the commit.
     pub fn push<S: Store>(&self, store: &S, docs: Vec<DocChanges>, now: i64) -> Result<Pushed> {
         let (principal, actors, device_id) = &*self.0;
+        // Two pushes to one document take turns from here to their commit, so the judgement made outside the
+        // writer does not go stale in the writer's queue (when it does all the same, through an automation or the
+        // sweep, it is made again inside).
+        let _turns = doc_turns(docs.iter().map(|d| d.doc.as_str()));
+        let judged: Vec<(DocChanges, Option<Judged>)> = docs
+            .into_iter()
+            .map(|d| {
+                let early = if uuid_bytes::parse(&d.doc).is_some() {
+                    store
+                        .latest_doc(&d.doc)
+                        .ok()
+                        .map(|before| Judged::of(before, &d.changes, principal, actors))
+                } else {
+                    None
+                };
+                (d, early)
+            })
+            .collect();
         let ((replies, events), touched) = store.write(
             |reader| {
                 let mut commits = Vec::new();
                 let mut replies = Vec::new();
                 let mut auto = Automations::new(reader, now);
-                for d in docs {
+                for (d, early) in judged {
                     if uuid_bytes::parse(&d.doc).is_none() {
                         let error = AppError::new(codes::BAD_MESSAGE)
                             .with("doc", d.doc.chars().take(64).collect::<String>());
@@ -247,14 +311,22 @@ impl Pusher {
                         });
                         continue;
                     }
-                    let before = auto.load(&d.doc).ok().flatten();
-                    let created = before.is_none();
-                    // Only a lead's previous state is needed (by the automations); other kinds skip the hydration.
-                    let lead_before = before
+                    let j = match (early, auto.heads(&d.doc)) {
+                        (Some(j), Ok(heads)) if j.heads == heads => j,
+                        _ => Judged::of(
+                            auto.load(&d.doc).ok().flatten(),
+                            &d.changes,
+                            principal,
+                            actors,
+                        ),
+                    };
+                    let (created, out) = (j.heads.is_none(), j.out);
+                    // The automations need only who owned a lead before (`None`: it is new).
+                    let owner_before = out
+                        .meta_before
                         .as_ref()
-                        .filter(|b| RecordMeta::read(b).is_ok_and(|m| m.kind == DocKind::Lead))
-                        .and_then(|b| Lead::load(b).ok());
-                    let out = ingest(before, &d.changes, principal, actors);
+                        .filter(|m| m.kind == DocKind::Lead)
+                        .map(|m| m.owner.clone());
                     let mut acked = out.duplicates.clone();
                     acked.extend(out.accepted.iter().map(|a| a.0));
                     if !acked.is_empty() {
@@ -284,16 +356,18 @@ impl Pusher {
                         let mut changes: Vec<Vec<u8>> =
                             out.accepted.into_iter().map(|a| a.1).collect();
                         let mut assignment = None;
+                        let mut index = None;
                         if meta.kind == DocKind::Lead {
                             match auto.after_lead(
                                 &d.doc,
                                 &mut doc,
-                                lead_before.as_ref(),
+                                owner_before.as_deref(),
                                 &principal.user_id,
                             ) {
                                 Ok(o) => {
                                     changes.extend(o.change);
                                     assignment = o.assignment;
+                                    index = o.index;
                                     commits.extend(o.extra);
                                 }
                                 // The lead is stored all the same; only the automation is missed.
@@ -307,7 +381,8 @@ impl Pusher {
                             created,
                             fields: out.changed_fields,
                         };
-                        if let Some(mut c) = DocCommit::of_saved(&d.doc, &mut doc, changes, Some(audit), saved) {
+                        let c = DocCommit::of_saved(&d.doc, &mut doc, changes, Some(audit), saved, index);
+                        if let Some(mut c) = c {
                             c.assignment = assignment;
                             commits.push(c);
                             auto.wrote(&d.doc, &doc);

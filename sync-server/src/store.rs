@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use std::collections::HashMap;
 
-use automerge::AutoCommit;
+use automerge::{AutoCommit, ChangeHash};
 use include_dir::{include_dir, Dir};
 use liveline_domain::assign::Load;
 use liveline_domain::policy::{Membership, Principal, Role};
@@ -115,25 +115,27 @@ impl DocCommit {
         changes: Vec<Vec<u8>>,
         audit: Option<AuditNote>,
     ) -> Option<DocCommit> {
-        Self::of_saved(doc_id, doc, changes, audit, None)
+        Self::of_saved(doc_id, doc, changes, audit, None, None)
     }
 
-    /// Like [`DocCommit::of`], reusing `saved` (heads, bytes) when the document still has those heads.
+    /// Like [`DocCommit::of`], reusing `saved` (heads, bytes) when the document still has those heads, and `index`
+    /// when the caller already read it from the document as it is.
     pub fn of_saved(
         doc_id: &str,
         doc: &mut AutoCommit,
         changes: Vec<Vec<u8>>,
         audit: Option<AuditNote>,
         saved: Option<(Vec<automerge::ChangeHash>, Vec<u8>)>,
+        index: Option<DocIndex>,
     ) -> Option<DocCommit> {
         let meta = RecordMeta::read(doc).ok()?;
         let bytes = match saved {
             Some((heads, bytes)) if heads == doc.get_heads() => bytes,
-            _ => doc.save(),
+            _ => doc.save_nocompress(),
         };
         Some(DocCommit {
             doc_id: doc_id.to_string(),
-            index: DocIndex::of(meta.kind, doc),
+            index: index.unwrap_or_else(|| DocIndex::of(meta.kind, doc)),
             meta,
             bytes,
             changes,
@@ -165,15 +167,19 @@ pub enum DocIndex {
 }
 
 impl DocIndex {
+    pub fn of_lead(l: &Lead) -> DocIndex {
+        DocIndex::Lead {
+            open: liveline_types::LeadStatus::is_open_code(&l.status),
+            phone: l.phone.clone(),
+            email: l.email.to_lowercase(),
+            created_at: l.created_at,
+        }
+    }
+
     pub fn of(kind: DocKind, doc: &AutoCommit) -> DocIndex {
         match kind {
             DocKind::Lead => match Lead::load(doc) {
-                Ok(l) => DocIndex::Lead {
-                    open: liveline_types::LeadStatus::is_open_code(&l.status),
-                    phone: l.phone,
-                    email: l.email.to_lowercase(),
-                    created_at: l.created_at,
-                },
+                Ok(l) => DocIndex::of_lead(&l),
                 Err(_) => DocIndex::None,
             },
             DocKind::Task => match Task::load(doc) {
@@ -263,6 +269,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<(String, Vec<u8>)>>;
     fn bucket_size(&self, bucket: &str) -> Result<u64>;
     fn doc(&self, id: &str) -> Result<Option<Vec<u8>>>;
+    /// The document as last committed, hydrated (from the cache where it is there), read outside any write: a
+    /// push is judged on it before taking the writer, and judged again inside only if the document moved since.
+    fn latest_doc(&self, id: &str) -> Result<Option<AutoCommit>> {
+        Ok(hydrate(self.doc(id)?))
+    }
     fn integrity_ok(&self) -> Result<bool>;
     fn webhooks(&self, team: &str) -> Result<Vec<WebhookRow>>;
     /// Replaces the team's webhooks.
@@ -279,6 +290,10 @@ pub trait DocReader {
     /// The document, hydrated (from a cache where the store keeps one).
     fn load_doc(&self, id: &str) -> Result<Option<AutoCommit>> {
         Ok(hydrate(self.load(id)?))
+    }
+    /// The document's heads as committed (`None`: no such document), without handing out a copy where it can.
+    fn heads(&self, id: &str) -> Result<Option<Vec<ChangeHash>>> {
+        Ok(self.load_doc(id)?.map(|mut d| d.get_heads()))
     }
     /// The team's assignment-rules document `(id, bytes)`, if it has one.
     fn rules_doc(&self, team: &str) -> Result<Option<(String, Vec<u8>)>>;
@@ -404,6 +419,13 @@ impl DocReader for TxReader<'_> {
             return Ok(Some(d.clone()));
         }
         Ok(hydrate(self.load(id)?))
+    }
+
+    fn heads(&self, id: &str) -> Result<Option<Vec<ChangeHash>>> {
+        if let Some(d) = lock(&self.1.docs).get_mut(id) {
+            return Ok(Some(d.get_heads()));
+        }
+        Ok(self.load_doc(id)?.map(|mut d| d.get_heads()))
     }
 
     fn rules_doc(&self, team: &str) -> Result<Option<(String, Vec<u8>)>> {
@@ -806,10 +828,13 @@ impl Store for SqliteStore {
         // What this write logs, per bucket, for the in-memory tails once it is committed.
         let mut logged: Vec<(String, Entry)> = Vec::new();
         let mut hydrated: Vec<(String, AutoCommit)> = Vec::new();
+        let mut stale: Vec<String> = Vec::new();
         let mut starts: HashMap<String, u64> = HashMap::new();
         for mut c in commits {
-            if let Some(d) = c.doc.take() {
-                hydrated.push((c.doc_id.clone(), d));
+            match c.doc.take() {
+                Some(d) => hydrated.push((c.doc_id.clone(), d)),
+                // Stored without its hydrated form: a cached copy would now be stale.
+                None => stale.push(c.doc_id.clone()),
             }
             let old: Vec<String> = {
                 let mut st =
@@ -973,6 +998,9 @@ impl Store for SqliteStore {
             if docs.len() + hydrated.len() > DOC_CACHE {
                 docs.clear();
             }
+            for id in stale {
+                docs.remove(&id);
+            }
             docs.extend(hydrated);
         }
         Ok((out, touched))
@@ -1060,6 +1088,13 @@ impl Store for SqliteStore {
                     .optional()?,
             )
         })
+    }
+
+    fn latest_doc(&self, id: &str) -> Result<Option<AutoCommit>> {
+        if let Some(d) = lock(&self.docs).get(id) {
+            return Ok(Some(d.clone()));
+        }
+        Ok(hydrate(self.doc(id)?))
     }
 
     fn integrity_ok(&self) -> Result<bool> {

@@ -285,7 +285,9 @@ impl Conn<'_> {
         request.headers_mut().insert("authorization", auth);
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_FRAME))
-            .max_frame_size(Some(MAX_FRAME));
+            .max_frame_size(Some(MAX_FRAME))
+            // tungstenite zero-fills this much on every read attempt; sync frames are small.
+            .read_buffer_size(8 * 1024);
         let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
         let ws = tokio::select! {
             r = tokio::time::timeout(Duration::from_secs(15), connect) => r,

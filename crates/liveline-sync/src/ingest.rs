@@ -3,7 +3,9 @@
 //!
 //! Pure: the caller loads the document before and stores the outcome; nothing here touches a disk or a socket.
 
-use automerge::{ActorId, AutoCommit, Change, ChangeHash};
+use automerge::{
+    legacy, ActorId, AutoCommit, Change, ChangeHash, ExpandedChange, ObjId, ReadDoc, ROOT,
+};
 use liveline_domain::policy::{check_server_fields, server_fields, top_values, Principal};
 use liveline_domain::{check_write, RecordMeta};
 use liveline_types::{codes, AppError};
@@ -44,16 +46,84 @@ fn hash_of(h: &ChangeHash) -> Hash {
 ///
 /// automerge 0.12 panics while expanding some malformed changes (an operation naming an actor the change does not
 /// list); such a change is not canonical either, and the panic must not reach the server's write.
-fn canonical(c: &Change) -> bool {
-    guarded(|| Change::from(c.decode()).hash() == c.hash()).unwrap_or(false)
+fn canonical(c: &Change) -> Option<ExpandedChange> {
+    guarded(|| {
+        let expanded = c.decode();
+        (Change::from(expanded.clone()).hash() == c.hash()).then_some(expanded)
+    })
+    .flatten()
+}
+
+/// The fields a change writes, if it only puts or deletes top-level fields, exactly as automerge itself writes such an edit on the
+/// document at its dependencies: operation counters following on from them, and each operation replacing exactly
+/// the values its author saw in that field (or the one it wrote just before, in the same change).
+///
+/// Such a change (the everyday edit of a record's field) cannot leave a document that fails to load; for anything
+/// else, the document is saved and loaded again before the change is accepted. The fuzz-found change that broke
+/// loading replaced a value of another field.
+fn plain_field_edit(
+    doc: &mut AutoCommit,
+    c: &Change,
+    expanded: &ExpandedChange,
+) -> Option<Vec<String>> {
+    let deps = c.deps();
+    let max_op = deps
+        .iter()
+        .map(|d| doc.get_change_meta_by_hash(d).map(|m| m.max_op))
+        .try_fold(0u64, |m, op| op.map(|op| m.max(op)));
+    if max_op.map(|m| m + 1) != Some(expanded.start_op.get()) {
+        return None;
+    }
+    let actor = c.actor_id();
+    let mut written: std::collections::HashMap<&str, Vec<(u64, ActorId)>> = Default::default();
+    for (i, op) in expanded.operations.iter().enumerate() {
+        let (legacy::ObjectId::Root, legacy::Key::Map(key), false) = (&op.obj, &op.key, op.insert)
+        else {
+            return None;
+        };
+        let put = match op.action {
+            legacy::OpType::Put(_) => true,
+            legacy::OpType::Delete => false,
+            _ => return None,
+        };
+        let expected: Vec<(u64, ActorId)> = match written.get(key.as_str()) {
+            Some(ids) => ids.clone(),
+            None => match doc.get_all_at(ROOT, key.as_str(), deps) {
+                Ok(values) => values
+                    .into_iter()
+                    .filter_map(|(_, id)| match id {
+                        ObjId::Id(counter, actor, _) => Some((counter, actor)),
+                        ObjId::Root => None,
+                    })
+                    .collect(),
+                Err(_) => return None,
+            },
+        };
+        let mut pred: Vec<(u64, ActorId)> = op.pred.iter().map(|p| (p.0, p.1.clone())).collect();
+        let mut expected = expected;
+        pred.sort();
+        expected.sort();
+        if pred != expected {
+            return None;
+        }
+        let id = (expanded.start_op.get() + i as u64, actor.clone());
+        written.insert(key.as_str(), if put { vec![id] } else { Vec::new() });
+    }
+    Some(written.into_keys().map(str::to_string).collect())
 }
 
 /// The document saved, if those bytes load again (what the server stores must be readable by everyone).
 fn loads_again(doc: &mut AutoCommit) -> Option<Vec<u8>> {
-    let bytes = doc.save();
+    let bytes = doc.save_nocompress();
     guarded(|| AutoCommit::load(&bytes).is_ok())
         .unwrap_or(false)
         .then_some(bytes)
+}
+
+/// Whether the document has this change (read from its change graph: `get_change_by_hash` would rebuild the
+/// change from the document's operations).
+fn has(doc: &mut AutoCommit, hash: &ChangeHash) -> bool {
+    doc.get_change_meta_by_hash(hash).is_some()
 }
 
 /// Runs `f`, turning a panic inside automerge on hostile input into `None`.
@@ -81,15 +151,19 @@ pub fn ingest(
     };
 
     // Decode and bind to the device; anything else is refused as a whole, since we cannot tell what it depends on.
-    let mut decoded: Vec<Change> = Vec::with_capacity(changes.len());
+    let mut decoded: Vec<(Change, ExpandedChange)> = Vec::with_capacity(changes.len());
     for bytes in changes {
-        match Change::from_bytes(bytes.clone()) {
-            Ok(c) if !canonical(&c) => {
+        let change = Change::from_bytes(bytes.clone()).map(|c| {
+            let expanded = canonical(&c);
+            (c, expanded)
+        });
+        match change {
+            Ok((_, None)) => {
                 out.refused
                     .push((Vec::new(), String::new(), AppError::new(codes::BAD_CHANGE)));
             }
-            Ok(c) if actors.contains(c.actor_id()) => decoded.push(c),
-            Ok(c) => {
+            Ok((c, Some(e))) if actors.contains(c.actor_id()) => decoded.push((c, e)),
+            Ok((c, Some(_))) => {
                 out.refused.push((
                     vec![hash_of(&c.hash())],
                     String::new(),
@@ -104,7 +178,7 @@ pub fn ingest(
     }
     if !out.refused.is_empty() {
         // A batch with a forged or broken change is refused whole: the rest are from the same device and chain on it.
-        let all: Vec<Hash> = decoded.iter().map(|c| hash_of(&c.hash())).collect();
+        let all: Vec<Hash> = decoded.iter().map(|c| hash_of(&c.0.hash())).collect();
         if !all.is_empty() {
             let (_, path, err) = out.refused[0].clone();
             out.refused.push((all, path, err));
@@ -114,14 +188,17 @@ pub fn ingest(
     }
 
     // Drop what the document has already.
-    let mut todo: Vec<Change> = Vec::new();
-    for c in decoded {
-        if doc.get_change_by_hash(&c.hash()).is_some() {
+    let mut todo: Vec<(Change, ExpandedChange)> = Vec::new();
+    for (c, e) in decoded {
+        if has(&mut doc, &c.hash()) {
             out.duplicates.push(hash_of(&c.hash()));
-        } else if !todo.iter().any(|t| t.hash() == c.hash()) {
-            todo.push(c);
+        } else if !todo.iter().any(|t| t.0.hash() == c.hash()) {
+            todo.push((c, e));
         }
     }
+    // The fields written, while every accepted change is a plain field edit (then what is saved needs no loading
+    // again, and the fields need no diff).
+    let mut plain: Option<Vec<String>> = Some(Vec::new());
 
     // Apply in dependency order, judging each change on the document it produces.
     let mut current_meta = out.meta_before.clone();
@@ -131,13 +208,10 @@ pub fn ingest(
         progress = false;
         let mut i = 0;
         while i < todo.len() {
-            let ready = todo[i]
-                .deps()
-                .iter()
-                .all(|d| doc.get_change_by_hash(d).is_some());
-            let blocked_by_refusal = todo[i].deps().iter().any(|d| refused_hashes.contains(d));
+            let ready = todo[i].0.deps().iter().all(|d| has(&mut doc, d));
+            let blocked_by_refusal = todo[i].0.deps().iter().any(|d| refused_hashes.contains(d));
             if blocked_by_refusal {
-                let c = todo.remove(i);
+                let (c, _) = todo.remove(i);
                 refused_hashes.push(c.hash());
                 if let Some(last) = out.refused.last_mut() {
                     last.0.push(hash_of(&c.hash()));
@@ -149,9 +223,10 @@ pub fn ingest(
                 i += 1;
                 continue;
             }
-            let c = todo.remove(i);
+            let (c, expanded) = todo.remove(i);
             progress = true;
             let before_heads = doc.get_heads();
+            let plain_edit = plain_field_edit(&mut doc, &c, &expanded);
             // What the server alone writes, as it is before this change.
             let server_before = current_meta.as_ref().map(|m| {
                 let keys = server_fields(m.kind, &m.created_by);
@@ -183,6 +258,10 @@ pub fn ingest(
             match verdict {
                 Ok(after) => {
                     current_meta = Some(after);
+                    plain = plain.zip(plain_edit).map(|(mut a, b)| {
+                        a.extend(b);
+                        a
+                    });
                     let mut c = c;
                     out.accepted
                         .push((hash_of(&c.hash()), c.bytes().into_owned()));
@@ -195,18 +274,23 @@ pub fn ingest(
             }
         }
     }
-    for c in todo {
+    for (c, _) in todo {
         let missing: Vec<Hash> = c
             .deps()
             .iter()
-            .filter(|d| doc.get_change_by_hash(d).is_none())
+            .filter(|d| !has(&mut doc, d))
             .map(hash_of)
             .collect();
         out.missing.push((vec![hash_of(&c.hash())], missing));
     }
     out.meta_after = current_meta;
     if !out.accepted.is_empty() {
-        out.saved = loads_again(&mut doc).map(|bytes| (doc.get_heads(), bytes));
+        out.saved = if plain.is_some() {
+            Some(doc.save_nocompress())
+        } else {
+            loads_again(&mut doc)
+        }
+        .map(|bytes| (doc.get_heads(), bytes));
     }
     if !out.accepted.is_empty() && out.saved.is_none() {
         // Found by fuzzing: changes that decode, re-encode the same and apply, yet leave a document automerge 0.12
@@ -220,7 +304,14 @@ pub fn ingest(
         None
     } else {
         let heads_after = doc.get_heads();
-        out.changed_fields = changed_fields(&mut doc, &heads_before, &heads_after);
+        out.changed_fields = match plain {
+            Some(mut fields) => {
+                fields.sort();
+                fields.dedup();
+                fields
+            }
+            None => changed_fields(&mut doc, &heads_before, &heads_after),
+        };
         Some(doc)
     };
     out
@@ -261,6 +352,7 @@ fn rollback(doc: &mut AutoCommit, heads: &[ChangeHash]) -> AutoCommit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use automerge::transaction::Transactable;
     use liveline_domain::{policy::Role, Lead};
 
     fn who() -> Principal {
@@ -317,6 +409,72 @@ mod tests {
         assert_eq!(out.refused[0].1, "team");
         assert_eq!(out.refused[0].2.code, codes::TEAM_CHANGE_FORBIDDEN);
         assert!(out.doc.is_none());
+    }
+
+    /// Applies `bytes` to `doc`, answering what the fast-path test said of the change beforehand.
+    fn judge_plain(doc: &mut AutoCommit, bytes: &[u8]) -> Option<Vec<String>> {
+        let c = Change::from_bytes(bytes.to_vec()).unwrap();
+        let expanded = canonical(&c).expect("canonical");
+        let plain = plain_field_edit(doc, &c, &expanded);
+        doc.apply_changes([c]).unwrap();
+        plain
+    }
+
+    #[test]
+    fn everyday_field_edits_skip_loading_again_and_anything_else_does_not() {
+        let other = ActorId::from(&[8u8; 16][..]);
+        let mut a = AutoCommit::new().with_actor(actor());
+        let mut server = AutoCommit::new();
+        // Creating the lead makes its lists: loaded again.
+        let created = change(&mut a, &lead("t1"));
+        assert_eq!(judge_plain(&mut server, &created), None);
+        let mut b = a.fork().with_actor(other.clone());
+
+        // Two devices set the same field concurrently: each replaced what its author saw.
+        let mut l = lead("t1");
+        l.notes = "from a".into();
+        let from_a = change(&mut a, &l);
+        l.notes = "from b".into();
+        l.status = "contacted".into();
+        let from_b = change(&mut b, &l);
+        assert_eq!(
+            judge_plain(&mut server, &from_a),
+            Some(vec!["notes".into()])
+        );
+        let mut fields = judge_plain(&mut server, &from_b).unwrap();
+        fields.sort();
+        assert_eq!(fields, ["notes", "status"]);
+
+        // After merging, an edit replaces both conflicting values; a field written twice in one change too.
+        a.merge(&mut b).unwrap();
+        a.put(ROOT, "notes", "merged").unwrap();
+        a.put(ROOT, "notes", "merged, then fixed").unwrap();
+        a.delete(ROOT, "company").unwrap();
+        a.commit();
+        let merged = a.get_last_local_change().unwrap().bytes().into_owned();
+        let mut fields = judge_plain(&mut server, &merged).unwrap();
+        fields.sort();
+        assert_eq!(fields, ["company", "notes"]);
+
+        // A contact logged (a list insert) and a nested edit go through the full check.
+        let contacts = a.get(ROOT, "contacts").unwrap().unwrap().1;
+        a.insert(contacts, 0, "call").unwrap();
+        a.commit();
+        let listed = a.get_last_local_change().unwrap().bytes().into_owned();
+        assert_eq!(judge_plain(&mut server, &listed), None);
+
+        let mut server = server;
+        assert!(AutoCommit::load(&server.save_nocompress()).is_ok());
+    }
+
+    #[test]
+    fn the_fuzz_found_change_that_broke_loading_is_not_an_everyday_edit() {
+        // It replaced the value of another field (pred 19 is `notes`, the change writes `not2s`).
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/unloadable-doc");
+        let read = |i: usize| std::fs::read(format!("{dir}/change-{i}.bin")).unwrap();
+        let mut doc = AutoCommit::new();
+        judge_plain(&mut doc, &read(0));
+        assert_eq!(judge_plain(&mut doc, &read(2)), None);
     }
 
     #[test]
