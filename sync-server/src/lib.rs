@@ -12,6 +12,7 @@ pub mod store;
 mod ws;
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -31,6 +32,25 @@ pub use store::{SqliteStore, Store};
 pub struct Settings {
     pub data_dir: PathBuf,
     pub demo: bool,
+    /// What one device may push, in KiB per second, and in one burst (a device back online after a day sends its
+    /// queue within the burst; one that keeps pushing faster is slowed down, never refused).
+    pub push_kib_per_s: u32,
+    pub push_burst_kib: u32,
+}
+
+/// 1 MiB/s per device, 16 MiB at once: a phone's day of leads is a few hundred KiB.
+pub const PUSH_KIB_PER_S: u32 = 1024;
+pub const PUSH_BURST_KIB: u32 = 16 * 1024;
+
+impl Settings {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Settings {
+        Settings {
+            data_dir: data_dir.into(),
+            demo: false,
+            push_kib_per_s: PUSH_KIB_PER_S,
+            push_burst_kib: PUSH_BURST_KIB,
+        }
+    }
 }
 
 /// Rare news for every connection; each checks whether it is meant. (Log progress goes through `Pokes`, which
@@ -104,6 +124,9 @@ pub struct Shared<S: Store> {
     /// behind one venue's NAT signs in at the start of a stream, so this one is wider).
     pub(crate) sign_in_per_email: RateLimiter,
     pub(crate) sign_in_per_ip: RateLimiter,
+    /// Pushed KiB per device, and the most one push may take at once (a larger frame waits for a full burst).
+    pub(crate) push_per_device: RateLimiter,
+    pub(crate) push_burst_kib: NonZeroU32,
 }
 
 pub(crate) type RateLimiter = governor::DefaultKeyedRateLimiter<String>;
@@ -115,8 +138,12 @@ pub const SIGN_IN_PER_IP_MINUTE: u32 = 60;
 
 fn limiter(per_minute: u32) -> RateLimiter {
     governor::RateLimiter::keyed(governor::Quota::per_minute(
-        std::num::NonZeroU32::new(per_minute).expect("non-zero"),
+        NonZeroU32::new(per_minute).expect("non-zero"),
     ))
+}
+
+fn non_zero(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n.max(1)).expect("at least 1")
 }
 
 pub type AppState<S> = Arc<Shared<S>>;
@@ -429,6 +456,11 @@ pub fn open_state(settings: &Settings) -> anyhow::Result<AppState<SqliteStore>> 
         pokes: Pokes::default(),
         sign_in_per_email: limiter(SIGN_IN_PER_EMAIL_MINUTE),
         sign_in_per_ip: limiter(SIGN_IN_PER_IP_MINUTE),
+        push_per_device: governor::RateLimiter::keyed(
+            governor::Quota::per_second(non_zero(settings.push_kib_per_s))
+                .allow_burst(non_zero(settings.push_burst_kib)),
+        ),
+        push_burst_kib: non_zero(settings.push_burst_kib),
     });
     if settings.demo {
         demo::seed(&state.store)?;

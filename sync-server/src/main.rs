@@ -32,6 +32,12 @@ struct Args {
     /// Seed the demo team on first start (users `*@demo.liveline`, password `demo`).
     #[arg(long, env = "LIVELINE_DEMO")]
     demo: bool,
+    /// What one device may push, in KiB per second; past it, its pushes are slowed down (never refused).
+    #[arg(long, env = "LIVELINE_PUSH_KIB_PER_S", default_value_t = liveline_sync_server::PUSH_KIB_PER_S)]
+    push_kib_per_s: u32,
+    /// What one device may push at once, in KiB.
+    #[arg(long, env = "LIVELINE_PUSH_BURST_KIB", default_value_t = liveline_sync_server::PUSH_BURST_KIB)]
+    push_burst_kib: u32,
 }
 
 // Pushes run on the blocking pool and take turns at the store's one writer: a few dozen threads keep both cores
@@ -58,8 +64,10 @@ async fn run() -> anyhow::Result<()> {
     }
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     let settings = Settings {
-        data_dir: args.data_dir,
         demo: args.demo,
+        push_kib_per_s: args.push_kib_per_s,
+        push_burst_kib: args.push_burst_kib,
+        ..Settings::new(args.data_dir)
     };
     launch(settings, listener, shutdown_signal()).await
 }

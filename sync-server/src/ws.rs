@@ -175,7 +175,10 @@ impl<S: Store> Conn<S> {
             }
             Ok(ClientMsg::Ping) => self.send(&ServerMsg::Pong).await,
             Ok(ClientMsg::Hello { cursors }) => self.hello(cursors).await,
-            Ok(ClientMsg::Push { docs }) => self.push(docs).await,
+            Ok(ClientMsg::Push { docs }) => {
+                self.throttle(bytes.len()).await;
+                self.push(docs).await
+            }
         }
     }
 
@@ -222,6 +225,27 @@ impl<S: Store> Conn<S> {
         tracing::info!(device = %self.session.device.device_id, "access changed; re-subscribing");
         let cursors = self.session.cursor_list();
         self.hello(cursors).await
+    }
+
+    /// Holds a push of `len` bytes until the device's push allowance covers it (the allowance belongs to the
+    /// device, not the connection: reconnecting does not renew it). Frames queue on the socket meanwhile.
+    async fn throttle(&self, len: usize) {
+        let kib = u32::try_from(len.div_ceil(1024)).unwrap_or(u32::MAX).max(1);
+        let burst = self.state.push_burst_kib;
+        let limiter = &self.state.push_per_device;
+        let device = &self.session.device.device_id;
+        if let Some(n) = std::num::NonZeroU32::new(kib).filter(|n| *n <= burst) {
+            if limiter.check_key_n(device, n).is_ok_and(|r| r.is_ok()) {
+                return;
+            }
+        }
+        tracing::info!(device = %device, kib, "push slowed down: over the device's allowance");
+        // A frame larger than one burst is charged a burst at a time.
+        let mut left = kib;
+        while let Some(n) = std::num::NonZeroU32::new(left.min(burst.get())) {
+            let _ = limiter.until_key_n_ready(device, n).await;
+            left -= n.get();
+        }
     }
 
     async fn push(&mut self, docs: Vec<liveline_sync::DocChanges>) -> bool {

@@ -189,7 +189,7 @@ pub fn validate_lead(
     }
 
     let live_session = t(&input.live_session);
-    if !live_session.is_empty() && !ctx.live_sessions.iter().any(|s| *s == live_session) {
+    if !live_session.is_empty() && !ctx.live_sessions.contains(&live_session) {
         errors.push(err("live_session", codes::SESSION_UNKNOWN));
     }
 
@@ -231,7 +231,7 @@ pub fn validate_lead(
     }
 
     let owner = t(&input.owner);
-    if !owner.is_empty() && !ctx.members.iter().any(|m| *m == owner) {
+    if !owner.is_empty() && !ctx.members.contains(&owner) {
         errors.push(err("owner", codes::OWNER_UNKNOWN));
     }
 

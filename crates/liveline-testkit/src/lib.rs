@@ -28,10 +28,16 @@ impl TestServer {
 
     /// Starts on `addr` (port 0 for any), retrying briefly while a previous server's port is released.
     pub async fn start_on(dir: &Path, addr: SocketAddr) -> Self {
-        let settings = Settings {
-            data_dir: dir.to_path_buf(),
+        Self::start_with(dir, addr, |_| {}).await
+    }
+
+    /// Starts with the demo team and settings changed by `f`.
+    pub async fn start_with(dir: &Path, addr: SocketAddr, f: impl FnOnce(&mut Settings)) -> Self {
+        let mut settings = Settings {
             demo: true,
+            ..Settings::new(dir)
         };
+        f(&mut settings);
         let state = open_state(&settings).expect("server store opens");
         let mut tries = 0;
         let listener = loop {

@@ -111,10 +111,7 @@ impl Sim {
     /// team t2, one device each.
     pub fn new(seed: u64, dir: &Path) -> R<Sim> {
         let err = |e: &dyn std::fmt::Display| fail(seed, e);
-        let settings = Settings {
-            data_dir: dir.join("server"),
-            demo: false,
-        };
+        let settings = Settings::new(dir.join("server"));
         let state = open_state(&settings).map_err(|e| err(&e))?;
         let store = &state.store;
         store.create_team("t1", "Team One").map_err(|e| err(&e))?;
@@ -430,10 +427,7 @@ impl Sim {
             }
         }
         self.state = None;
-        let settings = Settings {
-            data_dir: self.dir.join("server"),
-            demo: false,
-        };
+        let settings = Settings::new(self.dir.join("server"));
         self.state =
             Some(open_state(&settings).map_err(|e| self.fail(format!("server reopens: {e}")))?);
         Ok(())

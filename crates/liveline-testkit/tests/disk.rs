@@ -228,29 +228,22 @@ async fn read_only_data_folders_are_named_not_mistaken_for_damage() {
     // The server: a store written normally, then a start on a read-only view of its folder.
     let rw = tmp.path().join("server-rw");
     let state = open_state(&Settings {
-        data_dir: rw.clone(),
         demo: true,
+        ..Settings::new(rw.clone())
     })
     .unwrap();
     drop(state);
     let ro = Mount::read_only_view(&rw, &tmp.path().join("server-ro"));
-    let err = open_state(&Settings {
-        data_dir: ro.path().to_path_buf(),
-        demo: false,
-    })
-    .err()
-    .expect("a read-only folder is refused");
+    let err = open_state(&Settings::new(ro.path().to_path_buf()))
+        .err()
+        .expect("a read-only folder is refused");
     let msg = err.to_string();
     assert!(
         msg.contains("cannot be written") && msg.contains(ro.path().to_str().unwrap()),
         "{msg}"
     );
     drop(ro);
-    let state = open_state(&Settings {
-        data_dir: rw,
-        demo: false,
-    })
-    .unwrap();
+    let state = open_state(&Settings::new(rw)).unwrap();
     assert!(state.store.integrity_ok().unwrap());
     assert!(
         state.store.team_count().unwrap() > 0,
