@@ -176,8 +176,7 @@ impl<S: Store> Conn<S> {
             Ok(ClientMsg::Ping) => self.send(&ServerMsg::Pong).await,
             Ok(ClientMsg::Hello { cursors }) => self.hello(cursors).await,
             Ok(ClientMsg::Push { docs }) => {
-                self.throttle(bytes.len()).await;
-                self.push(docs).await
+                self.throttle(bytes.len()).await && self.push(docs).await
             }
         }
     }
@@ -228,24 +227,40 @@ impl<S: Store> Conn<S> {
     }
 
     /// Holds a push of `len` bytes until the device's push allowance covers it (the allowance belongs to the
-    /// device, not the connection: reconnecting does not renew it). Frames queue on the socket meanwhile.
-    async fn throttle(&self, len: usize) {
+    /// device, not the connection: reconnecting does not renew it). Frames queue on the socket meanwhile. If the
+    /// device is revoked or its user's access changes while it waits, the push is dropped unjudged and the
+    /// connection closes (`false`): a revoked device writes nothing more, and a device whose access changed pushes
+    /// again after reconnecting, judged by its new rights.
+    async fn throttle(&self, len: usize) -> bool {
         let kib = u32::try_from(len.div_ceil(1024)).unwrap_or(u32::MAX).max(1);
         let burst = self.state.push_burst_kib;
         let limiter = &self.state.push_per_device;
         let device = &self.session.device.device_id;
         if let Some(n) = std::num::NonZeroU32::new(kib).filter(|n| *n <= burst) {
             if limiter.check_key_n(device, n).is_ok_and(|r| r.is_ok()) {
-                return;
+                return true;
             }
         }
         tracing::info!(device = %device, kib, "push slowed down: over the device's allowance");
+        let mut hub = self.state.hub.subscribe();
+        let user = &self.session.device.user_id;
         // A frame larger than one burst is charged a burst at a time.
         let mut left = kib;
         while let Some(n) = std::num::NonZeroU32::new(left.min(burst.get())) {
-            let _ = limiter.until_key_n_ready(device, n).await;
-            left -= n.get();
+            tokio::select! {
+                _ = limiter.until_key_n_ready(device, n) => left -= n.get(),
+                sig = hub.recv() => match sig {
+                    Ok(Signal::Revoked { device_id }) if device_id == *device => {
+                        let _ = self.send(&ServerMsg::Error { error: AppError::new(codes::DEVICE_REVOKED), fatal: true }).await;
+                        return false;
+                    }
+                    Ok(Signal::AccessChanged { user_id }) if user_id == *user => return false,
+                    Ok(Signal::Shutdown) | Err(broadcast::error::RecvError::Closed) => return false,
+                    _ => {}
+                },
+            }
         }
+        true
     }
 
     async fn push(&mut self, docs: Vec<liveline_sync::DocChanges>) -> bool {

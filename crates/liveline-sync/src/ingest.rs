@@ -74,7 +74,16 @@ fn plain_field_edit(
     if max_op.map(|m| m + 1) != Some(expanded.start_op.get()) {
         return None;
     }
+    // The author's own earlier changes must all be behind its dependencies, or counters following on from them may
+    // repeat an operation id the author already used.
     let actor = c.actor_id();
+    if doc
+        .get_changes_meta(deps)
+        .iter()
+        .any(|m| m.actor.as_ref() == actor)
+    {
+        return None;
+    }
     let mut written: std::collections::HashMap<&str, Vec<(u64, ActorId)>> = Default::default();
     for (i, op) in expanded.operations.iter().enumerate() {
         let (legacy::ObjectId::Root, legacy::Key::Map(key), false) = (&op.obj, &op.key, op.insert)
@@ -83,7 +92,9 @@ fn plain_field_edit(
         };
         let put = match op.action {
             legacy::OpType::Put(_) => true,
-            legacy::OpType::Delete => false,
+            // A delete is stored only as the end of what it deletes: one that deletes nothing leaves an operation
+            // the saved document cannot account for.
+            legacy::OpType::Delete if !op.pred.is_empty() => false,
             _ => return None,
         };
         let expected: Vec<(u64, ActorId)> = match written.get(key.as_str()) {
@@ -226,7 +237,7 @@ pub fn ingest(
             let (c, expanded) = todo.remove(i);
             progress = true;
             let before_heads = doc.get_heads();
-            let plain_edit = plain_field_edit(&mut doc, &c, &expanded);
+            let plain_edit = guarded(|| plain_field_edit(&mut doc, &c, &expanded)).flatten();
             // What the server alone writes, as it is before this change.
             let server_before = current_meta.as_ref().map(|m| {
                 let keys = server_fields(m.kind, &m.created_by);
@@ -475,6 +486,55 @@ mod tests {
         let mut doc = AutoCommit::new();
         judge_plain(&mut doc, &read(0));
         assert_eq!(judge_plain(&mut doc, &read(2)), None);
+    }
+
+    /// An edit of `notes` by `actor()` on `doc`, re-made by `forge` and encoded by automerge itself (so it passes
+    /// the canonical check), as a hostile device could send it.
+    fn forged(doc: &mut AutoCommit, forge: impl FnOnce(&mut ExpandedChange)) -> Vec<u8> {
+        let mut d = doc.fork().with_actor(actor());
+        d.put(ROOT, "notes", "honest").unwrap();
+        d.commit();
+        let mut e = d.get_last_local_change().unwrap().decode();
+        forge(&mut e);
+        e.hash = None;
+        Change::from(e).bytes().into_owned()
+    }
+
+    /// Whatever ingestion accepts of a forged change, the stored document loads again.
+    fn stays_loadable(server: &AutoCommit, bytes: Vec<u8>) {
+        let out = ingest(Some(server.clone()), &[bytes], &who(), &[actor()]);
+        if let Some((_, saved)) = out.saved {
+            assert!(
+                AutoCommit::load(&saved).is_ok(),
+                "an accepted change left an unloadable document"
+            );
+        }
+    }
+
+    #[test]
+    fn forged_edits_that_look_everyday_go_through_the_full_check() {
+        let mut a = AutoCommit::new().with_actor(actor());
+        let mut server = AutoCommit::new();
+        judge_plain(&mut server, &change(&mut a, &lead("t1")));
+
+        // A delete of a field that has no value: nothing for it to end.
+        let delete_nothing = forged(&mut server, |e| {
+            e.operations[0].action = legacy::OpType::Delete;
+            e.operations[0].key = legacy::Key::Map("nothing_here".into());
+            e.operations[0].pred = Vec::new().into();
+        });
+        assert_eq!(judge_plain(&mut server.clone(), &delete_nothing), None);
+        stays_loadable(&server, delete_nothing);
+
+        // An edit that leaves out the author's own earlier change, with counters starting over: operation ids the
+        // author already used.
+        let restart = forged(&mut server, |e| {
+            e.deps = Vec::new();
+            e.start_op = std::num::NonZeroU64::new(1).unwrap();
+            e.operations[0].pred = Vec::new().into();
+        });
+        assert_eq!(judge_plain(&mut server.clone(), &restart), None);
+        stays_loadable(&server, restart);
     }
 
     #[test]
