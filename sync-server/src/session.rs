@@ -250,12 +250,11 @@ struct Judged {
 
 impl Judged {
     fn of(
-        before: Option<AutoCommit>,
+        mut before: Option<AutoCommit>,
         changes: &[Vec<u8>],
         principal: &Principal,
         actors: &[ActorId],
     ) -> Judged {
-        let mut before = before;
         let heads = before.as_mut().map(|b| b.get_heads());
         let out = ingest(before, changes, principal, actors);
         Judged { heads, out }

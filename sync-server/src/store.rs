@@ -352,6 +352,11 @@ fn open(path: &Path) -> Result<Connection> {
 }
 
 impl SqliteStore {
+    /// A copy of the document from the cache of committed documents, if it is there.
+    fn cached(&self, id: &str) -> Option<AutoCommit> {
+        lock(&self.docs).get(id).cloned()
+    }
+
     /// Opens (creating if needed) the store in `dir/liveline-server.sqlite3` and migrates it forward.
     pub fn open(dir: &Path) -> Result<Self> {
         let path = dir.join("liveline-server.sqlite3");
@@ -415,17 +420,17 @@ impl DocReader for TxReader<'_> {
     }
 
     fn load_doc(&self, id: &str) -> Result<Option<AutoCommit>> {
-        if let Some(d) = lock(&self.1.docs).get(id) {
-            return Ok(Some(d.clone()));
+        match self.1.cached(id) {
+            Some(d) => Ok(Some(d)),
+            None => Ok(hydrate(self.load(id)?)),
         }
-        Ok(hydrate(self.load(id)?))
     }
 
     fn heads(&self, id: &str) -> Result<Option<Vec<ChangeHash>>> {
         if let Some(d) = lock(&self.1.docs).get_mut(id) {
             return Ok(Some(d.get_heads()));
         }
-        Ok(self.load_doc(id)?.map(|mut d| d.get_heads()))
+        Ok(hydrate(self.load(id)?).map(|mut d| d.get_heads()))
     }
 
     fn rules_doc(&self, team: &str) -> Result<Option<(String, Vec<u8>)>> {
@@ -1091,10 +1096,10 @@ impl Store for SqliteStore {
     }
 
     fn latest_doc(&self, id: &str) -> Result<Option<AutoCommit>> {
-        if let Some(d) = lock(&self.docs).get(id) {
-            return Ok(Some(d.clone()));
+        match self.cached(id) {
+            Some(d) => Ok(Some(d)),
+            None => Ok(hydrate(self.doc(id)?)),
         }
-        Ok(hydrate(self.doc(id)?))
     }
 
     fn integrity_ok(&self) -> Result<bool> {

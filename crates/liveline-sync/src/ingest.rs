@@ -54,13 +54,13 @@ fn canonical(c: &Change) -> Option<ExpandedChange> {
     .flatten()
 }
 
-/// The fields a change writes, if it only puts or deletes top-level fields, exactly as automerge itself writes such an edit on the
-/// document at its dependencies: operation counters following on from them, and each operation replacing exactly
-/// the values its author saw in that field (or the one it wrote just before, in the same change).
+/// The fields a change writes, if it is an everyday field edit written the way automerge itself writes one on the
+/// document at its dependencies: only puts and deletes of top-level fields, each replacing exactly the values its
+/// author saw there (or the one it wrote just before, in the same change), each delete deleting something, the
+/// author's own earlier changes all behind its dependencies, and its counters following on from them.
 ///
-/// Such a change (the everyday edit of a record's field) cannot leave a document that fails to load; for anything
-/// else, the document is saved and loaded again before the change is accepted. The fuzz-found change that broke
-/// loading replaced a value of another field.
+/// Such a change cannot leave a document that fails to load; for anything else, the document is saved and loaded
+/// again before the change is accepted. The fuzz-found change that broke loading replaced a value of another field.
 fn plain_field_edit(
     doc: &mut AutoCommit,
     c: &Change,
@@ -97,7 +97,7 @@ fn plain_field_edit(
             legacy::OpType::Delete if !op.pred.is_empty() => false,
             _ => return None,
         };
-        let expected: Vec<(u64, ActorId)> = match written.get(key.as_str()) {
+        let mut expected: Vec<(u64, ActorId)> = match written.get(key.as_str()) {
             Some(ids) => ids.clone(),
             None => match doc.get_all_at(ROOT, key.as_str(), deps) {
                 Ok(values) => values
@@ -111,7 +111,6 @@ fn plain_field_edit(
             },
         };
         let mut pred: Vec<(u64, ActorId)> = op.pred.iter().map(|p| (p.0, p.1.clone())).collect();
-        let mut expected = expected;
         pred.sort();
         expected.sort();
         if pred != expected {
