@@ -120,9 +120,7 @@ async fn session<S: Store>(state: AppState<S>, device: DeviceAuth, socket: WebSo
             sig = hub.recv() => {
                 let ok = match sig {
                     Ok(Signal::Revoked { device_id }) if device_id == conn.session.device.device_id => {
-                        tracing::info!(device = %device_id, "revoked device disconnected");
-                        let _ = conn.send(&ServerMsg::Error { error: AppError::new(codes::DEVICE_REVOKED), fatal: true }).await;
-                        false
+                        conn.revoked().await
                     }
                     Ok(Signal::AccessChanged { user_id }) if user_id == conn.session.device.user_id => {
                         conn.access_changed().await
@@ -152,6 +150,18 @@ async fn session<S: Store>(state: AppState<S>, device: DeviceAuth, socket: WebSo
 impl<S: Store> Conn<S> {
     async fn send(&self, msg: &ServerMsg) -> bool {
         self.out.send(encode(msg)).await.is_ok()
+    }
+
+    /// This device was revoked: it is told so (for good) and the connection ends (`false`).
+    async fn revoked(&self) -> bool {
+        tracing::info!(device = %self.session.device.device_id, "revoked device disconnected");
+        let _ = self
+            .send(&ServerMsg::Error {
+                error: AppError::new(codes::DEVICE_REVOKED),
+                fatal: true,
+            })
+            .await;
+        false
     }
 
     async fn storage_error(&self, e: impl std::fmt::Display) -> bool {
@@ -250,10 +260,7 @@ impl<S: Store> Conn<S> {
             tokio::select! {
                 _ = limiter.until_key_n_ready(device, n) => left -= n.get(),
                 sig = hub.recv() => match sig {
-                    Ok(Signal::Revoked { device_id }) if device_id == *device => {
-                        let _ = self.send(&ServerMsg::Error { error: AppError::new(codes::DEVICE_REVOKED), fatal: true }).await;
-                        return false;
-                    }
+                    Ok(Signal::Revoked { device_id }) if device_id == *device => return self.revoked().await,
                     Ok(Signal::AccessChanged { user_id }) if user_id == *user => return false,
                     Ok(Signal::Shutdown) | Err(broadcast::error::RecvError::Closed) => return false,
                     _ => {}
