@@ -277,7 +277,7 @@ pub fn normalize_phone(raw: &str, country: Option<&str>) -> Result<String, AppEr
     Ok(number.format().mode(phonenumber::Mode::E164).to_string())
 }
 
-fn email_ok(s: &str) -> bool {
+pub fn email_ok(s: &str) -> bool {
     let options = email_address::Options {
         minimum_sub_domains: 2,
         allow_display_text: false,

@@ -4,6 +4,7 @@
 //! Domain logic (validation, documents, policy) lives in `liveline-domain`; it converts to these at the edge.
 
 pub mod countries;
+pub mod forms;
 pub mod work;
 
 pub use work::*;
@@ -545,6 +546,85 @@ pub mod codes {
     pub const WEBHOOK_URL_INVALID: &str = "webhook.url_invalid";
     pub const WEBHOOK_KIND_UNKNOWN: &str = "webhook.kind_unknown";
     pub const WEBHOOK_DUPLICATE: &str = "webhook.duplicate";
+
+    // Records made with a form definition (args: `field`, and what each names).
+    /// Not a number; or more decimals than the field takes (`scale`).
+    pub const NUMBER_INVALID: &str = "field.number.invalid";
+    pub const NUMBER_SCALE: &str = "field.number.scale";
+    /// Below `min` or above `max`.
+    pub const NUMBER_RANGE: &str = "field.number.range";
+    /// Not an ISO 4217 currency; args: `currency`.
+    pub const CURRENCY_UNKNOWN: &str = "field.currency.unknown";
+    /// More decimals than the currency has (`scale`).
+    pub const MONEY_SCALE: &str = "field.money.scale";
+    /// Not one of the field's options; args: `option`.
+    pub const OPTION_UNKNOWN: &str = "field.option.unknown";
+    /// Not a date (`YYYY-MM-DD`), or not a date and time.
+    pub const DATE_INVALID: &str = "field.date.invalid";
+    pub const DATETIME_INVALID: &str = "field.datetime.invalid";
+    /// Not a member of the record's team; args: `user`.
+    pub const USER_NOT_MEMBER: &str = "field.user.unknown";
+    /// The form has no such field.
+    pub const FIELD_UNKNOWN: &str = "field.unknown";
+    /// A computed field, or one the user's roles may not write.
+    pub const FIELD_READ_ONLY: &str = "field.read_only";
+    /// A formula failed on these values; args: `detail`.
+    pub const FORMULA_FAILED: &str = "field.formula.failed";
+    /// Money of different currencies in one formula; args: `currency`, `other`.
+    pub const CURRENCY_MIXED: &str = "field.currency.mixed";
+    /// The value does not fit the field (a list for a text field); a client fault.
+    pub const VALUE_SHAPE: &str = "field.value.shape";
+
+    // Definitions an admin publishes (args: `field` or `node`, and what each names).
+    /// A key that is not `[a-z][a-z0-9_]*` (at most 40) or used twice.
+    pub const DEF_KEY_INVALID: &str = "def.key.invalid";
+    pub const DEF_KEY_DUPLICATE: &str = "def.key.duplicate";
+    /// A select field with no options, or an option code used twice; args: `option`.
+    pub const DEF_OPTIONS: &str = "def.options";
+    /// An expression names a field the form does not have; args: `name`.
+    pub const DEF_EXPR_UNKNOWN_FIELD: &str = "def.expr.unknown_field";
+    /// An expression does not parse; args: `detail`.
+    pub const DEF_EXPR_SYNTAX: &str = "def.expr.syntax";
+    /// Formulas that read each other in a circle; args: `cycle` (the fields, joined by " → ").
+    pub const DEF_FORMULA_CYCLE: &str = "def.formula.cycle";
+    /// A money formula's `currency_of` is not a money field; args: `name`.
+    pub const DEF_CURRENCY_OF: &str = "def.formula.currency_of";
+    /// A sub-table inside a sub-table, or with no columns.
+    pub const DEF_SUBTABLE: &str = "def.subtable";
+    /// A role code that does not exist; args: `role`.
+    pub const DEF_ROLE_UNKNOWN: &str = "def.role.unknown";
+    /// `min` above `max`.
+    pub const DEF_BOUNDS: &str = "def.bounds";
+    /// A default value the field itself would refuse; args: `detail` (that refusal's code).
+    pub const DEF_DEFAULT: &str = "def.default";
+    /// A flow node id used twice, or an edge or start to a node that does not exist; args: `node`, `to`.
+    pub const DEF_NODE_DUPLICATE: &str = "def.node.duplicate";
+    pub const DEF_NODE_UNKNOWN: &str = "def.node.unknown";
+    /// Nodes that lead back to themselves; args: `cycle`.
+    pub const DEF_FLOW_CYCLE: &str = "def.flow.cycle";
+    /// An approval node with nobody to approve.
+    pub const DEF_NO_APPROVER: &str = "def.node.no_approver";
+    /// A node no path from the start reaches.
+    pub const DEF_NODE_UNREACHABLE: &str = "def.node.unreachable";
+    /// The flow's form does not match the form given; args: `form`.
+    pub const DEF_FLOW_FORM: &str = "def.flow.form";
+    /// A field a flow node names that is not on the form, or not a user field; args: `name`.
+    pub const DEF_FLOW_FIELD: &str = "def.flow.field";
+
+    // Approval actions (args: `node`).
+    /// The flow is not at a step where this can be done (already decided, not started, finished).
+    pub const FLOW_NOT_PENDING: &str = "flow.not_pending";
+    /// The user is not an approver of the current node.
+    pub const FLOW_NOT_APPROVER: &str = "flow.not_approver";
+    /// Only the submitter may submit again or withdraw, and withdraw only before the first decision.
+    pub const FLOW_NOT_SUBMITTER: &str = "flow.not_submitter";
+    pub const FLOW_ALREADY_DECIDED: &str = "flow.already_decided";
+    /// A reject to a node the flow has not passed in this run; args: `to`.
+    pub const FLOW_REJECT_TARGET: &str = "flow.reject_target";
+    /// Fields to fill before approving this node; args: `fields`.
+    pub const FLOW_REQUIRES: &str = "flow.requires";
+    /// No rule of the record's flow applies, or a flow condition failed on the record; args: `detail`.
+    pub const FLOW_ROUTE: &str = "flow.route";
 }
 
 /// Names of the Tauri commands the UI calls, with their argument and answer types in the comment.
