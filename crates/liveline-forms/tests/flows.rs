@@ -1,0 +1,360 @@
+//! Approval flows: every node type and action, conflicts between decisions taken apart, time limits, bad definitions.
+
+use liveline_forms::builtin;
+use liveline_forms::flow::{EffectKind, Outcome};
+use liveline_forms::{Flow, Form, People, State, Status, Values};
+use liveline_types::codes;
+use liveline_types::forms::{Act, Approver, Decision, Edge, FlowAction, FlowDef, FlowNode, NodeKind, OnTimeout, Sign, Text, Value};
+use std::collections::BTreeMap;
+
+/// One order going through its flow: the record's values, the team, and the decision log as devices append to it.
+struct Run {
+    form: Form,
+    flow: Flow,
+    values: Values,
+    roles: BTreeMap<String, Vec<String>>,
+    log: Vec<Decision>,
+    clock: i64,
+}
+
+fn team() -> BTreeMap<String, Vec<String>> {
+    [
+        ("rep", "sales_rep"),
+        ("rep2", "sales_rep"),
+        ("lead", "sales_lead"),
+        ("boss", "manager"),
+        ("fin1", "finance"),
+        ("fin2", "finance"),
+        ("wh", "warehouse"),
+    ]
+    .into_iter()
+    .map(|(u, r)| (u.to_string(), vec![r.to_string()]))
+    .collect()
+}
+
+fn money(amount: &str) -> Value {
+    Value::Money(liveline_types::forms::Money { amount: amount.parse().unwrap(), currency: "USD".into() })
+}
+
+impl Run {
+    fn order(total: &str) -> Self {
+        let form = Form::compile(&builtin::order_form()).unwrap();
+        let flow = Flow::compile(&builtin::order_flow(), &form).unwrap();
+        let values = Values::from([
+            ("sales_rep".to_string(), Value::Text("rep".into())),
+            ("currency".to_string(), Value::Text("USD".into())),
+            ("total".to_string(), money(total)),
+        ]);
+        Self::with(form, flow, values)
+    }
+
+    fn with(form: Form, flow: Flow, values: Values) -> Self {
+        Self { form, flow, values, roles: team(), log: Vec::new(), clock: 1_000_000 }
+    }
+
+    fn state(&self) -> State {
+        self.flow.replay(&self.log, &People { roles: &self.roles }, &self.values)
+    }
+
+    /// `user` does `act` on what the log shows now; the decision is appended if the engine allows it.
+    fn act(&mut self, user: &str, act: Act) -> Result<Decision, String> {
+        let d = self.prepare(user, act)?;
+        self.log.push(d.clone());
+        Ok(d)
+    }
+
+    /// The decision `user`'s device would append now, without appending it (a device that is offline).
+    fn prepare(&mut self, user: &str, act: Act) -> Result<Decision, String> {
+        self.clock += 60_000;
+        let id = format!("d{}", self.log.len() + 1000 + self.clock as usize % 997);
+        let st = self.state();
+        self.flow
+            .decide(&self.form, &st, &People { roles: &self.roles }, &self.values, user, act, (&id, "dev", self.clock), "")
+            .map_err(|e| e.code)
+    }
+
+    fn waiting(&self) -> Option<(String, Vec<String>)> {
+        self.state().waiting.map(|w| (w.node, w.approvers))
+    }
+}
+
+fn at(node: &str, who: &[&str]) -> Option<(String, Vec<String>)> {
+    Some((node.to_string(), who.iter().map(|s| s.to_string()).collect()))
+}
+
+#[test]
+fn an_order_goes_from_sales_to_finance_to_the_warehouse() {
+    let mut r = Run::order("1200");
+    assert_eq!(r.state().status, Status::Draft);
+    r.act("rep", Act::Submit).unwrap();
+    assert_eq!(r.waiting(), at("sales", &["rep"]));
+    r.act("rep", Act::Approve).unwrap();
+    assert_eq!(r.waiting(), at("finance", &["fin1", "fin2"]));
+    assert_eq!(r.act("wh", Act::Approve), Err(codes::FLOW_NOT_APPROVER.into()));
+    r.act("fin2", Act::Approve).unwrap();
+    assert_eq!(r.waiting(), at("warehouse", &["wh"]));
+    // Shipping needs the tracking number.
+    assert_eq!(r.act("wh", Act::Approve), Err(codes::FLOW_REQUIRES.into()));
+    r.values.insert("tracking_no".into(), Value::Text("1Z999".into()));
+    r.act("wh", Act::Approve).unwrap();
+    let st = r.state();
+    assert_eq!(st.status, Status::Approved);
+    assert_eq!(st.waiting, None);
+    // The notify node asked for its webhook once.
+    assert_eq!(st.effects.len(), 1);
+    assert_eq!(st.effects[0].kind, EffectKind::Action(FlowAction::Webhook { hook: "order_shipped".into() }));
+    // Time spent at each node, for the dashboards (each attempt above took a minute of the test's clock).
+    let stays: Vec<(&str, i64)> = st.visits.iter().map(|v| (v.node.as_str(), v.left_ms.unwrap() - v.entered_ms)).collect();
+    assert_eq!(stays, vec![("sales", 60_000), ("finance", 120_000), ("warehouse", 120_000), ("notify", 0)]);
+    assert_eq!(r.act("wh", Act::Approve), Err(codes::FLOW_NOT_PENDING.into()));
+}
+
+#[test]
+fn a_large_usd_order_adds_a_manager() {
+    let mut r = Run::order("5000.01");
+    r.act("rep", Act::Submit).unwrap();
+    r.act("rep", Act::Approve).unwrap();
+    assert_eq!(r.waiting(), at("manager", &["boss"]));
+    // Lowering the total afterwards does not rewrite the path already taken.
+    r.values.insert("total".into(), money("10"));
+    assert_eq!(r.waiting(), at("manager", &["boss"]));
+    r.act("boss", Act::Approve).unwrap();
+    assert_eq!(r.waiting(), at("finance", &["fin1", "fin2"]));
+}
+
+#[test]
+fn rejected_to_the_submitter_then_resubmitted() {
+    let mut r = Run::order("100");
+    r.act("rep", Act::Submit).unwrap();
+    r.act("rep", Act::Approve).unwrap();
+    r.act("fin1", Act::Reject { to: None }).unwrap();
+    assert_eq!(r.state().status, Status::Returned);
+    assert_eq!(r.act("rep2", Act::Submit), Err(codes::FLOW_NOT_SUBMITTER.into()));
+    r.act("rep", Act::Submit).unwrap();
+    assert_eq!(r.waiting(), at("sales", &["rep"]));
+    // Rejected back to an earlier node: that node decides again.
+    r.act("rep", Act::Approve).unwrap();
+    assert_eq!(r.act("fin1", Act::Reject { to: Some("warehouse".into()) }), Err(codes::FLOW_REJECT_TARGET.into()));
+    r.act("fin1", Act::Reject { to: Some("sales".into()) }).unwrap();
+    assert_eq!(r.waiting(), at("sales", &["rep"]));
+}
+
+#[test]
+fn transfer_add_and_comment() {
+    let mut r = Run::order("100");
+    r.act("rep", Act::Submit).unwrap();
+    r.act("rep", Act::Transfer { to: "rep2".into() }).unwrap();
+    assert_eq!(r.waiting(), at("sales", &["rep2"]));
+    assert_eq!(r.act("rep", Act::Approve), Err(codes::FLOW_NOT_APPROVER.into()));
+    r.act("rep2", Act::AddApprover { user: "lead".into() }).unwrap();
+    assert_eq!(r.waiting(), at("sales", &["rep2", "lead"]));
+    r.act("boss", Act::Comment).unwrap();
+    r.act("lead", Act::Approve).unwrap();
+    assert_eq!(r.waiting(), at("finance", &["fin1", "fin2"]));
+    assert!(r.state().log.iter().all(|e| e.outcome == Outcome::Applied));
+}
+
+#[test]
+fn withdraw_only_before_the_first_decision() {
+    let mut r = Run::order("100");
+    r.act("rep", Act::Submit).unwrap();
+    assert_eq!(r.act("fin1", Act::Withdraw), Err(codes::FLOW_NOT_SUBMITTER.into()));
+    r.act("rep", Act::Withdraw).unwrap();
+    assert_eq!(r.state().status, Status::Withdrawn);
+    r.act("rep", Act::Submit).unwrap();
+    r.act("rep", Act::Approve).unwrap();
+    assert_eq!(r.act("rep", Act::Withdraw), Err(codes::FLOW_ALREADY_DECIDED.into()));
+}
+
+fn countersign_flow() -> FlowDef {
+    FlowDef {
+        id: "cs".into(),
+        name: Text::default(),
+        version: 1,
+        form: "live_order".into(),
+        start_when: None,
+        start: "both".into(),
+        nodes: vec![FlowNode {
+            id: "both".into(),
+            label: Text::default(),
+            kind: NodeKind::Approve { approvers: vec![Approver::Role("finance".into())], sign: Sign::All, requires: vec![] },
+            next: vec![],
+            limit_minutes: Some(30),
+            on_timeout: OnTimeout::Escalate,
+        }],
+    }
+}
+
+#[test]
+fn a_countersign_node_waits_for_everyone_and_one_rejection_stops_it() {
+    let form = Form::compile(&builtin::order_form()).unwrap();
+    let flow = Flow::compile(&countersign_flow(), &form).unwrap();
+    let mut r = Run::with(form.clone(), flow.clone(), Values::new());
+    r.act("rep", Act::Submit).unwrap();
+    r.act("fin1", Act::Approve).unwrap();
+    assert_eq!(r.waiting(), at("both", &["fin2"]));
+    assert_eq!(r.act("fin1", Act::Approve), Err(codes::FLOW_ALREADY_DECIDED.into()));
+    r.act("fin2", Act::Approve).unwrap();
+    assert_eq!(r.state().status, Status::Approved);
+
+    let mut r = Run::with(form, flow, Values::new());
+    r.act("rep", Act::Submit).unwrap();
+    r.act("fin1", Act::Approve).unwrap();
+    r.act("fin2", Act::Reject { to: None }).unwrap();
+    assert_eq!(r.state().status, Status::Returned);
+}
+
+#[test]
+fn an_overdue_node_escalates_to_the_team_lead_once() {
+    let form = Form::compile(&builtin::order_form()).unwrap();
+    let flow = Flow::compile(&countersign_flow(), &form).unwrap();
+    let mut r = Run::with(form, flow, Values::new());
+    r.act("rep", Act::Submit).unwrap();
+    let people = team();
+    let st = r.state();
+    let due = st.waiting.as_ref().unwrap().due_ms.unwrap();
+    assert_eq!(due, st.waiting.as_ref().unwrap().entered_ms + 30 * 60_000);
+    assert_eq!(r.flow.overdue(&r.form, &st, &People { roles: &people }, &r.values, due - 1), None);
+    let act = r.flow.overdue(&r.form, &st, &People { roles: &people }, &r.values, due).unwrap();
+    assert_eq!(act, Act::Escalate { to: vec!["lead".into()] });
+    r.act("system", act).unwrap();
+    assert_eq!(r.waiting(), at("both", &["fin1", "fin2", "lead"]));
+    let st = r.state();
+    assert_eq!(r.flow.overdue(&r.form, &st, &People { roles: &people }, &r.values, due + 1), None);
+}
+
+#[test]
+fn two_or_sign_approvers_at_once_the_earlier_counts() {
+    let mut r = Run::order("100");
+    r.act("rep", Act::Submit).unwrap();
+    r.act("rep", Act::Approve).unwrap();
+    // Both finance users approve offline, having seen the same step.
+    let a = r.prepare("fin2", Act::Approve).unwrap();
+    let b = r.prepare("fin1", Act::Approve).unwrap();
+    r.log.push(b.clone());
+    r.log.push(a.clone());
+    let st = r.state();
+    assert_eq!(st.waiting.as_ref().unwrap().node, "warehouse");
+    let outcome = |id: &str| st.log.iter().find(|e| e.decision.id == id).unwrap().outcome.clone();
+    assert_eq!(outcome(&a.id), Outcome::Applied);
+    assert_eq!(outcome(&b.id), Outcome::Superseded(codes::FLOW_NOT_PENDING));
+    assert_eq!(st.superseded().count(), 1);
+}
+
+#[test]
+fn an_approval_and_a_rejection_made_apart_the_rejection_wins_wherever_they_merge() {
+    let mut r = Run::order("100");
+    r.act("rep", Act::Submit).unwrap();
+    r.act("rep", Act::Approve).unwrap();
+    let reject = r.prepare("fin1", Act::Reject { to: None }).unwrap();
+    // fin2 approved earlier by the clock, and the warehouse even saw that and commented.
+    let mut approve = r.prepare("fin2", Act::Approve).unwrap();
+    approve.at_ms = reject.at_ms - 30_000;
+    r.log.push(approve.clone());
+    let note = r.act("wh", Act::Comment).unwrap();
+    r.log.push(reject.clone());
+    let st = r.state();
+    assert_eq!(st.status, Status::Returned);
+    let outcome = |id: &str| st.log.iter().find(|e| e.decision.id == id).unwrap().outcome.clone();
+    assert_eq!(outcome(&approve.id), Outcome::Superseded(codes::FLOW_NOT_PENDING));
+    assert_eq!(outcome(&reject.id), Outcome::Applied);
+    assert_eq!(outcome(&note.id), Outcome::Applied);
+    // The other merge order, and a repeated delivery, give the same state.
+    let mut other = r.log.clone();
+    other.reverse();
+    other.push(approve.clone());
+    assert_eq!(r.flow.replay(&other, &People { roles: &r.roles }, &r.values), st);
+}
+
+#[test]
+fn a_decision_with_a_route_the_flow_does_not_have_is_kept_but_does_not_count() {
+    let mut r = Run::order("100");
+    r.act("rep", Act::Submit).unwrap();
+    let mut forged = r.prepare("rep", Act::Approve).unwrap();
+    forged.route = vec!["warehouse".into()];
+    r.log.push(forged.clone());
+    let st = r.state();
+    assert_eq!(st.waiting.unwrap().node, "sales");
+    assert_eq!(st.log.last().unwrap().outcome, Outcome::Superseded(codes::FLOW_ROUTE));
+}
+
+#[test]
+fn a_cc_node_copies_and_moves_on() {
+    let form = Form::compile(&builtin::live_script_form()).unwrap();
+    let flow = Flow::compile(&builtin::live_script_flow(), &form).unwrap();
+    let mut roles = team();
+    roles.insert("host".into(), vec!["assistant".into()]);
+    let mut r = Run::with(form, flow, Values::new());
+    r.roles = roles;
+    r.act("rep", Act::Submit).unwrap();
+    assert_eq!(r.waiting(), at("lead", &["lead"]));
+    r.act("lead", Act::Approve).unwrap();
+    let st = r.state();
+    assert_eq!(st.status, Status::Approved);
+    assert_eq!(st.effects[0].kind, EffectKind::Cc(vec!["host".into()]));
+}
+
+#[test]
+fn a_low_margin_proposal_needs_a_manager() {
+    let form = Form::compile(&builtin::product_selection_form()).unwrap();
+    let flow = Flow::compile(&builtin::product_selection_flow(), &form).unwrap();
+    for (margin, then) in [("14.9", Some("manager")), ("15", None)] {
+        let values = Values::from([
+            ("category_lead".to_string(), Value::Text("lead".into())),
+            ("margin".to_string(), Value::Number(margin.parse().unwrap())),
+        ]);
+        let mut r = Run::with(form.clone(), flow.clone(), values);
+        r.act("rep", Act::Submit).unwrap();
+        r.act("lead", Act::Approve).unwrap();
+        assert_eq!(r.state().waiting.map(|w| w.node), then.map(str::to_string), "margin {margin}");
+    }
+}
+
+/// Compiles a broken variant of the order flow; the (field, code) of each fault.
+fn refused(edit: impl FnOnce(&mut FlowDef)) -> Vec<(String, String)> {
+    let form = Form::compile(&builtin::order_form()).unwrap();
+    let mut def = builtin::order_flow();
+    edit(&mut def);
+    Flow::compile(&def, &form)
+        .expect_err("refused")
+        .into_iter()
+        .map(|e| (e.field, format!("{} {:?}", e.error.code, e.error.args.values().collect::<Vec<_>>())))
+        .collect()
+}
+
+fn node<'a>(def: &'a mut FlowDef, id: &str) -> &'a mut FlowNode {
+    def.nodes.iter_mut().find(|n| n.id == id).unwrap()
+}
+
+#[test]
+fn invalid_flows_are_refused_naming_the_fault() {
+    let f = |s: &str, c: &str| (s.to_string(), c.to_string());
+    assert_eq!(
+        refused(|d| node(d, "warehouse").next = vec![Edge { when: None, to: "finance".into() }]),
+        vec![
+            f("node:finance", "def.flow.cycle [\"finance → warehouse → finance\"]"),
+            f("node:notify", "def.node.unreachable []")
+        ]
+    );
+    assert_eq!(
+        refused(|d| node(d, "finance").kind = NodeKind::Approve { approvers: vec![], sign: Sign::Any, requires: vec![] }),
+        vec![f("node:finance", "def.node.no_approver []")]
+    );
+    assert_eq!(
+        refused(|d| node(d, "sales").next[0].when = Some("amount > 5000".into())),
+        vec![f("node:sales", "def.expr.unknown_field [\"amount\"]")]
+    );
+    assert_eq!(
+        refused(|d| node(d, "sales").next = vec![Edge { when: None, to: "finanse".into() }]),
+        vec![f("node:sales", "def.node.unknown [\"finanse\"]")]
+    );
+    assert_eq!(
+        refused(|d| node(d, "sales").next = vec![Edge { when: None, to: "finance".into() }]),
+        vec![f("node:manager", "def.node.unreachable []")]
+    );
+    assert_eq!(
+        refused(|d| node(d, "sales").kind = NodeKind::Approve { approvers: vec![Approver::FieldUser("customer".into())], sign: Sign::Any, requires: vec![] }),
+        vec![f("node:sales", "def.flow.field [\"customer\"]")]
+    );
+    assert_eq!(refused(|d| d.form = "lead".into()), vec![f("form", "def.flow.form [\"lead\"]")]);
+}
