@@ -5,6 +5,7 @@ pub mod builtin;
 pub mod flow;
 pub mod form;
 pub mod formula;
+pub mod record;
 
 pub use flow::{Flow, People, State, Status};
 pub use form::{Ctx, Form, Values};

@@ -10,11 +10,18 @@ use std::collections::BTreeMap;
 const USERS: [&str; 6] = ["rep", "lead", "boss", "fin1", "fin2", "wh"];
 
 fn team() -> BTreeMap<String, Vec<String>> {
-    ["sales_rep", "sales_lead", "manager", "finance", "finance", "warehouse"]
-        .iter()
-        .zip(USERS)
-        .map(|(r, u)| (u.to_string(), vec![r.to_string()]))
-        .collect()
+    [
+        "sales_rep",
+        "sales_lead",
+        "manager",
+        "finance",
+        "finance",
+        "warehouse",
+    ]
+    .iter()
+    .zip(USERS)
+    .map(|(r, u)| (u.to_string(), vec![r.to_string()]))
+    .collect()
 }
 
 #[derive(Clone, Debug)]
@@ -37,7 +44,9 @@ fn act(n: u8, other: &str) -> Act {
         0 => Act::Submit,
         1 | 2 => Act::Approve,
         3 => Act::Reject { to: None },
-        4 => Act::Reject { to: Some("sales".into()) },
+        4 => Act::Reject {
+            to: Some("sales".into()),
+        },
         5 => Act::Transfer { to: other.into() },
         6 => Act::AddApprover { user: other.into() },
         _ => Act::Withdraw,

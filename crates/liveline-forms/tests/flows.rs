@@ -4,7 +4,10 @@ use liveline_forms::builtin;
 use liveline_forms::flow::{EffectKind, Outcome};
 use liveline_forms::{Flow, Form, People, State, Status, Values};
 use liveline_types::codes;
-use liveline_types::forms::{Act, Approver, Decision, Edge, FlowAction, FlowDef, FlowNode, NodeKind, OnTimeout, Sign, Text, Value};
+use liveline_types::forms::{
+    Act, Approver, Decision, Edge, FlowAction, FlowDef, FlowNode, NodeKind, OnTimeout, Sign, Text,
+    Value,
+};
 use std::collections::BTreeMap;
 
 /// One order going through its flow: the record's values, the team, and the decision log as devices append to it.
@@ -33,7 +36,10 @@ fn team() -> BTreeMap<String, Vec<String>> {
 }
 
 fn money(amount: &str) -> Value {
-    Value::Money(liveline_types::forms::Money { amount: amount.parse().unwrap(), currency: "USD".into() })
+    Value::Money(liveline_types::forms::Money {
+        amount: amount.parse().unwrap(),
+        currency: "USD".into(),
+    })
 }
 
 impl Run {
@@ -49,11 +55,19 @@ impl Run {
     }
 
     fn with(form: Form, flow: Flow, values: Values) -> Self {
-        Self { form, flow, values, roles: team(), log: Vec::new(), clock: 1_000_000 }
+        Self {
+            form,
+            flow,
+            values,
+            roles: team(),
+            log: Vec::new(),
+            clock: 1_000_000,
+        }
     }
 
     fn state(&self) -> State {
-        self.flow.replay(&self.log, &People { roles: &self.roles }, &self.values)
+        self.flow
+            .replay(&self.log, &People { roles: &self.roles }, &self.values)
     }
 
     /// `user` does `act` on what the log shows now; the decision is appended if the engine allows it.
@@ -69,7 +83,16 @@ impl Run {
         let id = format!("d{}", self.log.len() + 1000 + self.clock as usize % 997);
         let st = self.state();
         self.flow
-            .decide(&self.form, &st, &People { roles: &self.roles }, &self.values, user, act, (&id, "dev", self.clock), "")
+            .decide(
+                &self.form,
+                &st,
+                &People { roles: &self.roles },
+                &self.values,
+                user,
+                act,
+                (&id, "dev", self.clock),
+                "",
+            )
             .map_err(|e| e.code)
     }
 
@@ -79,7 +102,10 @@ impl Run {
 }
 
 fn at(node: &str, who: &[&str]) -> Option<(String, Vec<String>)> {
-    Some((node.to_string(), who.iter().map(|s| s.to_string()).collect()))
+    Some((
+        node.to_string(),
+        who.iter().map(|s| s.to_string()).collect(),
+    ))
 }
 
 #[test]
@@ -90,23 +116,47 @@ fn an_order_goes_from_sales_to_finance_to_the_warehouse() {
     assert_eq!(r.waiting(), at("sales", &["rep"]));
     r.act("rep", Act::Approve).unwrap();
     assert_eq!(r.waiting(), at("finance", &["fin1", "fin2"]));
-    assert_eq!(r.act("wh", Act::Approve), Err(codes::FLOW_NOT_APPROVER.into()));
+    assert_eq!(
+        r.act("wh", Act::Approve),
+        Err(codes::FLOW_NOT_APPROVER.into())
+    );
     r.act("fin2", Act::Approve).unwrap();
     assert_eq!(r.waiting(), at("warehouse", &["wh"]));
     // Shipping needs the tracking number.
     assert_eq!(r.act("wh", Act::Approve), Err(codes::FLOW_REQUIRES.into()));
-    r.values.insert("tracking_no".into(), Value::Text("1Z999".into()));
+    r.values
+        .insert("tracking_no".into(), Value::Text("1Z999".into()));
     r.act("wh", Act::Approve).unwrap();
     let st = r.state();
     assert_eq!(st.status, Status::Approved);
     assert_eq!(st.waiting, None);
     // The notify node asked for its webhook once.
     assert_eq!(st.effects.len(), 1);
-    assert_eq!(st.effects[0].kind, EffectKind::Action(FlowAction::Webhook { hook: "order_shipped".into() }));
+    assert_eq!(
+        st.effects[0].kind,
+        EffectKind::Action(FlowAction::Webhook {
+            hook: "order_shipped".into()
+        })
+    );
     // Time spent at each node, for the dashboards (each attempt above took a minute of the test's clock).
-    let stays: Vec<(&str, i64)> = st.visits.iter().map(|v| (v.node.as_str(), v.left_ms.unwrap() - v.entered_ms)).collect();
-    assert_eq!(stays, vec![("sales", 60_000), ("finance", 120_000), ("warehouse", 120_000), ("notify", 0)]);
-    assert_eq!(r.act("wh", Act::Approve), Err(codes::FLOW_NOT_PENDING.into()));
+    let stays: Vec<(&str, i64)> = st
+        .visits
+        .iter()
+        .map(|v| (v.node.as_str(), v.left_ms.unwrap() - v.entered_ms))
+        .collect();
+    assert_eq!(
+        stays,
+        vec![
+            ("sales", 60_000),
+            ("finance", 120_000),
+            ("warehouse", 120_000),
+            ("notify", 0)
+        ]
+    );
+    assert_eq!(
+        r.act("wh", Act::Approve),
+        Err(codes::FLOW_NOT_PENDING.into())
+    );
 }
 
 #[test]
@@ -129,13 +179,30 @@ fn rejected_to_the_submitter_then_resubmitted() {
     r.act("rep", Act::Approve).unwrap();
     r.act("fin1", Act::Reject { to: None }).unwrap();
     assert_eq!(r.state().status, Status::Returned);
-    assert_eq!(r.act("rep2", Act::Submit), Err(codes::FLOW_NOT_SUBMITTER.into()));
+    assert_eq!(
+        r.act("rep2", Act::Submit),
+        Err(codes::FLOW_NOT_SUBMITTER.into())
+    );
     r.act("rep", Act::Submit).unwrap();
     assert_eq!(r.waiting(), at("sales", &["rep"]));
     // Rejected back to an earlier node: that node decides again.
     r.act("rep", Act::Approve).unwrap();
-    assert_eq!(r.act("fin1", Act::Reject { to: Some("warehouse".into()) }), Err(codes::FLOW_REJECT_TARGET.into()));
-    r.act("fin1", Act::Reject { to: Some("sales".into()) }).unwrap();
+    assert_eq!(
+        r.act(
+            "fin1",
+            Act::Reject {
+                to: Some("warehouse".into())
+            }
+        ),
+        Err(codes::FLOW_REJECT_TARGET.into())
+    );
+    r.act(
+        "fin1",
+        Act::Reject {
+            to: Some("sales".into()),
+        },
+    )
+    .unwrap();
     assert_eq!(r.waiting(), at("sales", &["rep"]));
 }
 
@@ -145,8 +212,17 @@ fn transfer_add_and_comment() {
     r.act("rep", Act::Submit).unwrap();
     r.act("rep", Act::Transfer { to: "rep2".into() }).unwrap();
     assert_eq!(r.waiting(), at("sales", &["rep2"]));
-    assert_eq!(r.act("rep", Act::Approve), Err(codes::FLOW_NOT_APPROVER.into()));
-    r.act("rep2", Act::AddApprover { user: "lead".into() }).unwrap();
+    assert_eq!(
+        r.act("rep", Act::Approve),
+        Err(codes::FLOW_NOT_APPROVER.into())
+    );
+    r.act(
+        "rep2",
+        Act::AddApprover {
+            user: "lead".into(),
+        },
+    )
+    .unwrap();
     assert_eq!(r.waiting(), at("sales", &["rep2", "lead"]));
     r.act("boss", Act::Comment).unwrap();
     r.act("lead", Act::Approve).unwrap();
@@ -158,12 +234,18 @@ fn transfer_add_and_comment() {
 fn withdraw_only_before_the_first_decision() {
     let mut r = Run::order("100");
     r.act("rep", Act::Submit).unwrap();
-    assert_eq!(r.act("fin1", Act::Withdraw), Err(codes::FLOW_NOT_SUBMITTER.into()));
+    assert_eq!(
+        r.act("fin1", Act::Withdraw),
+        Err(codes::FLOW_NOT_SUBMITTER.into())
+    );
     r.act("rep", Act::Withdraw).unwrap();
     assert_eq!(r.state().status, Status::Withdrawn);
     r.act("rep", Act::Submit).unwrap();
     r.act("rep", Act::Approve).unwrap();
-    assert_eq!(r.act("rep", Act::Withdraw), Err(codes::FLOW_ALREADY_DECIDED.into()));
+    assert_eq!(
+        r.act("rep", Act::Withdraw),
+        Err(codes::FLOW_ALREADY_DECIDED.into())
+    );
 }
 
 fn countersign_flow() -> FlowDef {
@@ -177,7 +259,11 @@ fn countersign_flow() -> FlowDef {
         nodes: vec![FlowNode {
             id: "both".into(),
             label: Text::default(),
-            kind: NodeKind::Approve { approvers: vec![Approver::Role("finance".into())], sign: Sign::All, requires: vec![] },
+            kind: NodeKind::Approve {
+                approvers: vec![Approver::Role("finance".into())],
+                sign: Sign::All,
+                requires: vec![],
+            },
             next: vec![],
             limit_minutes: Some(30),
             on_timeout: OnTimeout::Escalate,
@@ -193,7 +279,10 @@ fn a_countersign_node_waits_for_everyone_and_one_rejection_stops_it() {
     r.act("rep", Act::Submit).unwrap();
     r.act("fin1", Act::Approve).unwrap();
     assert_eq!(r.waiting(), at("both", &["fin2"]));
-    assert_eq!(r.act("fin1", Act::Approve), Err(codes::FLOW_ALREADY_DECIDED.into()));
+    assert_eq!(
+        r.act("fin1", Act::Approve),
+        Err(codes::FLOW_ALREADY_DECIDED.into())
+    );
     r.act("fin2", Act::Approve).unwrap();
     assert_eq!(r.state().status, Status::Approved);
 
@@ -214,13 +303,29 @@ fn an_overdue_node_escalates_to_the_team_lead_once() {
     let st = r.state();
     let due = st.waiting.as_ref().unwrap().due_ms.unwrap();
     assert_eq!(due, st.waiting.as_ref().unwrap().entered_ms + 30 * 60_000);
-    assert_eq!(r.flow.overdue(&r.form, &st, &People { roles: &people }, &r.values, due - 1), None);
-    let act = r.flow.overdue(&r.form, &st, &People { roles: &people }, &r.values, due).unwrap();
-    assert_eq!(act, Act::Escalate { to: vec!["lead".into()] });
+    assert_eq!(
+        r.flow
+            .overdue(&r.form, &st, &People { roles: &people }, &r.values, due - 1),
+        None
+    );
+    let act = r
+        .flow
+        .overdue(&r.form, &st, &People { roles: &people }, &r.values, due)
+        .unwrap();
+    assert_eq!(
+        act,
+        Act::Escalate {
+            to: vec!["lead".into()]
+        }
+    );
     r.act("system", act).unwrap();
     assert_eq!(r.waiting(), at("both", &["fin1", "fin2", "lead"]));
     let st = r.state();
-    assert_eq!(r.flow.overdue(&r.form, &st, &People { roles: &people }, &r.values, due + 1), None);
+    assert_eq!(
+        r.flow
+            .overdue(&r.form, &st, &People { roles: &people }, &r.values, due + 1),
+        None
+    );
 }
 
 #[test]
@@ -235,7 +340,14 @@ fn two_or_sign_approvers_at_once_the_earlier_counts() {
     r.log.push(a.clone());
     let st = r.state();
     assert_eq!(st.waiting.as_ref().unwrap().node, "warehouse");
-    let outcome = |id: &str| st.log.iter().find(|e| e.decision.id == id).unwrap().outcome.clone();
+    let outcome = |id: &str| {
+        st.log
+            .iter()
+            .find(|e| e.decision.id == id)
+            .unwrap()
+            .outcome
+            .clone()
+    };
     assert_eq!(outcome(&a.id), Outcome::Applied);
     assert_eq!(outcome(&b.id), Outcome::Superseded(codes::FLOW_NOT_PENDING));
     assert_eq!(st.superseded().count(), 1);
@@ -255,15 +367,29 @@ fn an_approval_and_a_rejection_made_apart_the_rejection_wins_wherever_they_merge
     r.log.push(reject.clone());
     let st = r.state();
     assert_eq!(st.status, Status::Returned);
-    let outcome = |id: &str| st.log.iter().find(|e| e.decision.id == id).unwrap().outcome.clone();
-    assert_eq!(outcome(&approve.id), Outcome::Superseded(codes::FLOW_NOT_PENDING));
+    let outcome = |id: &str| {
+        st.log
+            .iter()
+            .find(|e| e.decision.id == id)
+            .unwrap()
+            .outcome
+            .clone()
+    };
+    assert_eq!(
+        outcome(&approve.id),
+        Outcome::Superseded(codes::FLOW_NOT_PENDING)
+    );
     assert_eq!(outcome(&reject.id), Outcome::Applied);
     assert_eq!(outcome(&note.id), Outcome::Applied);
     // The other merge order, and a repeated delivery, give the same state.
     let mut other = r.log.clone();
     other.reverse();
     other.push(approve.clone());
-    assert_eq!(r.flow.replay(&other, &People { roles: &r.roles }, &r.values), st);
+    assert_eq!(
+        r.flow
+            .replay(&other, &People { roles: &r.roles }, &r.values),
+        st
+    );
 }
 
 #[test]
@@ -275,7 +401,10 @@ fn a_decision_with_a_route_the_flow_does_not_have_is_kept_but_does_not_count() {
     r.log.push(forged.clone());
     let st = r.state();
     assert_eq!(st.waiting.unwrap().node, "sales");
-    assert_eq!(st.log.last().unwrap().outcome, Outcome::Superseded(codes::FLOW_ROUTE));
+    assert_eq!(
+        st.log.last().unwrap().outcome,
+        Outcome::Superseded(codes::FLOW_ROUTE)
+    );
 }
 
 #[test]
@@ -306,7 +435,11 @@ fn a_low_margin_proposal_needs_a_manager() {
         let mut r = Run::with(form.clone(), flow.clone(), values);
         r.act("rep", Act::Submit).unwrap();
         r.act("lead", Act::Approve).unwrap();
-        assert_eq!(r.state().waiting.map(|w| w.node), then.map(str::to_string), "margin {margin}");
+        assert_eq!(
+            r.state().waiting.map(|w| w.node),
+            then.map(str::to_string),
+            "margin {margin}"
+        );
     }
 }
 
@@ -318,7 +451,16 @@ fn refused(edit: impl FnOnce(&mut FlowDef)) -> Vec<(String, String)> {
     Flow::compile(&def, &form)
         .expect_err("refused")
         .into_iter()
-        .map(|e| (e.field, format!("{} {:?}", e.error.code, e.error.args.values().collect::<Vec<_>>())))
+        .map(|e| {
+            (
+                e.field,
+                format!(
+                    "{} {:?}",
+                    e.error.code,
+                    e.error.args.values().collect::<Vec<_>>()
+                ),
+            )
+        })
         .collect()
 }
 
@@ -330,14 +472,24 @@ fn node<'a>(def: &'a mut FlowDef, id: &str) -> &'a mut FlowNode {
 fn invalid_flows_are_refused_naming_the_fault() {
     let f = |s: &str, c: &str| (s.to_string(), c.to_string());
     assert_eq!(
-        refused(|d| node(d, "warehouse").next = vec![Edge { when: None, to: "finance".into() }]),
+        refused(|d| node(d, "warehouse").next = vec![Edge {
+            when: None,
+            to: "finance".into()
+        }]),
         vec![
-            f("node:finance", "def.flow.cycle [\"finance → warehouse → finance\"]"),
+            f(
+                "node:finance",
+                "def.flow.cycle [\"finance → warehouse → finance\"]"
+            ),
             f("node:notify", "def.node.unreachable []")
         ]
     );
     assert_eq!(
-        refused(|d| node(d, "finance").kind = NodeKind::Approve { approvers: vec![], sign: Sign::Any, requires: vec![] }),
+        refused(|d| node(d, "finance").kind = NodeKind::Approve {
+            approvers: vec![],
+            sign: Sign::Any,
+            requires: vec![]
+        }),
         vec![f("node:finance", "def.node.no_approver []")]
     );
     assert_eq!(
@@ -345,16 +497,29 @@ fn invalid_flows_are_refused_naming_the_fault() {
         vec![f("node:sales", "def.expr.unknown_field [\"amount\"]")]
     );
     assert_eq!(
-        refused(|d| node(d, "sales").next = vec![Edge { when: None, to: "finanse".into() }]),
+        refused(|d| node(d, "sales").next = vec![Edge {
+            when: None,
+            to: "finanse".into()
+        }]),
         vec![f("node:sales", "def.node.unknown [\"finanse\"]")]
     );
     assert_eq!(
-        refused(|d| node(d, "sales").next = vec![Edge { when: None, to: "finance".into() }]),
+        refused(|d| node(d, "sales").next = vec![Edge {
+            when: None,
+            to: "finance".into()
+        }]),
         vec![f("node:manager", "def.node.unreachable []")]
     );
     assert_eq!(
-        refused(|d| node(d, "sales").kind = NodeKind::Approve { approvers: vec![Approver::FieldUser("customer".into())], sign: Sign::Any, requires: vec![] }),
+        refused(|d| node(d, "sales").kind = NodeKind::Approve {
+            approvers: vec![Approver::FieldUser("customer".into())],
+            sign: Sign::Any,
+            requires: vec![]
+        }),
         vec![f("node:sales", "def.flow.field [\"customer\"]")]
     );
-    assert_eq!(refused(|d| d.form = "lead".into()), vec![f("form", "def.flow.form [\"lead\"]")]);
+    assert_eq!(
+        refused(|d| d.form = "lead".into()),
+        vec![f("form", "def.flow.form [\"lead\"]")]
+    );
 }

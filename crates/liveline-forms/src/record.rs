@@ -1,0 +1,165 @@
+//! A record made with a form, as an automerge document: its values field by field (order lines cell by cell) and
+//! its flow's append-only decision log, so edits and decisions made on several devices merge.
+//!
+//! Shape: `form`, `form_version` at the root; `values` a map from field key to the value as JSON text, except
+//! sub-tables, which are lists of maps from column key to JSON text; `decisions` a list of JSON texts.
+
+use crate::form::Values;
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ROOT};
+use liveline_types::forms::{Decision, Value};
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("automerge: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+    #[error("the record's {0} is not what a record holds")]
+    Shape(&'static str),
+}
+
+fn map(
+    doc: &mut AutoCommit,
+    parent: &ObjId,
+    key: &str,
+    kind: ObjType,
+) -> Result<ObjId, RecordError> {
+    match doc.get(parent, key)? {
+        Some((automerge::Value::Object(k), id)) if k == kind => Ok(id),
+        _ => Ok(doc.put_object(parent, key, kind)?),
+    }
+}
+
+fn json(v: &Value) -> String {
+    serde_json::to_string(v).expect("values serialize")
+}
+
+fn cell(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<Value> {
+    match doc.get(obj, key).ok()?? {
+        (automerge::Value::Scalar(s), _) => match s.as_ref() {
+            automerge::ScalarValue::Str(s) => serde_json::from_str(s).ok(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Writes the fields that changed from `before` to `after` (only those, so concurrent edits of other fields and
+/// other cells merge), and the form version they were validated with.
+pub fn write_values(
+    doc: &mut AutoCommit,
+    form: &str,
+    form_version: u32,
+    before: &Values,
+    after: &Values,
+) -> Result<(), RecordError> {
+    doc.put(ROOT, "form", form)?;
+    doc.put(ROOT, "form_version", i64::from(form_version))?;
+    let values = map(doc, &ROOT, "values", ObjType::Map)?;
+    for key in before.keys().filter(|k| !after.contains_key(*k)) {
+        doc.delete(&values, key.as_str())?;
+    }
+    for (key, v) in after {
+        if before.get(key) == Some(v) {
+            continue;
+        }
+        match v {
+            Value::Rows(rows) => {
+                let list = map(doc, &values, key, ObjType::List)?;
+                let old: &[BTreeMap<String, Value>] = match before.get(key) {
+                    Some(Value::Rows(r)) => r,
+                    _ => &[],
+                };
+                let len = doc.length(&list);
+                for i in (rows.len()..len).rev() {
+                    doc.delete(&list, i)?;
+                }
+                for (i, row) in rows.iter().enumerate() {
+                    let obj = if i < doc.length(&list) {
+                        match doc.get(&list, i)? {
+                            Some((automerge::Value::Object(ObjType::Map), id)) => id,
+                            _ => doc.put_object(&list, i, ObjType::Map)?,
+                        }
+                    } else {
+                        doc.insert_object(&list, i, ObjType::Map)?
+                    };
+                    let was = old.get(i);
+                    for k in was
+                        .into_iter()
+                        .flat_map(|w| w.keys())
+                        .filter(|k| !row.contains_key(*k))
+                    {
+                        doc.delete(&obj, k.as_str())?;
+                    }
+                    for (k, c) in row {
+                        if was.and_then(|w| w.get(k)) != Some(c) {
+                            doc.put(&obj, k.as_str(), json(c))?;
+                        }
+                    }
+                }
+            }
+            _ => doc.put(&values, key.as_str(), json(v))?,
+        }
+    }
+    Ok(())
+}
+
+/// Reads a record's values; a value this version cannot read is left out rather than failing the record.
+pub fn read_values(doc: &AutoCommit) -> Values {
+    let mut out = Values::new();
+    let Ok(Some((automerge::Value::Object(ObjType::Map), values))) = doc.get(ROOT, "values") else {
+        return out;
+    };
+    for key in doc.keys(&values) {
+        match doc.get(&values, key.as_str()) {
+            Ok(Some((automerge::Value::Object(ObjType::List), list))) => {
+                let rows = (0..doc.length(&list))
+                    .filter_map(|i| match doc.get(&list, i) {
+                        Ok(Some((automerge::Value::Object(ObjType::Map), row))) => Some(
+                            doc.keys(&row)
+                                .filter_map(|k| cell(doc, &row, &k).map(|v| (k, v)))
+                                .collect::<BTreeMap<_, _>>(),
+                        ),
+                        _ => None,
+                    })
+                    .collect();
+                out.insert(key, Value::Rows(rows));
+            }
+            _ => {
+                if let Some(v) = cell(doc, &values, &key) {
+                    out.insert(key, v);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Appends a decision to the record's log.
+pub fn append_decision(doc: &mut AutoCommit, d: &Decision) -> Result<(), RecordError> {
+    let list = map(doc, &ROOT, "decisions", ObjType::List)?;
+    let at = doc.length(&list);
+    doc.insert(
+        &list,
+        at,
+        serde_json::to_string(d).expect("decisions serialize"),
+    )?;
+    Ok(())
+}
+
+/// The record's decisions, in list order (replay does not depend on it); unreadable entries are skipped.
+pub fn decisions(doc: &AutoCommit) -> Vec<Decision> {
+    let Ok(Some((automerge::Value::Object(ObjType::List), list))) = doc.get(ROOT, "decisions")
+    else {
+        return Vec::new();
+    };
+    (0..doc.length(&list))
+        .filter_map(|i| match doc.get(&list, i) {
+            Ok(Some((automerge::Value::Scalar(s), _))) => match s.as_ref() {
+                automerge::ScalarValue::Str(s) => serde_json::from_str(s).ok(),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}

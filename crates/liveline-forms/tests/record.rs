@@ -1,0 +1,252 @@
+//! Three people on three devices take an order through its flow, partly offline, over real automerge documents.
+
+use automerge::AutoCommit;
+use liveline_forms::builtin;
+use liveline_forms::flow::Outcome;
+use liveline_forms::record::{append_decision, decisions, read_values, write_values};
+use liveline_forms::{Ctx, Flow, Form, People, State, Status};
+use liveline_types::codes;
+use liveline_types::forms::{Act, FieldInput, Money, Value};
+use std::collections::BTreeMap;
+
+fn team() -> BTreeMap<String, Vec<String>> {
+    [
+        ("rep", "sales_rep"),
+        ("fin1", "finance"),
+        ("fin2", "finance"),
+        ("wh", "warehouse"),
+    ]
+    .into_iter()
+    .map(|(u, r)| (u.to_string(), vec![r.to_string()]))
+    .collect()
+}
+
+struct Device {
+    doc: AutoCommit,
+    user: &'static str,
+    roles: Vec<String>,
+    clock: i64,
+}
+
+struct World {
+    form: Form,
+    flow: Flow,
+    team: BTreeMap<String, Vec<String>>,
+}
+
+impl World {
+    fn state(&self, d: &Device) -> State {
+        self.flow.replay(
+            &decisions(&d.doc),
+            &People { roles: &self.team },
+            &read_values(&d.doc),
+        )
+    }
+
+    fn edit(&self, d: &mut Device, input: Vec<(&str, FieldInput)>) -> Result<(), Vec<String>> {
+        let members: Vec<String> = self.team.keys().cloned().collect();
+        let tz = jiff::tz::TimeZone::UTC;
+        let before = read_values(&d.doc);
+        let input: BTreeMap<String, FieldInput> =
+            input.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let after = self
+            .form
+            .validate(
+                &input,
+                &before,
+                &Ctx {
+                    roles: &d.roles,
+                    members: &members,
+                    tz: &tz,
+                },
+            )
+            .map_err(|e| {
+                e.into_iter()
+                    .map(|e| format!("{} {}", e.field, e.error.code))
+                    .collect::<Vec<_>>()
+            })?;
+        write_values(
+            &mut d.doc,
+            &self.form.def.id,
+            self.form.def.version,
+            &before,
+            &after,
+        )
+        .unwrap();
+        d.doc.commit();
+        Ok(())
+    }
+
+    fn act(&self, d: &mut Device, act: Act) -> Result<(), String> {
+        d.clock += 1_000;
+        let st = self.state(d);
+        let values = read_values(&d.doc);
+        let id = format!("{}-{}", d.user, d.clock);
+        let dec = self
+            .flow
+            .decide(
+                &self.form,
+                &st,
+                &People { roles: &self.team },
+                &values,
+                d.user,
+                act,
+                (&id, d.user, d.clock),
+                "",
+            )
+            .map_err(|e| e.code)?;
+        append_decision(&mut d.doc, &dec).unwrap();
+        d.doc.commit();
+        Ok(())
+    }
+}
+
+fn device(doc: &mut AutoCommit, user: &'static str, role: &str, n: u8) -> Device {
+    let mut doc = doc.fork().with_actor(automerge::ActorId::from(vec![n; 16]));
+    doc.commit();
+    Device {
+        doc,
+        user,
+        roles: vec![role.to_string()],
+        clock: i64::from(n) * 100,
+    }
+}
+
+fn sync(a: &mut Device, b: &mut Device) {
+    a.doc.merge(&mut b.doc).unwrap();
+    b.doc.merge(&mut a.doc).unwrap();
+}
+
+fn text(s: &str) -> FieldInput {
+    FieldInput::Text(s.into())
+}
+
+fn line(sku: &str, qty: &str, price: &str) -> BTreeMap<String, FieldInput> {
+    [("sku", sku), ("quantity", qty), ("unit_price", price)]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), text(v)))
+        .collect()
+}
+
+#[test]
+fn an_order_through_its_flow_on_three_devices_converges() {
+    let form = Form::compile(&builtin::order_form()).unwrap();
+    let world = World {
+        flow: Flow::compile(&builtin::order_flow(), &form).unwrap(),
+        form,
+        team: team(),
+    };
+    let mut origin = AutoCommit::new();
+    let mut rep = device(&mut origin, "rep", "sales_rep", 1);
+    let mut fin = device(&mut origin, "fin1", "finance", 2);
+    let mut fin2 = device(&mut origin, "fin2", "finance", 3);
+
+    world
+        .edit(
+            &mut rep,
+            vec![
+                ("customer", text("cust-1")),
+                ("sales_rep", text("rep")),
+                ("currency", text("USD")),
+                (
+                    "lines",
+                    FieldInput::Rows(vec![line("sku-1", "2", "10"), line("sku-2", "1", "4.50")]),
+                ),
+                ("ship_to_name", text("Ana")),
+                ("ship_to_address", text("Rua A 1")),
+                ("ship_to_country", text("BR")),
+                ("payment_method", text("paypal")),
+            ],
+        )
+        .unwrap();
+    world.act(&mut rep, Act::Submit).unwrap();
+    world.act(&mut rep, Act::Approve).unwrap();
+    sync(&mut rep, &mut fin);
+    sync(&mut rep, &mut fin2);
+    assert_eq!(world.state(&fin).waiting.unwrap().node, "finance");
+
+    // Offline: the rep changes line 1's quantity, finance changes line 2's price; both finance users decide.
+    let mut lines = vec![line("sku-1", "3", "10"), line("sku-2", "1", "4.50")];
+    world
+        .edit(&mut rep, vec![("lines", FieldInput::Rows(lines.clone()))])
+        .unwrap();
+    lines = vec![line("sku-1", "2", "10"), line("sku-2", "1", "5.00")];
+    world
+        .edit(&mut fin, vec![("lines", FieldInput::Rows(lines))])
+        .unwrap();
+    world.act(&mut fin, Act::Approve).unwrap();
+    world.act(&mut fin2, Act::Reject { to: None }).unwrap();
+
+    sync(&mut rep, &mut fin);
+    sync(&mut fin, &mut fin2);
+    sync(&mut rep, &mut fin2);
+
+    // One state, one trail, on every device.
+    let states: Vec<State> = [&rep, &fin, &fin2].iter().map(|d| world.state(d)).collect();
+    assert_eq!(states[0], states[1]);
+    assert_eq!(states[1], states[2]);
+    assert_eq!(
+        states[0].status,
+        Status::Returned,
+        "the rejection beats the approval made at the same step"
+    );
+    let superseded: Vec<(&str, &str)> = states[0]
+        .superseded()
+        .map(|e| match &e.outcome {
+            Outcome::Superseded(code) => (e.decision.actor.as_str(), *code),
+            Outcome::Applied => unreachable!(),
+        })
+        .collect();
+    assert_eq!(superseded, vec![("fin1", codes::FLOW_NOT_PENDING)]);
+
+    // Both line edits survived the merge, cell by cell; the rep saves again and the totals follow.
+    let v = read_values(&rep.doc);
+    let Value::Rows(rows) = &v["lines"] else {
+        panic!()
+    };
+    assert_eq!(rows[0]["quantity"], Value::Number(3.into()));
+    assert_eq!(
+        rows[1]["unit_price"],
+        Value::Number("5.00".parse().unwrap())
+    );
+    world
+        .edit(&mut rep, vec![("promised", text("Free gift wrap"))])
+        .unwrap();
+    let v = read_values(&rep.doc);
+    assert_eq!(
+        v["total"],
+        Value::Money(Money {
+            amount: "35.00".parse().unwrap(),
+            currency: "USD".into()
+        })
+    );
+
+    // Resubmitted, approved through to shipping; the warehouse's number is on every device.
+    world.act(&mut rep, Act::Submit).unwrap();
+    world.act(&mut rep, Act::Approve).unwrap();
+    sync(&mut rep, &mut fin);
+    world.act(&mut fin, Act::Approve).unwrap();
+    let mut wh = device(&mut fin.doc, "wh", "warehouse", 4);
+    assert_eq!(
+        world.act(&mut wh, Act::Approve),
+        Err(codes::FLOW_REQUIRES.into())
+    );
+    world
+        .edit(&mut wh, vec![("tracking_no", text("1Z999"))])
+        .unwrap();
+    world.act(&mut wh, Act::Approve).unwrap();
+    sync(&mut wh, &mut rep);
+    sync(&mut rep, &mut fin2);
+    for d in [&rep, &fin2, &wh] {
+        let st = world.state(d);
+        assert_eq!(st.status, Status::Approved);
+        assert_eq!(
+            read_values(&d.doc)["tracking_no"],
+            Value::Text("1Z999".into())
+        );
+    }
+    // The document saves and loads again with everything in it.
+    let loaded = AutoCommit::load(&rep.doc.save()).unwrap();
+    assert_eq!(read_values(&loaded), read_values(&rep.doc));
+    assert_eq!(decisions(&loaded).len(), decisions(&rep.doc).len());
+}
