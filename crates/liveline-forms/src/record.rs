@@ -6,9 +6,9 @@
 
 use crate::form::Values;
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ROOT};
+use automerge::{hydrate, AutoCommit, ObjId, ObjType, ReadDoc, ROOT};
 use liveline_types::forms::{Decision, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -44,8 +44,24 @@ fn cell(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<Value> {
     }
 }
 
+fn hydrate_row(row: &BTreeMap<String, Value>) -> hydrate::Value {
+    let cells: HashMap<String, hydrate::Value> = row
+        .iter()
+        .map(|(k, c)| (k.clone(), hydrate::Value::from(json(c).as_str())))
+        .collect();
+    hydrate::Map::from(cells).into()
+}
+
+fn hydrate_value(v: &Value) -> hydrate::Value {
+    match v {
+        Value::Rows(rows) => rows.iter().map(hydrate_row).collect::<Vec<_>>().into(),
+        _ => hydrate::Value::from(json(v).as_str()),
+    }
+}
+
 /// Writes the fields that changed from `before` to `after` (only those, so concurrent edits of other fields and
-/// other cells merge), and the form version they were validated with.
+/// other cells merge), and the form version they were validated with. What is new (a record, a sub-table, added
+/// rows) is created in one batch, which is several times faster than a put per cell.
 pub fn write_values(
     doc: &mut AutoCommit,
     form: &str,
@@ -55,7 +71,17 @@ pub fn write_values(
 ) -> Result<(), RecordError> {
     doc.put(ROOT, "form", form)?;
     doc.put(ROOT, "form_version", i64::from(form_version))?;
-    let values = map(doc, &ROOT, "values", ObjType::Map)?;
+    let values = match doc.get(ROOT, "values")? {
+        Some((automerge::Value::Object(ObjType::Map), id)) => id,
+        _ => {
+            let all: HashMap<String, hydrate::Value> = after
+                .iter()
+                .map(|(k, v)| (k.clone(), hydrate_value(v)))
+                .collect();
+            doc.batch_create_object(ROOT, "values", &hydrate::Map::from(all).into(), false)?;
+            return Ok(());
+        }
+    };
     for key in before.keys().filter(|k| !after.contains_key(*k)) {
         doc.delete(&values, key.as_str())?;
     }
@@ -63,42 +89,51 @@ pub fn write_values(
         if before.get(key) == Some(v) {
             continue;
         }
-        match v {
-            Value::Rows(rows) => {
-                let list = map(doc, &values, key, ObjType::List)?;
-                let old: &[BTreeMap<String, Value>] = match before.get(key) {
-                    Some(Value::Rows(r)) => r,
-                    _ => &[],
-                };
-                let len = doc.length(&list);
-                for i in (rows.len()..len).rev() {
-                    doc.delete(&list, i)?;
+        let (Value::Rows(rows), Some((automerge::Value::Object(ObjType::List), list))) =
+            (v, doc.get(&values, key.as_str())?)
+        else {
+            match v {
+                Value::Rows(_) => {
+                    doc.batch_create_object(&values, key.as_str(), &hydrate_value(v), false)?;
                 }
-                for (i, row) in rows.iter().enumerate() {
-                    let obj = if i < doc.length(&list) {
-                        match doc.get(&list, i)? {
-                            Some((automerge::Value::Object(ObjType::Map), id)) => id,
-                            _ => doc.put_object(&list, i, ObjType::Map)?,
-                        }
-                    } else {
-                        doc.insert_object(&list, i, ObjType::Map)?
-                    };
-                    let was = old.get(i);
-                    for k in was
-                        .into_iter()
-                        .flat_map(|w| w.keys())
-                        .filter(|k| !row.contains_key(*k))
-                    {
-                        doc.delete(&obj, k.as_str())?;
-                    }
-                    for (k, c) in row {
-                        if was.and_then(|w| w.get(k)) != Some(c) {
-                            doc.put(&obj, k.as_str(), json(c))?;
-                        }
-                    }
+                _ => doc.put(&values, key.as_str(), json(v))?,
+            }
+            continue;
+        };
+        let old: &[BTreeMap<String, Value>] = match before.get(key) {
+            Some(Value::Rows(r)) => r,
+            _ => &[],
+        };
+        let len = doc.length(&list);
+        if rows.len() < len {
+            doc.splice(
+                &list,
+                rows.len(),
+                (len - rows.len()) as isize,
+                Vec::<hydrate::Value>::new(),
+            )?;
+        }
+        for (i, row) in rows.iter().enumerate().take(len) {
+            let obj = match doc.get(&list, i)? {
+                Some((automerge::Value::Object(ObjType::Map), id)) => id,
+                _ => doc.batch_create_object(&list, i, &hydrate_row(row), false)?,
+            };
+            let was = old.get(i);
+            for k in was
+                .into_iter()
+                .flat_map(|w| w.keys())
+                .filter(|k| !row.contains_key(*k))
+            {
+                doc.delete(&obj, k.as_str())?;
+            }
+            for (k, c) in row {
+                if was.and_then(|w| w.get(k)) != Some(c) {
+                    doc.put(&obj, k.as_str(), json(c))?;
                 }
             }
-            _ => doc.put(&values, key.as_str(), json(v))?,
+        }
+        if rows.len() > len {
+            doc.splice(&list, len, 0, rows[len..].iter().map(hydrate_row))?;
         }
     }
     Ok(())

@@ -1,7 +1,6 @@
 //! Any interleaving of decisions taken on several devices, merged in any order, replays to one state.
 
 use liveline_forms::builtin;
-use liveline_forms::flow::Outcome;
 use liveline_forms::{Flow, Form, People, Status, Values};
 use liveline_types::forms::{Act, Decision, Money, Value};
 use proptest::prelude::*;

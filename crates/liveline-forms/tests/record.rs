@@ -250,3 +250,94 @@ fn an_order_through_its_flow_on_three_devices_converges() {
     assert_eq!(read_values(&loaded), read_values(&rep.doc));
     assert_eq!(decisions(&loaded).len(), decisions(&rep.doc).len());
 }
+
+#[test]
+fn lines_added_on_one_device_and_edited_on_another_both_survive() {
+    let form = Form::compile(&builtin::order_form()).unwrap();
+    let world = World {
+        flow: Flow::compile(&builtin::order_flow(), &form).unwrap(),
+        form,
+        team: team(),
+    };
+    let mut origin = AutoCommit::new();
+    let mut a = device(&mut origin, "rep", "sales_rep", 1);
+    let mut b = device(&mut origin, "fin1", "finance", 2);
+    let base = vec![line("sku-1", "1", "10"), line("sku-2", "1", "20")];
+    world
+        .edit(
+            &mut a,
+            vec![
+                ("customer", text("cust-1")),
+                ("sales_rep", text("rep")),
+                ("currency", text("EUR")),
+                ("lines", FieldInput::Rows(base.clone())),
+                ("ship_to_name", text("Jan")),
+                ("ship_to_address", text("Damrak 1")),
+                ("ship_to_country", text("NL")),
+                ("payment_method", text("bank_transfer")),
+            ],
+        )
+        .unwrap();
+    sync(&mut a, &mut b);
+    // Apart: A adds two lines, B changes the second line's quantity.
+    let mut more = base.clone();
+    more.push(line("sku-3", "2", "1.25"));
+    more.push(line("sku-4", "1", "0.75"));
+    world
+        .edit(&mut a, vec![("lines", FieldInput::Rows(more))])
+        .unwrap();
+    world
+        .edit(
+            &mut b,
+            vec![(
+                "lines",
+                FieldInput::Rows(vec![line("sku-1", "1", "10"), line("sku-2", "4", "20")]),
+            )],
+        )
+        .unwrap();
+    sync(&mut a, &mut b);
+    let Value::Rows(rows) = &read_values(&a.doc)["lines"] else {
+        panic!()
+    };
+    let got: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| match (&r["sku"], &r["quantity"]) {
+            (Value::Text(s), Value::Number(q)) => (s.clone(), q.to_string()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("sku-1", "1"),
+        ("sku-2", "4"),
+        ("sku-3", "2"),
+        ("sku-4", "1"),
+    ]
+    .iter()
+    .map(|(s, q)| (s.to_string(), q.to_string()))
+    .collect();
+    assert_eq!(got, want);
+    assert_eq!(read_values(&a.doc), read_values(&b.doc));
+    // Removing the last two lines leaves the first two, on both devices.
+    world
+        .edit(
+            &mut a,
+            vec![(
+                "lines",
+                FieldInput::Rows(vec![line("sku-1", "1", "10"), line("sku-2", "4", "20")]),
+            )],
+        )
+        .unwrap();
+    sync(&mut a, &mut b);
+    let v = read_values(&b.doc);
+    let Value::Rows(rows) = &v["lines"] else {
+        panic!()
+    };
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        v["total"],
+        Value::Money(Money {
+            amount: "90.00".parse().unwrap(),
+            currency: "EUR".into()
+        })
+    );
+}

@@ -1,5 +1,6 @@
 //! `liveline-bench`: the figures the README's bench command prints, measured on loopback with real replicas and
-//! a real server: capture, propagate, assign, reconnect, reconnect_idle and bootstrap.
+//! a real server: capture, propagate, assign, reconnect, reconnect_idle and bootstrap; first the form engine's
+//! figures (a 50-line order validated and saved, a 200-decision approval log replayed).
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -29,6 +30,7 @@ async fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
+    forms()?;
     let tmp = tempfile::tempdir()?;
     let server = TestServer::start(&tmp.path().join("server")).await;
 
@@ -177,5 +179,129 @@ async fn main() -> anyhow::Result<()> {
         fresh.offline().await;
     }
     server.stop().await;
+    Ok(())
+}
+
+/// The form engine on the device: a 50-line order validated (formulas included) and written to its automerge
+/// document and saved; a 200-decision approval log replayed.
+fn forms() -> anyhow::Result<()> {
+    use liveline_forms::record::{append_decision, decisions, write_values};
+    use liveline_forms::{builtin, Ctx, Flow, Form, People, Values};
+    use liveline_types::forms::{Act, FieldInput, Value};
+    use std::collections::BTreeMap;
+
+    let form = Form::compile(&builtin::order_form()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let text = |s: &str| FieldInput::Text(s.to_string());
+    let lines: Vec<BTreeMap<String, FieldInput>> = (0..50)
+        .map(|i| {
+            BTreeMap::from([
+                ("sku".to_string(), text(&format!("sku-{i}"))),
+                ("quantity".to_string(), text(&(1 + i % 7).to_string())),
+                (
+                    "unit_price".to_string(),
+                    text(&format!("{}.{:02}", 3 + i, i)),
+                ),
+            ])
+        })
+        .collect();
+    let input: BTreeMap<String, FieldInput> = [
+        ("customer", text("cust-1")),
+        ("sales_rep", text("rep")),
+        ("currency", text("USD")),
+        ("lines", FieldInput::Rows(lines)),
+        ("ship_to_name", text("Ana Souza")),
+        ("ship_to_address", text("Rua A 1, São Paulo")),
+        ("ship_to_country", text("BR")),
+        ("ship_to_phone", text("11 91234 5678")),
+        ("payment_method", text("paypal")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let roles = vec!["sales_rep".to_string()];
+    let members = vec!["rep".to_string()];
+    let tz = jiff::tz::TimeZone::UTC;
+    let ctx = Ctx {
+        roles: &roles,
+        members: &members,
+        tz: &tz,
+    };
+    let mut h = Histogram::<u64>::new(3)?;
+    for _ in 0..2_000 {
+        let t = Instant::now();
+        let values = form
+            .validate(&input, &Values::new(), &ctx)
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let mut doc = automerge::AutoCommit::new();
+        write_values(&mut doc, "live_order", 1, &Values::new(), &values)?;
+        doc.commit();
+        std::hint::black_box(doc.save_nocompress());
+        h.record(t.elapsed().as_micros() as u64)?;
+    }
+    line("order_validate_save lines=50", &h);
+
+    // 200 decisions: rounds of submit, the rep's approval, comments and a finance rejection back to the rep.
+    let flow =
+        Flow::compile(&builtin::order_flow(), &form).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let team: BTreeMap<String, Vec<String>> = [
+        ("rep", "sales_rep"),
+        ("fin", "finance"),
+        ("lead", "sales_lead"),
+    ]
+    .into_iter()
+    .map(|(u, r)| (u.to_string(), vec![r.to_string()]))
+    .collect();
+    let people = People { roles: &team };
+    let values: Values = [
+        ("sales_rep".to_string(), Value::Text("rep".into())),
+        ("currency".to_string(), Value::Text("USD".into())),
+    ]
+    .into_iter()
+    .collect();
+    let mut doc = automerge::AutoCommit::new();
+    let script = [
+        ("rep", Act::Submit),
+        ("lead", Act::Comment),
+        ("rep", Act::Approve),
+        ("fin", Act::Comment),
+        ("fin", Act::Reject { to: None }),
+    ];
+    let mut n = 0;
+    while n < 200 {
+        let (who, act) = &script[n % script.len()];
+        let st = flow.replay(&decisions(&doc), &people, &values);
+        let id = format!("d{n}");
+        let d = flow
+            .decide(
+                &form,
+                &st,
+                &people,
+                &values,
+                who,
+                act.clone(),
+                (&id, "dev", n as i64 * 1_000),
+                "",
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        append_decision(&mut doc, &d)?;
+        n += 1;
+    }
+    let log = decisions(&doc);
+    let mut h = Histogram::<u64>::new(3)?;
+    for _ in 0..2_000 {
+        let t = Instant::now();
+        std::hint::black_box(flow.replay(&log, &people, &values));
+        h.record(t.elapsed().as_micros() as u64)?;
+    }
+    line(&format!("flow_replay decisions={}", log.len()), &h);
+    let mut h = Histogram::<u64>::new(3)?;
+    let saved = doc.save();
+    for _ in 0..500 {
+        let t = Instant::now();
+        let doc = automerge::AutoCommit::load(&saved)?;
+        std::hint::black_box(flow.replay(&decisions(&doc), &people, &values));
+        h.record(t.elapsed().as_micros() as u64)?;
+    }
+    line(&format!("flow_load_replay decisions={}", log.len()), &h);
     Ok(())
 }
