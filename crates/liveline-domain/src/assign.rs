@@ -27,24 +27,7 @@ pub const MAX_SLA_MINUTES: i64 = 7 * 24 * 60;
 /// The id of a team's assignment-rules document: the same on every device and the server, so two managers who
 /// create the rules offline edit one document (their edits merge) instead of two.
 pub fn rules_doc_id(team: &str) -> String {
-    // 128-bit FNV-1a of a fixed prefix and the team id, shaped as a UUID (version 8, RFC 4122 variant).
-    let mut h: u128 = 0x6c62272e07bb014262b821756295c58d;
-    for b in "liveline:assignment_rules:".bytes().chain(team.bytes()) {
-        h ^= b as u128;
-        h = h.wrapping_mul(0x0000000001000000000000000000013B);
-    }
-    let mut bytes = h.to_be_bytes();
-    bytes[6] = (bytes[6] & 0x0f) | 0x80;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    crate::doc::named_doc_id("liveline:assignment_rules:", team)
 }
 
 /// `AssignDecision::rule` for a lead given to the team's fallback owner, and for a duplicate given to the owner

@@ -6,6 +6,34 @@ use serde::{Deserialize, Serialize};
 /// A document id: a UUID in its hyphenated text form, chosen by the device that creates the record.
 pub type DocId = String;
 
+/// The id of a document a team has one of per `name` (its rules, each form's definition): the same on every
+/// device and the server. A 128-bit FNV-1a of `prefix` and `name`, shaped as a UUID (version 8, RFC 4122 variant).
+pub fn named_doc_id(prefix: &str, name: &str) -> String {
+    let mut h: u128 = 0x6c62272e07bb014262b821756295c58d;
+    for b in prefix.bytes().chain(name.bytes()) {
+        h ^= b as u128;
+        h = h.wrapping_mul(0x0000000001000000000000000000013B);
+    }
+    let mut bytes = h.to_be_bytes();
+    bytes[6] = (bytes[6] & 0x0f) | 0x80;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// The id of a team's definition document for the form or flow `name`: one per team and name, so two admins who
+/// publish the same form offline edit one document.
+pub fn definition_doc_id(kind: DocKind, team: &str, name: &str) -> String {
+    named_doc_id(&format!("liveline:{}:{team}:", kind.code()), name)
+}
+
 /// The kinds of record that travel as documents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -14,15 +42,28 @@ pub enum DocKind {
     LiveSession,
     Task,
     AssignmentRules,
+    /// A form's definition (fields, formulas), published by an admin; read by the whole team.
+    FormDef,
+    /// An approval flow's definition, with every version published (records run the one they started with).
+    FlowDef,
+    /// A record made with a form (an order, a proposal): its values and its flow's decisions.
+    Record,
 }
 
 impl DocKind {
+    /// Definitions an admin publishes, read by every role of the team.
+    pub fn is_definition(self) -> bool {
+        matches!(self, DocKind::FormDef | DocKind::FlowDef)
+    }
     pub fn code(self) -> &'static str {
         match self {
             DocKind::Lead => "lead",
             DocKind::LiveSession => "live_session",
             DocKind::Task => "task",
             DocKind::AssignmentRules => "assignment_rules",
+            DocKind::FormDef => "form_def",
+            DocKind::FlowDef => "flow_def",
+            DocKind::Record => "record",
         }
     }
     pub fn from_code(s: &str) -> Option<Self> {
@@ -31,6 +72,9 @@ impl DocKind {
             "live_session" => Some(DocKind::LiveSession),
             "task" => Some(DocKind::Task),
             "assignment_rules" => Some(DocKind::AssignmentRules),
+            "form_def" => Some(DocKind::FormDef),
+            "flow_def" => Some(DocKind::FlowDef),
+            "record" => Some(DocKind::Record),
             _ => None,
         }
     }
@@ -44,7 +88,7 @@ pub struct RecordMeta {
     /// Who the record is for: a lead's owner, a task's assignee.
     pub owner: String,
     pub created_by: String,
-    /// The people who work a live session (host, assistants); empty for other kinds.
+    /// The people who work a live session (host, assistants), or whom a record's flow waits for; else empty.
     pub staff: Vec<String>,
 }
 
@@ -106,7 +150,18 @@ impl RecordMeta {
             )
             .unwrap_or_default(),
             created_by: read_str(doc, "created_by").unwrap_or_default(),
-            staff: read_str_list(doc, "staff"),
+            // A record's flow names who it waits for (the server alone writes that text, user ids joined by
+            // commas); they read the record while it waits for them.
+            staff: if kind == DocKind::Record {
+                read_str(doc, "waiting_for")
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            } else {
+                read_str_list(doc, "staff")
+            },
         })
     }
 }

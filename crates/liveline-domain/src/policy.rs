@@ -141,6 +141,11 @@ impl Principal {
             // Every role reads the tasks assigned to it, and the tasks it wrote.
             out.push(format!("assignee:{t}:{u}"));
             out.push(format!("author:{t}:{u}"));
+            // Every role reads the team's forms and flows: capture, orders and approvals are drawn from them.
+            out.push(kind_bucket(t, DocKind::FormDef));
+            out.push(kind_bucket(t, DocKind::FlowDef));
+            // Every role reads the records whose approval waits for it (finance and warehouse see orders at their step).
+            out.push(format!("approver:{t}:{u}"));
             for r in &m.roles {
                 match r {
                     Role::SalesLead | Role::Manager | Role::Admin => out.push(team_bucket(t)),
@@ -189,6 +194,10 @@ pub fn buckets_for(meta: &RecordMeta) -> Vec<Bucket> {
     if meta.kind == DocKind::AssignmentRules {
         return out;
     }
+    if meta.kind.is_definition() {
+        out.push(kind_bucket(t, meta.kind));
+        return out;
+    }
     if !meta.owner.is_empty() {
         let scope = if meta.kind == DocKind::Task {
             "assignee"
@@ -205,6 +214,14 @@ pub fn buckets_for(meta: &RecordMeta) -> Vec<Bucket> {
             "creator"
         };
         out.push(format!("{scope}:{t}:{}", meta.created_by));
+    }
+    if meta.kind == DocKind::Record {
+        for s in &meta.staff {
+            let b = format!("approver:{t}:{s}");
+            if !s.is_empty() && !out.contains(&b) {
+                out.push(b);
+            }
+        }
     }
     if meta.kind == DocKind::LiveSession {
         for s in &meta.staff {
@@ -237,6 +254,9 @@ fn may_write_kind(who: &Principal, team: &str, kind: DocKind) -> bool {
         DocKind::Lead => who.any(team, Role::works_leads),
         DocKind::LiveSession | DocKind::AssignmentRules => who.any(team, Role::team_wide),
         DocKind::Task => !who.roles_in(team).is_empty(),
+        DocKind::FormDef | DocKind::FlowDef => who.any(team, |r| r == Role::Admin),
+        // Whoever reads a record may act on it (an approver at their step); who may create one is checked apart.
+        DocKind::Record => !who.roles_in(team).is_empty(),
     }
 }
 
@@ -250,7 +270,12 @@ pub fn check_write(
         if who.roles_in(&after.team).is_empty() {
             return refuse("team", codes::FOREIGN_TEAM);
         }
-        if !may_write_kind(who, &after.team, after.kind) {
+        let may_create = match after.kind {
+            // Orders and proposals are made by the people who work buyers, not by finance or the warehouse.
+            DocKind::Record => who.any(&after.team, Role::works_leads),
+            kind => may_write_kind(who, &after.team, kind),
+        };
+        if !may_create {
             return refuse("kind", codes::ROLE_FORBIDDEN);
         }
         if after.created_by != who.user_id {
@@ -307,6 +332,7 @@ pub fn server_fields(kind: DocKind, created_by: &str) -> &'static [&'static str]
         ],
         // A person's to-do stays a to-do.
         DocKind::Task => &["task_type"],
+        DocKind::Record => &["waiting_for"],
         _ => &[],
     }
 }
@@ -399,6 +425,80 @@ mod tests {
     }
     fn who(role: Role) -> Principal {
         Principal::new("me", "t1", &[role])
+    }
+
+    #[test]
+    fn a_record_is_read_by_whom_its_flow_waits_for_and_made_by_those_who_work_buyers() {
+        let order = |waiting: &[&str]| RecordMeta {
+            kind: DocKind::Record,
+            staff: waiting.iter().map(|s| s.to_string()).collect(),
+            ..lead("t1", "rep", "rep")
+        };
+        let finance = Principal::new("fin", "t1", &[Role::Finance]);
+        assert!(!finance.may_read(&order(&[])));
+        assert!(finance.may_read(&order(&["fin"])));
+        assert!(!finance.may_read(&order(&["wh"])));
+        // At their step they may act on it; they may not make one.
+        assert_eq!(
+            check_write(&finance, Some(&order(&["fin"])), &order(&["fin"])),
+            Ok(())
+        );
+        assert_eq!(
+            check_write(&finance, Some(&order(&["wh"])), &order(&["wh"]))
+                .unwrap_err()
+                .code,
+            codes::NOT_VISIBLE
+        );
+        let new = RecordMeta {
+            created_by: "fin".into(),
+            owner: "fin".into(),
+            ..order(&[])
+        };
+        assert_eq!(
+            check_write(&finance, None, &new).unwrap_err().code,
+            codes::ROLE_FORBIDDEN
+        );
+        let rep = Principal::new("rep", "t1", &[Role::SalesRep]);
+        let mine = RecordMeta {
+            created_by: "rep".into(),
+            ..order(&[])
+        };
+        assert_eq!(check_write(&rep, None, &mine), Ok(()));
+        assert!(!Principal::new("rep2", "t1", &[Role::SalesRep]).may_read(&mine));
+        assert!(Principal::new("boss", "t1", &[Role::Manager]).may_read(&mine));
+    }
+
+    #[test]
+    fn only_admins_publish_forms_and_flows_and_every_role_reads_them() {
+        for kind in [DocKind::FormDef, DocKind::FlowDef] {
+            let def = |by: &str| RecordMeta {
+                kind,
+                ..lead("t1", "", by)
+            };
+            for role in Role::ALL {
+                let created = check_write(&who(role), None, &def("me"));
+                let edited = check_write(&who(role), Some(&def("boss")), &def("boss"));
+                if role == Role::Admin {
+                    assert_eq!((created, edited), (Ok(()), Ok(())), "{role:?}");
+                } else {
+                    assert_eq!(
+                        created.unwrap_err().code,
+                        codes::ROLE_FORBIDDEN,
+                        "{role:?} {kind:?}"
+                    );
+                    assert_eq!(
+                        edited.unwrap_err().code,
+                        codes::ROLE_FORBIDDEN,
+                        "{role:?} {kind:?}"
+                    );
+                }
+                assert!(who(role).may_read(&def("boss")), "{role:?} reads {kind:?}");
+                assert!(
+                    !Principal::new("me", "t2", &[role]).may_read(&def("boss")),
+                    "{role:?} of another team"
+                );
+            }
+        }
     }
 
     #[rstest]

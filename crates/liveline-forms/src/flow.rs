@@ -171,10 +171,71 @@ fn node_fault(node: &str, code: &str) -> FieldError {
 }
 
 impl Flow {
-    /// Checks a flow against its form: nodes and edges exist, no cycle, every node reachable, every approval node
-    /// has approvers, conditions compile, and the fields it names are on the form.
-    pub fn compile(def: &FlowDef, form: &Form) -> Result<Self, Vec<FieldError>> {
+    /// Checks what a flow is on its own: node ids unique, start and edges leading to nodes that exist, every
+    /// approval or copy node naming someone, no cycle, every node reachable. The server runs this on every
+    /// published flow; `compile` adds the checks that need the form.
+    pub fn check_structure(def: &FlowDef) -> Vec<FieldError> {
         let mut errors = Vec::new();
+        let mut ids = BTreeSet::new();
+        for n in &def.nodes {
+            if !ids.insert(n.id.as_str()) || n.id.is_empty() {
+                errors.push(node_fault(&n.id, codes::DEF_NODE_DUPLICATE));
+            }
+        }
+        if !ids.contains(def.start.as_str()) {
+            errors.push(FieldError {
+                field: "start".into(),
+                error: AppError::new(codes::DEF_NODE_UNKNOWN).with("to", def.start.clone()),
+            });
+        }
+        for n in &def.nodes {
+            let nobody = match &n.kind {
+                NodeKind::Approve { approvers, .. } => approvers.is_empty(),
+                NodeKind::Cc { to } => to.is_empty(),
+                NodeKind::Action { .. } => false,
+            };
+            if nobody {
+                errors.push(node_fault(&n.id, codes::DEF_NO_APPROVER));
+            }
+            for e in &n.next {
+                if !ids.contains(e.to.as_str()) {
+                    errors.push(FieldError {
+                        field: format!("node:{}", n.id),
+                        error: AppError::new(codes::DEF_NODE_UNKNOWN).with("to", e.to.clone()),
+                    });
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return errors;
+        }
+        if let Some(cycle) = find_cycle(def) {
+            errors.push(FieldError {
+                field: format!("node:{}", cycle[0]),
+                error: AppError::new(codes::DEF_FLOW_CYCLE).with("cycle", cycle.join(" → ")),
+            });
+        }
+        let mut reached = BTreeSet::from([def.start.as_str()]);
+        let mut todo = vec![def.start.as_str()];
+        while let Some(n) = todo.pop() {
+            for e in def.nodes.iter().filter(|x| x.id == n).flat_map(|x| &x.next) {
+                if reached.insert(e.to.as_str()) {
+                    todo.push(e.to.as_str());
+                }
+            }
+        }
+        for n in &def.nodes {
+            if !reached.contains(n.id.as_str()) {
+                errors.push(node_fault(&n.id, codes::DEF_NODE_UNREACHABLE));
+            }
+        }
+        errors
+    }
+
+    /// Checks a flow against its form: its structure (`check_structure`), then conditions that compile over the
+    /// form's fields, approver and required fields that are on the form, roles that exist, actions that fit.
+    pub fn compile(def: &FlowDef, form: &Form) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Self::check_structure(def);
         let names: Vec<&str> = form
             .def
             .fields
@@ -187,18 +248,6 @@ impl Flow {
             errors.push(FieldError {
                 field: "form".into(),
                 error: AppError::new(codes::DEF_FLOW_FORM).with("form", def.form.clone()),
-            });
-        }
-        let mut ids = BTreeSet::new();
-        for n in &def.nodes {
-            if !ids.insert(n.id.as_str()) || n.id.is_empty() {
-                errors.push(node_fault(&n.id, codes::DEF_NODE_DUPLICATE));
-            }
-        }
-        if !ids.contains(def.start.as_str()) {
-            errors.push(FieldError {
-                field: "start".into(),
-                error: AppError::new(codes::DEF_NODE_UNKNOWN).with("to", def.start.clone()),
             });
         }
         let start_when = match &def.start_when {
@@ -234,9 +283,6 @@ impl Flow {
                     requires,
                     ..
                 } => {
-                    if approvers.is_empty() {
-                        errors.push(node_fault(&n.id, codes::DEF_NO_APPROVER));
-                    }
                     for a in approvers {
                         check_approver(a, &mut errors);
                     }
@@ -250,9 +296,6 @@ impl Flow {
                     }
                 }
                 NodeKind::Cc { to } => {
-                    if to.is_empty() {
-                        errors.push(node_fault(&n.id, codes::DEF_NO_APPROVER));
-                    }
                     for a in to {
                         check_approver(a, &mut errors);
                     }
@@ -287,12 +330,6 @@ impl Flow {
             }
             let mut out = Vec::new();
             for e in &n.next {
-                if !ids.contains(e.to.as_str()) {
-                    errors.push(FieldError {
-                        field: at.clone(),
-                        error: AppError::new(codes::DEF_NODE_UNKNOWN).with("to", e.to.clone()),
-                    });
-                }
                 let cond = match &e.when {
                     None => None,
                     Some(src) => match Expr::compile(src, names.iter().copied()) {
@@ -306,28 +343,6 @@ impl Flow {
                 out.push((cond, e.to.clone()));
             }
             edges.insert(n.id.clone(), out);
-        }
-        if errors.is_empty() {
-            if let Some(cycle) = find_cycle(def) {
-                errors.push(FieldError {
-                    field: format!("node:{}", cycle[0]),
-                    error: AppError::new(codes::DEF_FLOW_CYCLE).with("cycle", cycle.join(" → ")),
-                });
-            }
-            let mut reached = BTreeSet::from([def.start.as_str()]);
-            let mut todo = vec![def.start.as_str()];
-            while let Some(n) = todo.pop() {
-                for e in def.nodes.iter().filter(|x| x.id == n).flat_map(|x| &x.next) {
-                    if reached.insert(e.to.as_str()) {
-                        todo.push(e.to.as_str());
-                    }
-                }
-            }
-            for n in &def.nodes {
-                if !reached.contains(n.id.as_str()) {
-                    errors.push(node_fault(&n.id, codes::DEF_NODE_UNREACHABLE));
-                }
-            }
         }
         if errors.is_empty() {
             Ok(Self {

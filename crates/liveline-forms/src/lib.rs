@@ -2,6 +2,7 @@
 //! records against them, computes formulas and replays approval decisions. No IO, no clock: time is passed in.
 
 pub mod builtin;
+pub mod defs;
 pub mod flow;
 pub mod form;
 pub mod formula;

@@ -7,7 +7,8 @@
 use crate::form::Values;
 use automerge::transaction::Transactable;
 use automerge::{hydrate, AutoCommit, ObjId, ObjType, ReadDoc, ROOT};
-use liveline_types::forms::{Decision, Value};
+use liveline_types::forms::{Act, Decision, Value};
+use liveline_types::{codes, AppError};
 use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, thiserror::Error)]
@@ -197,4 +198,29 @@ pub fn decisions(doc: &AutoCommit) -> Vec<Decision> {
             _ => None,
         })
         .collect()
+}
+
+/// The server's judgement of a person's change to a record's decision log: what was there stays as it was, and
+/// what is new was decided by `user` (the server alone records reminders, escalations and auto-approvals).
+pub fn check_decisions(
+    before: &[Decision],
+    after: &[Decision],
+    user: &str,
+) -> Result<(), (String, AppError)> {
+    let refuse = |code: &str| Err(("decisions".to_string(), AppError::new(code)));
+    for d in before {
+        if !after.iter().any(|a| a == d) {
+            return refuse(codes::FLOW_LOG_CHANGED);
+        }
+    }
+    for d in after
+        .iter()
+        .filter(|a| !before.iter().any(|b| b.id == a.id))
+    {
+        let system = matches!(d.act, Act::Remind | Act::Escalate { .. } | Act::AutoApprove);
+        if d.actor != user || system {
+            return refuse(codes::FLOW_ACTOR);
+        }
+    }
+    Ok(())
 }

@@ -7,7 +7,7 @@ use automerge::{
     legacy, ActorId, AutoCommit, Change, ChangeHash, ExpandedChange, ObjId, ReadDoc, ROOT,
 };
 use liveline_domain::policy::{check_server_fields, server_fields, top_values, Principal};
-use liveline_domain::{check_write, RecordMeta};
+use liveline_domain::{check_write, DocKind, RecordMeta};
 use liveline_types::{codes, AppError};
 
 use crate::proto::Hash;
@@ -242,6 +242,11 @@ pub fn ingest(
                 let keys = server_fields(m.kind, &m.created_by);
                 (m.kind, m.created_by.clone(), top_values(&doc, keys))
             });
+            // A record's decision log as it is before this change (it may only grow, by its author).
+            let decisions_before = current_meta
+                .as_ref()
+                .filter(|m| m.kind == DocKind::Record)
+                .map(|_| liveline_forms::record::decisions(&doc));
             let applied = guarded(|| doc.apply_changes([c.clone()]).is_ok()).unwrap_or(false);
             if !applied {
                 refused_hashes.push(c.hash());
@@ -261,8 +266,18 @@ pub fn ingest(
                         }
                         None => check_server_fields(after.kind, &after.created_by, None, &doc),
                     })
-                    .map(|_| after)
-                    .map_err(|r| (r.path, AppError::new(r.code))),
+                    .map_err(|r| (r.path, AppError::new(r.code)))
+                    // A published form or flow must be one the app can use; the refusal names the fault.
+                    .and_then(|_| liveline_forms::defs::check_document(after.kind, &doc))
+                    .and_then(|_| match after.kind {
+                        DocKind::Record => liveline_forms::record::check_decisions(
+                            decisions_before.as_deref().unwrap_or_default(),
+                            &liveline_forms::record::decisions(&doc),
+                            &who.user_id,
+                        ),
+                        _ => Ok(()),
+                    })
+                    .map(|_| after),
                 Err(_) => Err((String::from("kind"), AppError::new(codes::NOT_A_RECORD))),
             };
             match verdict {

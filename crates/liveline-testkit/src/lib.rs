@@ -138,6 +138,13 @@ impl Device {
         }
     }
 
+    /// Tells the sync client there is something to send (the shell does this after every save).
+    pub fn nudge(&self) {
+        if let Some(s) = &self.sync {
+            s.nudge();
+        }
+    }
+
     pub fn capture(&self, input: &LeadInput) -> LeadView {
         let out = self
             .replica

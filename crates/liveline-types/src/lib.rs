@@ -576,6 +576,10 @@ pub mod codes {
     pub const VALUE_SHAPE: &str = "field.value.shape";
 
     // Definitions an admin publishes (args: `field` or `node`, and what each names).
+    /// A published definition the server cannot read, or whose `name` or `version` disagree with what it holds.
+    pub const DEF_UNREADABLE: &str = "def.unreadable";
+    /// Publishing needs an admin of the team.
+    pub const DEF_ADMIN_ONLY: &str = "def.admin_only";
     /// A key that is not `[a-z][a-z0-9_]*` (at most 40) or used twice.
     pub const DEF_KEY_INVALID: &str = "def.key.invalid";
     pub const DEF_KEY_DUPLICATE: &str = "def.key.duplicate";
@@ -623,6 +627,10 @@ pub mod codes {
     pub const FLOW_REJECT_TARGET: &str = "flow.reject_target";
     /// Fields to fill before approving this node; args: `fields`.
     pub const FLOW_REQUIRES: &str = "flow.requires";
+    /// A device removed or altered a decision already in a record's log (it is append-only).
+    pub const FLOW_LOG_CHANGED: &str = "flow.log_changed";
+    /// A decision in someone else's name, or one only the server takes (reminders, escalations, auto-approvals).
+    pub const FLOW_ACTOR: &str = "flow.actor";
     /// No rule of the record's flow applies, or a flow condition failed on the record; args: `detail`.
     pub const FLOW_ROUTE: &str = "flow.route";
 }

@@ -1,0 +1,202 @@
+//! Forms and flows published by an admin reach every device of the team through a real server; the server refuses
+//! a definition from anyone but an admin, and one that could not work, naming the fault.
+
+use automerge::{ActorId, AutoCommit};
+use futures_util::SinkExt;
+use liveline_domain::doc::definition_doc_id;
+use liveline_domain::DocKind;
+use liveline_forms::defs;
+use liveline_sync::ServerMsg;
+use liveline_sync_server::Store;
+use liveline_testkit::raw::{connect, hello, next_reply, push};
+use liveline_testkit::{eventually, Device, TestServer};
+use liveline_types::codes;
+use liveline_types::forms::{FieldDef, FieldKind, FormDef, FormulaResult, Text};
+
+fn actor_of(device_id: &str) -> ActorId {
+    ActorId::from(&liveline_domain::doc::uuid_bytes::parse(device_id).unwrap()[..])
+}
+
+fn lead_form_with_incoterm(dev: &Device) -> FormDef {
+    let mut def = dev.replica.lock().unwrap().form("lead").unwrap();
+    def.fields.push(
+        FieldDef::new(
+            "incoterm",
+            Text::new("Incoterm", "贸易术语"),
+            FieldKind::Text,
+        )
+        .required(),
+    );
+    def
+}
+
+/// Pushes `doc`'s changes as the device `dev` (its token and actor) over a hand-crafted client; the server's answer.
+async fn push_as(
+    server: &TestServer,
+    dev: &Device,
+    id: &str,
+    doc: &mut AutoCommit,
+    since: &[automerge::ChangeHash],
+) -> ServerMsg {
+    let creds = dev.replica.lock().unwrap().credentials().unwrap().unwrap();
+    let mut ws = connect(server, Some(&creds.token)).await.unwrap();
+    ws.send(hello()).await.unwrap();
+    let changes = doc
+        .get_changes(since)
+        .into_iter()
+        .map(|c| c.raw_bytes().to_vec())
+        .collect();
+    ws.send(push(id, changes)).await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(20), next_reply(&mut ws))
+        .await
+        .expect("the server answers the push")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admins_published_form_reaches_the_team_and_bad_ones_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let mut admin = Device::ready(&server, tmp.path(), "admin@demo.liveline").await;
+    let rep = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
+    let finance = Device::ready(&server, tmp.path(), "finance@demo.liveline").await;
+
+    // Until an admin publishes, everyone has the built-in form.
+    assert_eq!(rep.replica.lock().unwrap().form("lead").unwrap().version, 1);
+
+    let def = lead_form_with_incoterm(&admin);
+    assert_eq!(
+        admin.replica.lock().unwrap().publish_form(&def).unwrap(),
+        vec![]
+    );
+    admin.nudge();
+    admin.synced().await;
+    assert_eq!(
+        admin.replica.lock().unwrap().refused_edits().unwrap(),
+        vec![],
+        "the server accepted the form"
+    );
+    for dev in [&rep, &finance] {
+        let got = eventually("the published form reaches the device", || {
+            let f = dev.replica.lock().unwrap().form("lead").unwrap();
+            (f.version == 2).then_some(f)
+        })
+        .await;
+        let incoterm = got
+            .fields
+            .iter()
+            .find(|f| f.key == "incoterm")
+            .expect("the new field is there");
+        assert!(incoterm.required);
+        assert_eq!(incoterm.label.zh, "贸易术语");
+    }
+
+    // A flow too: the admin adds a time limit to finance's step.
+    let mut flow = admin.replica.lock().unwrap().flow("live_order").unwrap();
+    flow.nodes
+        .iter_mut()
+        .find(|n| n.id == "finance")
+        .unwrap()
+        .limit_minutes = Some(120);
+    assert_eq!(
+        admin.replica.lock().unwrap().publish_flow(&flow).unwrap(),
+        vec![]
+    );
+    admin.nudge();
+    admin.synced().await;
+    eventually("the published flow reaches the rep", || {
+        let f = rep.replica.lock().unwrap().flow("live_order").unwrap();
+        (f.version == 2 && f.nodes.iter().any(|n| n.limit_minutes == Some(120))).then_some(())
+    })
+    .await;
+
+    // The device checks first: a rep may not publish, and a faulty form is refused before anything is saved.
+    let mine = lead_form_with_incoterm(&rep);
+    let errors = rep.replica.lock().unwrap().publish_form(&mine).unwrap();
+    assert_eq!(errors[0].error.code, codes::DEF_ADMIN_ONLY);
+    let mut faulty = admin.replica.lock().unwrap().form("lead").unwrap();
+    faulty.fields.push(FieldDef::new(
+        "value",
+        Text::default(),
+        FieldKind::Formula {
+            expr: "quantity * unit_price".into(),
+            result: FormulaResult::Number { scale: 2 },
+        },
+    ));
+    let errors = admin.replica.lock().unwrap().publish_form(&faulty).unwrap();
+    assert_eq!(
+        (errors[0].field.as_str(), errors[0].error.code.as_str()),
+        ("value", codes::DEF_EXPR_UNKNOWN_FIELD)
+    );
+    assert_eq!(errors[0].error.args["name"], "unit_price");
+
+    // The server checks again, whatever a client sends. A rep's hand-crafted form: refused for the role.
+    admin.offline().await;
+    let id = definition_doc_id(DocKind::FormDef, "demo", "lead");
+    let rep_creds = rep.replica.lock().unwrap().credentials().unwrap().unwrap();
+    let mut forged = AutoCommit::new().with_actor(actor_of(&rep_creds.device_id));
+    defs::write(
+        &mut forged,
+        DocKind::FormDef,
+        "demo",
+        &rep_creds.user_id,
+        "lead_v2",
+        1,
+        &{
+            let mut d = rep.replica.lock().unwrap().form("lead").unwrap();
+            d.id = "lead_v2".into();
+            d.version = 1;
+            d
+        },
+    )
+    .unwrap();
+    let forged_id = definition_doc_id(DocKind::FormDef, "demo", "lead_v2");
+    match push_as(&server, &rep, &forged_id, &mut forged, &[]).await {
+        ServerMsg::Refused { error, .. } => assert_eq!(error.code, codes::ROLE_FORBIDDEN),
+        other => panic!("a rep's form must be refused: {other:?}"),
+    }
+    // The admin's own faulty version 3, pushed without the device's check: refused, naming the field.
+    let admin_creds = admin
+        .replica
+        .lock()
+        .unwrap()
+        .credentials()
+        .unwrap()
+        .unwrap();
+    let bytes = server
+        .state
+        .store
+        .doc(&id)
+        .unwrap()
+        .expect("the server holds the form");
+    let mut doc = AutoCommit::load(&bytes)
+        .unwrap()
+        .with_actor(actor_of(&admin_creds.device_id));
+    let held_heads = doc.get_heads();
+    faulty.version = 3;
+    defs::write(
+        &mut doc,
+        DocKind::FormDef,
+        "demo",
+        &admin_creds.user_id,
+        "lead",
+        3,
+        &faulty,
+    )
+    .unwrap();
+    doc.commit();
+    match push_as(&server, &admin, &id, &mut doc, &held_heads).await {
+        ServerMsg::Refused { path, error, .. } => {
+            assert_eq!(path, "definition");
+            assert_eq!(error.code, codes::DEF_EXPR_UNKNOWN_FIELD);
+            assert_eq!(error.args["field"], "value");
+            assert_eq!(error.args["name"], "unit_price");
+        }
+        other => panic!("a faulty form must be refused: {other:?}"),
+    }
+    // Nothing of it reached the server's copy or the team.
+    let held = AutoCommit::load(&server.state.store.doc(&id).unwrap().unwrap()).unwrap();
+    assert_eq!(defs::read::<FormDef>(&held).unwrap().version, 2);
+    rep.synced().await;
+    assert_eq!(rep.replica.lock().unwrap().form("lead").unwrap().version, 2);
+    assert!(server.state.store.doc(&forged_id).unwrap().is_none());
+}
