@@ -490,3 +490,98 @@ impl<'a> Automations<'a> {
         Ok(out)
     }
 }
+
+impl Automations<'_> {
+    /// After an accepted push to a form record: replays its flow and, when whom it waits for changed, writes that
+    /// (`waiting_for`, and `involved`: everyone it has waited for) as the server's change, so the record reaches
+    /// the approvers' devices when their step comes. Returns the change, if any.
+    pub fn after_record(&mut self, doc: &mut AutoCommit) -> Result<Option<Vec<u8>>> {
+        use automerge::transaction::Transactable;
+        use automerge::{ReadDoc, ROOT};
+        use liveline_domain::doc::definition_doc_id;
+        use liveline_domain::DocKind;
+        use liveline_forms::{builtin, defs, record, Flow, Form, People, Status};
+        use liveline_types::forms::{FlowDef, FormDef};
+
+        let text = |doc: &AutoCommit, key: &str| match doc.get(ROOT, key) {
+            Ok(Some((automerge::Value::Scalar(s), _))) => s.as_str().map(str::to_string),
+            _ => None,
+        };
+        let (Some(team), Some(form_id), Some(flow_id)) =
+            (text(doc, "team"), text(doc, "form"), text(doc, "flow"))
+        else {
+            return Ok(None);
+        };
+        let flow_version = match doc.get(ROOT, "flow_version") {
+            Ok(Some((automerge::Value::Scalar(s), _))) => s.as_i64(),
+            _ => None,
+        };
+        let published = |kind: DocKind, name: &str| -> Result<Option<AutoCommit>> {
+            Ok(self.load(&definition_doc_id(kind, &team, name))?)
+        };
+        let form: Option<FormDef> = match published(DocKind::FormDef, &form_id)? {
+            Some(d) => defs::read(&d),
+            None => builtin::forms().into_iter().find(|f| f.id == form_id),
+        };
+        let flows: Vec<FlowDef> = match published(DocKind::FlowDef, &flow_id)? {
+            Some(d) => defs::flow_versions(&d),
+            None => builtin::flows()
+                .into_iter()
+                .filter(|f| f.id == flow_id)
+                .collect(),
+        };
+        // The version the record was submitted under, else the newest.
+        let flow = flows
+            .iter()
+            .find(|f| Some(i64::from(f.version)) == flow_version)
+            .or(flows.last());
+        let (Some(form), Some(flow)) = (form, flow) else {
+            tracing::warn!(form = %form_id, flow = %flow_id, "a record names a form or flow the team does not have");
+            return Ok(None);
+        };
+        let Some(flow) = Form::compile(&form)
+            .ok()
+            .and_then(|form| Flow::compile(flow, &form).ok())
+        else {
+            tracing::warn!(form = %form_id, flow = %flow_id, "a record's form or flow does not compile");
+            return Ok(None);
+        };
+        let roles: std::collections::BTreeMap<String, Vec<String>> = self
+            .team(&team)?
+            .roles
+            .iter()
+            .map(|(u, r)| (u.clone(), r.iter().map(|r| r.code().to_string()).collect()))
+            .collect();
+        let values = record::read_values(doc);
+        let state = flow.replay(&record::decisions(doc), &People { roles: &roles }, &values);
+        let waiting = match (&state.status, &state.waiting) {
+            (Status::Running, Some(w)) => w.approvers.join(","),
+            _ => String::new(),
+        };
+        // Everyone the record has waited for keeps reading it (finance sees the orders it confirmed).
+        let mut involved: Vec<String> = text(doc, "involved")
+            .unwrap_or_default()
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        for u in waiting.split(',').filter(|s| !s.is_empty()) {
+            if !involved.iter().any(|i| i == u) {
+                involved.push(u.to_string());
+            }
+        }
+        let involved = involved.join(",");
+        if text(doc, "waiting_for").unwrap_or_default() == waiting
+            && text(doc, "involved").unwrap_or_default() == involved
+        {
+            return Ok(None);
+        }
+        doc.set_actor(server_actor());
+        if doc.put(ROOT, "waiting_for", waiting).is_err()
+            || doc.put(ROOT, "involved", involved).is_err()
+        {
+            return Ok(None);
+        }
+        Ok(commit_server(doc))
+    }
+}

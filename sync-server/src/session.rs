@@ -375,6 +375,15 @@ impl Pusher {
                                 }
                             }
                         }
+                        if meta.kind == DocKind::Record {
+                            match auto.after_record(&mut doc) {
+                                Ok(c) => changes.extend(c),
+                                // The record is stored all the same; its approvers are placed on its next change.
+                                Err(e) => {
+                                    tracing::error!(doc = %d.doc, error = %e, "record automation failed")
+                                }
+                            }
+                        }
                         let audit = AuditNote {
                             user_id: principal.user_id.clone(),
                             created,

@@ -150,15 +150,18 @@ impl RecordMeta {
             )
             .unwrap_or_default(),
             created_by: read_str(doc, "created_by").unwrap_or_default(),
-            // A record's flow names who it waits for (the server alone writes that text, user ids joined by
-            // commas); they read the record while it waits for them.
+            // A record's flow names who it waits for and has waited for (the server alone writes those texts,
+            // user ids joined by commas); they read the record from their step on.
             staff: if kind == DocKind::Record {
-                read_str(doc, "waiting_for")
-                    .unwrap_or_default()
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect()
+                let mut who: Vec<String> = Vec::new();
+                for key in ["waiting_for", "involved"] {
+                    for u in read_str(doc, key).unwrap_or_default().split(',') {
+                        if !u.is_empty() && !who.iter().any(|w| w == u) {
+                            who.push(u.to_string());
+                        }
+                    }
+                }
+                who
             } else {
                 read_str_list(doc, "staff")
             },

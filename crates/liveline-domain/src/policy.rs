@@ -332,7 +332,7 @@ pub fn server_fields(kind: DocKind, created_by: &str) -> &'static [&'static str]
         ],
         // A person's to-do stays a to-do.
         DocKind::Task => &["task_type"],
-        DocKind::Record => &["waiting_for"],
+        DocKind::Record => &["waiting_for", "involved"],
         _ => &[],
     }
 }

@@ -6,12 +6,13 @@ use futures_util::SinkExt;
 use liveline_domain::doc::definition_doc_id;
 use liveline_domain::DocKind;
 use liveline_forms::defs;
+use liveline_forms::Status;
 use liveline_sync::ServerMsg;
 use liveline_sync_server::Store;
 use liveline_testkit::raw::{connect, hello, next_reply, push};
 use liveline_testkit::{eventually, Device, TestServer};
 use liveline_types::codes;
-use liveline_types::forms::{FieldDef, FieldKind, FormDef, FormulaResult, Text};
+use liveline_types::forms::{Act, FieldDef, FieldInput, FieldKind, FormDef, FormulaResult, Text};
 
 fn actor_of(device_id: &str) -> ActorId {
     ActorId::from(&liveline_domain::doc::uuid_bytes::parse(device_id).unwrap()[..])
@@ -199,4 +200,250 @@ async fn an_admins_published_form_reaches_the_team_and_bad_ones_are_refused() {
     rep.synced().await;
     assert_eq!(rep.replica.lock().unwrap().form("lead").unwrap().version, 2);
     assert!(server.state.store.doc(&forged_id).unwrap().is_none());
+}
+
+fn order_input(lines: &[(&str, &str, &str)]) -> std::collections::BTreeMap<String, FieldInput> {
+    let text = |s: &str| FieldInput::Text(s.to_string());
+    let rows = lines
+        .iter()
+        .map(|(sku, q, p)| {
+            [("sku", *sku), ("quantity", *q), ("unit_price", *p)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), text(v)))
+                .collect()
+        })
+        .collect();
+    [
+        ("customer", text("cust-1")),
+        ("sales_rep", text("u-rep1")),
+        ("currency", text("USD")),
+        ("lines", FieldInput::Rows(rows)),
+        ("ship_to_name", text("Ana Souza")),
+        ("ship_to_address", text("Rua A 1, São Paulo")),
+        ("ship_to_country", text("BR")),
+        ("payment_method", text("paypal")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+fn state_of(dev: &Device, id: &str) -> Option<liveline_forms::State> {
+    dev.replica
+        .lock()
+        .unwrap()
+        .record(id)
+        .ok()
+        .and_then(|r| r.flow)
+}
+
+fn waiting_at(dev: &Device, id: &str) -> Option<String> {
+    state_of(dev, id).and_then(|s| s.waiting).map(|w| w.node)
+}
+
+fn decide(dev: &Device, id: &str, act: Act) -> Result<(), String> {
+    let r = dev
+        .replica
+        .lock()
+        .unwrap()
+        .decide(id, act, "", liveline_replica::now_ms())
+        .unwrap()
+        .map_err(|e| e.code);
+    dev.nudge();
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_goes_through_sales_finance_and_the_warehouse_on_three_devices() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let mut rep = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
+    let mut finance = Device::ready(&server, tmp.path(), "finance@demo.liveline").await;
+    let mut warehouse = Device::ready(&server, tmp.path(), "warehouse@demo.liveline").await;
+
+    // A bad line is named and nothing is saved.
+    let bad = rep
+        .replica
+        .lock()
+        .unwrap()
+        .save_record(
+            "live_order",
+            None,
+            &order_input(&[("sku-1", "2", "9.999")]),
+            "Asia/Shanghai",
+        )
+        .unwrap();
+    assert_eq!(bad.unwrap_err()[0].field, "lines[0].unit_price");
+
+    let id = rep
+        .replica
+        .lock()
+        .unwrap()
+        .save_record(
+            "live_order",
+            None,
+            &order_input(&[("sku-1", "2", "19.99"), ("sku-2", "1", "5")]),
+            "Asia/Shanghai",
+        )
+        .unwrap()
+        .unwrap();
+    decide(&rep, &id, Act::Submit).unwrap();
+    decide(&rep, &id, Act::Approve).unwrap();
+    rep.synced().await;
+    // The order reaches finance at its step, and not the warehouse yet.
+    eventually("finance gets the order at its step", || {
+        (waiting_at(&finance, &id).as_deref() == Some("finance")).then_some(())
+    })
+    .await;
+    assert!(
+        warehouse.replica.lock().unwrap().record(&id).is_err(),
+        "the warehouse does not see it before its step"
+    );
+
+    // Finance sends it back; the rep fixes a line and submits again.
+    decide(&finance, &id, Act::Reject { to: None }).unwrap();
+    finance.synced().await;
+    eventually("the rep sees the rejection", || {
+        (state_of(&rep, &id).map(|s| s.status) == Some(Status::Returned)).then_some(())
+    })
+    .await;
+    rep.replica
+        .lock()
+        .unwrap()
+        .save_record(
+            "live_order",
+            Some(&id),
+            &order_input(&[("sku-1", "3", "19.99"), ("sku-2", "1", "5")]),
+            "UTC",
+        )
+        .unwrap()
+        .unwrap();
+    decide(&rep, &id, Act::Submit).unwrap();
+    decide(&rep, &id, Act::Approve).unwrap();
+    rep.synced().await;
+
+    // Finance approves while offline; the rep, also offline, comments. They meet later.
+    eventually("finance gets the resubmitted order", || {
+        (waiting_at(&finance, &id).as_deref() == Some("finance")).then_some(())
+    })
+    .await;
+    finance.offline().await;
+    rep.offline().await;
+    decide(&finance, &id, Act::Approve).unwrap();
+    decide(&rep, &id, Act::Comment).unwrap();
+    finance.online();
+    finance.synced().await;
+    rep.online();
+    rep.synced().await;
+
+    // The warehouse gets it now; shipping needs the tracking number, which only the warehouse may write.
+    eventually("the warehouse gets the order", || {
+        (waiting_at(&warehouse, &id).as_deref() == Some("warehouse")).then_some(())
+    })
+    .await;
+    assert_eq!(
+        decide(&warehouse, &id, Act::Approve),
+        Err(codes::FLOW_REQUIRES.into())
+    );
+    let tracking = [(
+        "tracking_no".to_string(),
+        FieldInput::Text("1Z999AA10123456784".into()),
+    )]
+    .into_iter()
+    .collect();
+    let refused = rep
+        .replica
+        .lock()
+        .unwrap()
+        .save_record("live_order", Some(&id), &tracking, "UTC")
+        .unwrap();
+    assert_eq!(refused.unwrap_err()[0].error.code, codes::FIELD_READ_ONLY);
+    warehouse
+        .replica
+        .lock()
+        .unwrap()
+        .save_record("live_order", Some(&id), &tracking, "UTC")
+        .unwrap()
+        .unwrap();
+    decide(&warehouse, &id, Act::Approve).unwrap();
+    warehouse.synced().await;
+
+    // Every device ends with the same state and the same trail.
+    let mut states = Vec::new();
+    for dev in [&rep, &finance, &warehouse] {
+        dev.synced().await;
+        let st = eventually("the order is approved on every device", || {
+            state_of(dev, &id).filter(|s| s.status == Status::Approved && s.log.len() == 8)
+        })
+        .await;
+        states.push(st);
+    }
+    assert_eq!(states[0], states[1]);
+    assert_eq!(states[1], states[2]);
+    let trail: Vec<(String, String)> = states[0]
+        .log
+        .iter()
+        .map(|e| {
+            (
+                e.decision.actor.clone(),
+                format!("{:?}", e.decision.act)
+                    .split([' ', '{'])
+                    .next()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("u-rep1", "Submit"),
+        ("u-rep1", "Approve"),
+        ("u-finance", "Reject"),
+        ("u-rep1", "Submit"),
+        ("u-rep1", "Approve"),
+        ("u-finance", "Approve"),
+        ("u-rep1", "Comment"),
+        ("u-warehouse", "Approve"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(trail, want);
+    let v = rep.replica.lock().unwrap().record(&id).unwrap().values;
+    assert_eq!(
+        v["total"],
+        liveline_types::forms::Value::Money(liveline_types::forms::Money {
+            amount: "64.97".parse().unwrap(),
+            currency: "USD".into()
+        })
+    );
+
+    // A device that rewrites the log is refused: the warehouse's hand-crafted client deletes the first decision.
+    let wh_creds = warehouse
+        .replica
+        .lock()
+        .unwrap()
+        .credentials()
+        .unwrap()
+        .unwrap();
+    let mut doc = AutoCommit::load(&server.state.store.doc(&id).unwrap().unwrap())
+        .unwrap()
+        .with_actor(actor_of(&wh_creds.device_id));
+    let heads = doc.get_heads();
+    {
+        use automerge::transaction::Transactable;
+        use automerge::ReadDoc;
+        let (_, list) = doc.get(automerge::ROOT, "decisions").unwrap().unwrap();
+        doc.delete(&list, 0).unwrap();
+    }
+    doc.commit();
+    warehouse.offline().await;
+    match push_as(&server, &warehouse, &id, &mut doc, &heads).await {
+        ServerMsg::Refused { path, error, .. } => {
+            assert_eq!(
+                (path.as_str(), error.code.as_str()),
+                ("decisions", codes::FLOW_LOG_CHANGED)
+            );
+        }
+        other => panic!("a rewritten log must be refused: {other:?}"),
+    }
 }
