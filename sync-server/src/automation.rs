@@ -517,7 +517,7 @@ impl Automations<'_> {
             _ => None,
         };
         let published = |kind: DocKind, name: &str| -> Result<Option<AutoCommit>> {
-            Ok(self.load(&definition_doc_id(kind, &team, name))?)
+            self.load(&definition_doc_id(kind, &team, name))
         };
         let form: Option<FormDef> = match published(DocKind::FormDef, &form_id)? {
             Some(d) => defs::read(&d),

@@ -446,7 +446,7 @@ impl Flow {
         sorted.dedup_by(|a, b| a.id == b.id);
         let mut st = State::new();
         for d in sorted {
-            let outcome = match self.judge(&st, d, people) {
+            let outcome = match self.judge(&st, d) {
                 Ok(()) => {
                     self.apply(&mut st, d, people, values);
                     Outcome::Applied
@@ -462,7 +462,7 @@ impl Flow {
     }
 
     /// Whether decision `d` counts in state `st`; else the code of why not.
-    fn judge(&self, st: &State, d: &Decision, people: &People<'_>) -> Result<(), &'static str> {
+    fn judge(&self, st: &State, d: &Decision) -> Result<(), &'static str> {
         let at_node = |st: &State| {
             st.status == Status::Running
                 && d.step == st.step
@@ -538,7 +538,6 @@ impl Flow {
                 approver(st)
             }
             Act::Remind | Act::Escalate { .. } | Act::AutoApprove => {
-                let _ = people;
                 if !at_node(st) {
                     Err(codes::FLOW_NOT_PENDING)
                 } else if matches!(d.act, Act::AutoApprove) {
@@ -754,13 +753,13 @@ impl Flow {
     }
 
     /// Checks a new decision by `actor` against the current state and the record, and fills in its route.
-    /// The device calls this before appending; the server calls it again before accepting.
+    /// The device calls this before appending. The server checks only that a record's log grows and that each new
+    /// decision is its author's: one the merged state no longer allows is kept and counts as superseded in the replay.
     #[allow(clippy::too_many_arguments)]
     pub fn decide(
         &self,
         form: &Form,
         st: &State,
-        people: &People<'_>,
         values: &Values,
         actor: &str,
         act: Act,
@@ -822,25 +821,17 @@ impl Flow {
         if moves_on {
             d.route = self.route(form, Some(&node), values)?;
         }
-        self.judge(st, &d, people)
+        self.judge(st, &d)
             .map_err(|code| AppError::new(code).with("node", node))?;
         Ok(d)
     }
 
     /// The decision the server appends when the waiting node's time limit has passed, if any.
-    pub fn overdue(
-        &self,
-        form: &Form,
-        st: &State,
-        people: &People<'_>,
-        values: &Values,
-        now_ms: i64,
-    ) -> Option<Act> {
+    pub fn overdue(&self, st: &State, people: &People<'_>, now_ms: i64) -> Option<Act> {
         let w = st.waiting.as_ref()?;
         if w.due_ms.is_none_or(|due| now_ms < due) {
             return None;
         }
-        let _ = (form, values);
         match self.node(&w.node)?.on_timeout {
             OnTimeout::Nothing => None,
             OnTimeout::Remind => (!w.reminded).then_some(Act::Remind),

@@ -839,12 +839,7 @@ pub fn check_stored(f: &FieldDef, v: &Value, ctx: &Ctx<'_>) -> Result<(), FieldE
         Value::Rows(_) => return Err(fault(&f.key, codes::VALUE_SHAPE)),
     };
     let mut errors = Vec::new();
-    let probe = Ctx {
-        roles: ctx.roles,
-        members: ctx.members,
-        tz: ctx.tz,
-    };
-    match parse_field(f, &f.key, &raw, None, &probe, &mut errors) {
+    match parse_field(f, &f.key, &raw, None, ctx, &mut errors) {
         _ if !errors.is_empty() => Err(errors.remove(0)),
         Some(_) => Ok(()),
         None => Err(fault(&f.key, codes::REQUIRED)),

@@ -278,7 +278,7 @@ mod tests {
         assert_eq!(
             eval(
                 "sum(lines, \"line_total\")",
-                &[lines.clone()],
+                std::slice::from_ref(&lines),
                 &[("lines", v)]
             ),
             Ok("14.75".parse().unwrap())

@@ -87,7 +87,7 @@ proptest! {
                     let st = flow.replay(&logs[dev], &people, &values);
                     let other = USERS[(user + 1) % USERS.len()];
                     let stamp = (format!("{dev}-{i}"), format!("dev{dev}"), 1_000 * i as i64 + dev as i64);
-                    if let Ok(d) = flow.decide(&form, &st, &people, &values, USERS[user], act(a, other), (&stamp.0, &stamp.1, stamp.2), "") {
+                    if let Ok(d) = flow.decide(&form, &st, &values, USERS[user], act(a, other), (&stamp.0, &stamp.1, stamp.2), "") {
                         logs[dev].push(d);
                     }
                 }
@@ -101,8 +101,8 @@ proptest! {
         let mut ends = Vec::new();
         for dev in 0..3 {
             let mut log = logs[dev].clone();
-            for other in 0..3 {
-                log = union(&[log, logs[other].clone()]);
+            for other in &logs {
+                log = union(&[log, other.clone()]);
             }
             ends.push(flow.replay(&log, &people, &values));
         }

@@ -86,7 +86,6 @@ impl Run {
             .decide(
                 &self.form,
                 &st,
-                &People { roles: &self.roles },
                 &self.values,
                 user,
                 act,
@@ -304,13 +303,12 @@ fn an_overdue_node_escalates_to_the_team_lead_once() {
     let due = st.waiting.as_ref().unwrap().due_ms.unwrap();
     assert_eq!(due, st.waiting.as_ref().unwrap().entered_ms + 30 * 60_000);
     assert_eq!(
-        r.flow
-            .overdue(&r.form, &st, &People { roles: &people }, &r.values, due - 1),
+        r.flow.overdue(&st, &People { roles: &people }, due - 1),
         None
     );
     let act = r
         .flow
-        .overdue(&r.form, &st, &People { roles: &people }, &r.values, due)
+        .overdue(&st, &People { roles: &people }, due)
         .unwrap();
     assert_eq!(
         act,
@@ -322,8 +320,7 @@ fn an_overdue_node_escalates_to_the_team_lead_once() {
     assert_eq!(r.waiting(), at("both", &["fin1", "fin2", "lead"]));
     let st = r.state();
     assert_eq!(
-        r.flow
-            .overdue(&r.form, &st, &People { roles: &people }, &r.values, due + 1),
+        r.flow.overdue(&st, &People { roles: &people }, due + 1),
         None
     );
 }

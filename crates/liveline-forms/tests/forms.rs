@@ -458,8 +458,11 @@ fn old_records_survive_a_new_version_of_their_form() {
     );
 }
 
-/// Compiles a definition expected to be refused; the (field, code, args) of each fault.
-fn refused(def: &FormDef) -> Vec<(String, String, Vec<(String, String)>)> {
+/// A definition's fault: field, code and arguments.
+type Fault = (String, String, Vec<(String, String)>);
+
+/// Compiles a definition expected to be refused; each fault.
+fn refused(def: &FormDef) -> Vec<Fault> {
     Form::compile(def)
         .expect_err("refused")
         .into_iter()

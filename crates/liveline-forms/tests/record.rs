@@ -87,7 +87,6 @@ impl World {
             .decide(
                 &self.form,
                 &st,
-                &People { roles: &self.team },
                 &values,
                 d.user,
                 act,

@@ -351,7 +351,6 @@ impl Replica {
         let d = match flow.decide(
             &form,
             &state,
-            &people,
             &values,
             &creds.user_id,
             act,

@@ -275,7 +275,6 @@ fn forms() -> anyhow::Result<()> {
             .decide(
                 &form,
                 &st,
-                &people,
                 &values,
                 who,
                 act.clone(),
