@@ -503,10 +503,7 @@ impl Automations<'_> {
         use liveline_forms::{builtin, defs, record, Flow, Form, People, Status};
         use liveline_types::forms::{FlowDef, FormDef};
 
-        let text = |doc: &AutoCommit, key: &str| match doc.get(ROOT, key) {
-            Ok(Some((automerge::Value::Scalar(s), _))) => s.as_str().map(str::to_string),
-            _ => None,
-        };
+        let text = liveline_domain::doc::read_str;
         let (Some(team), Some(form_id), Some(flow_id)) =
             (text(doc, "team"), text(doc, "form"), text(doc, "flow"))
         else {

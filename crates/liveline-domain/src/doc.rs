@@ -102,7 +102,8 @@ pub enum DocError {
     Shape(String),
 }
 
-fn read_str(doc: &AutoCommit, key: &str) -> Option<String> {
+/// A text field at the top of a document.
+pub fn read_str(doc: &AutoCommit, key: &str) -> Option<String> {
     match doc.get(ROOT, key).ok()?? {
         (automerge::Value::Scalar(s), _) => match s.as_ref() {
             automerge::ScalarValue::Str(s) => Some(s.to_string()),

@@ -8,21 +8,12 @@ use crate::flow::Flow;
 use crate::form::Form;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjType, ReadDoc, ROOT};
+use liveline_domain::doc::read_str;
 use liveline_domain::DocKind;
 use liveline_types::forms::{FlowDef, FormDef};
 use liveline_types::{codes, AppError, FieldError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-
-fn read_str(doc: &AutoCommit, key: &str) -> Option<String> {
-    match doc.get(ROOT, key).ok()?? {
-        (automerge::Value::Scalar(s), _) => match s.as_ref() {
-            automerge::ScalarValue::Str(s) => Some(s.to_string()),
-            _ => None,
-        },
-        _ => None,
-    }
-}
 
 /// Writes a definition as the new published version. `created_by` is set when the document is new.
 pub fn write<T: Serialize>(
@@ -95,27 +86,26 @@ pub fn check_document(kind: DocKind, doc: &AutoCommit) -> Result<(), (String, Ap
         Ok(Some((automerge::Value::Scalar(s), _))) => s.as_i64(),
         _ => None,
     };
-    match kind {
+    // What the document holds: its id, version and faults.
+    let (id, held, errors) = match kind {
         DocKind::FormDef => {
             let def: FormDef = read(doc).ok_or_else(|| unreadable("definition"))?;
-            if def.id != name || version != Some(i64::from(def.version)) {
-                return Err(unreadable("definition"));
-            }
-            Form::compile(&def).map(|_| ()).map_err(first)
+            let errors = Form::compile(&def).err().unwrap_or_default();
+            (def.id, def.version, errors)
         }
-        DocKind::FlowDef => {
+        _ => {
             let def: FlowDef = read(doc).ok_or_else(|| unreadable("definition"))?;
-            if def.id != name || version != Some(i64::from(def.version)) {
-                return Err(unreadable("definition"));
-            }
             let errors = Flow::check_structure(&def);
-            if errors.is_empty() {
-                Ok(())
-            } else {
-                Err(first(errors))
-            }
+            (def.id, def.version, errors)
         }
-        _ => Ok(()),
+    };
+    if id != name || version != Some(i64::from(held)) {
+        return Err(unreadable("definition"));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(first(errors))
     }
 }
 

@@ -2,7 +2,7 @@
 //! admin publishes a change), and published by an admin after the same checks the server makes.
 
 use automerge::AutoCommit;
-use liveline_domain::doc::definition_doc_id;
+use liveline_domain::doc::{definition_doc_id, read_str};
 use liveline_domain::DocKind;
 use liveline_forms::{builtin, defs, Flow, Form, People};
 use liveline_types::forms::{Act, FlowDef, FormDef};
@@ -161,7 +161,7 @@ impl Replica {
 
     /// The flow a record of `form` runs: the version it was submitted under, else the current one.
     fn flow_for(&self, doc: &AutoCommit, form: &Form) -> Result<Option<Flow>> {
-        let Some(flow_id) = read_root(doc, "flow") else {
+        let Some(flow_id) = read_str(doc, "flow") else {
             return Ok(None);
         };
         let version = match automerge::ReadDoc::get(doc, automerge::ROOT, "flow_version") {
@@ -237,7 +237,7 @@ impl Replica {
             Ok(v) => v,
             Err(errors) => return Ok(Err(errors)),
         };
-        if read_root(&doc, "kind").is_none() {
+        if read_str(&doc, "kind").is_none() {
             use automerge::transaction::Transactable;
             let put = |doc: &mut AutoCommit, k: &str, v: &str| doc.put(automerge::ROOT, k, v);
             (|| {
@@ -278,8 +278,7 @@ impl Replica {
         Ok(None)
     }
 
-    /// A record with its flow's state, as this device has it.
-    pub fn record(&self, id: &str) -> Result<RecordState> {
+    fn record_doc(&self, id: &str) -> Result<AutoCommit> {
         let bytes: Vec<u8> = self
             .conn
             .query_row(
@@ -289,9 +288,13 @@ impl Replica {
             )
             .optional()?
             .ok_or_else(|| ReplicaError::NotFound(id.to_string()))?;
-        let doc = AutoCommit::load(&bytes)
-            .map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
-        let form_id = read_root(&doc, "form").unwrap_or_default();
+        AutoCommit::load(&bytes).map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))
+    }
+
+    /// A record with its flow's state, as this device has it.
+    pub fn record(&self, id: &str) -> Result<RecordState> {
+        let doc = self.record_doc(id)?;
+        let form_id = read_str(&doc, "form").unwrap_or_default();
         let values = liveline_forms::record::read_values(&doc);
         let form = Form::compile(&self.form(&form_id)?).ok();
         let flow = match &form {
@@ -323,18 +326,8 @@ impl Replica {
         now: i64,
     ) -> Result<std::result::Result<(), AppError>> {
         let (actor, creds) = self.actor()?;
-        let bytes: Vec<u8> = self
-            .conn
-            .query_row(
-                "SELECT bytes FROM docs WHERE id = ?1 AND kind = 'record'",
-                [id],
-                |r| r.get(0),
-            )
-            .optional()?
-            .ok_or_else(|| ReplicaError::NotFound(id.to_string()))?;
-        let mut doc = AutoCommit::load(&bytes)
-            .map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
-        let form_id = read_root(&doc, "form").unwrap_or_default();
+        let mut doc = self.record_doc(id)?;
+        let form_id = read_str(&doc, "form").unwrap_or_default();
         let form = match Form::compile(&self.form(&form_id)?) {
             Ok(f) => f,
             Err(e) => return Ok(Err(e[0].error.clone())),
@@ -372,12 +365,5 @@ impl Replica {
         commit_change(&tx, id, DocKind::Record, &mut doc)?;
         tx.commit()?;
         Ok(Ok(()))
-    }
-}
-
-fn read_root(doc: &AutoCommit, key: &str) -> Option<String> {
-    match automerge::ReadDoc::get(doc, automerge::ROOT, key).ok()?? {
-        (automerge::Value::Scalar(s), _) => s.as_str().map(str::to_string),
-        _ => None,
     }
 }
