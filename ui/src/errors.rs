@@ -59,6 +59,70 @@ pub fn error_text(i18n: I18n, err: &AppError) -> String {
         codes::OWNER_CHANGE_FORBIDDEN => t_string!(i18n, err.owner_change).to_string(),
         codes::CREATOR_FORBIDDEN => t_string!(i18n, err.created_by).to_string(),
         codes::SERVER_FIELD => t_string!(i18n, err.server_field).to_string(),
+        codes::DEF_EXPR_UNKNOWN_FIELD => t_string!(
+            i18n,
+            err.def_expr_unknown_field,
+            field = arg("field"),
+            name = arg("name")
+        )
+        .to_string(),
+        codes::DEF_EXPR_SYNTAX => t_string!(
+            i18n,
+            err.def_expr_syntax,
+            field = arg("field"),
+            detail = arg("detail")
+        )
+        .to_string(),
+        codes::DEF_FORMULA_CYCLE => {
+            t_string!(i18n, err.def_formula_cycle, cycle = arg("cycle")).to_string()
+        }
+        codes::DEF_FLOW_CYCLE => {
+            t_string!(i18n, err.def_flow_cycle, cycle = arg("cycle")).to_string()
+        }
+        codes::DEF_NO_APPROVER => {
+            t_string!(i18n, err.def_no_approver, field = arg("field")).to_string()
+        }
+        codes::DEF_NODE_UNKNOWN => t_string!(
+            i18n,
+            err.def_node_unknown,
+            field = arg("field"),
+            to = arg("to")
+        )
+        .to_string(),
+        codes::DEF_NODE_UNREACHABLE => {
+            t_string!(i18n, err.def_node_unreachable, field = arg("field")).to_string()
+        }
+        codes::DEF_NODE_DUPLICATE => {
+            t_string!(i18n, err.def_node_duplicate, field = arg("field")).to_string()
+        }
+        codes::DEF_KEY_INVALID => {
+            t_string!(i18n, err.def_key_invalid, field = arg("field")).to_string()
+        }
+        codes::DEF_KEY_DUPLICATE => {
+            t_string!(i18n, err.def_key_duplicate, field = arg("field")).to_string()
+        }
+        codes::DEF_OPTIONS => t_string!(i18n, err.def_options, field = arg("field")).to_string(),
+        codes::DEF_CURRENCY_OF => t_string!(
+            i18n,
+            err.def_currency_of,
+            field = arg("field"),
+            name = arg("name")
+        )
+        .to_string(),
+        codes::DEF_SUBTABLE => t_string!(i18n, err.def_subtable, field = arg("field")).to_string(),
+        codes::DEF_ROLE_UNKNOWN => t_string!(
+            i18n,
+            err.def_role_unknown,
+            field = arg("field"),
+            role = arg("role")
+        )
+        .to_string(),
+        codes::DEF_BOUNDS => t_string!(i18n, err.def_bounds, field = arg("field")).to_string(),
+        codes::DEF_DEFAULT => t_string!(i18n, err.def_default, field = arg("field")).to_string(),
+        codes::DEF_UNREADABLE => t_string!(i18n, err.def_unreadable).to_string(),
+        codes::DEF_ADMIN_ONLY => t_string!(i18n, err.def_admin_only).to_string(),
+        codes::FLOW_LOG_CHANGED => t_string!(i18n, err.flow_log_changed).to_string(),
+        codes::FLOW_ACTOR => t_string!(i18n, err.flow_actor).to_string(),
         codes::ADMIN_ONLY => t_string!(i18n, err.admin_only).to_string(),
         codes::ROLE_UNKNOWN => t_string!(i18n, err.role_unknown, role = arg("role")).to_string(),
         codes::EMAIL_TAKEN => t_string!(i18n, err.email_taken).to_string(),
