@@ -215,17 +215,15 @@ pub fn buckets_for(meta: &RecordMeta) -> Vec<Bucket> {
         };
         out.push(format!("{scope}:{t}:{}", meta.created_by));
     }
-    if meta.kind == DocKind::Record {
+    // The people named on the record: a session's staff, or whom a record's flow waits (and waited) for.
+    let scope = match meta.kind {
+        DocKind::LiveSession => Some("staff"),
+        DocKind::Record => Some("approver"),
+        _ => None,
+    };
+    if let Some(scope) = scope {
         for s in &meta.staff {
-            let b = format!("approver:{t}:{s}");
-            if !s.is_empty() && !out.contains(&b) {
-                out.push(b);
-            }
-        }
-    }
-    if meta.kind == DocKind::LiveSession {
-        for s in &meta.staff {
-            let b = format!("staff:{t}:{s}");
+            let b = format!("{scope}:{t}:{s}");
             if !s.is_empty() && !out.contains(&b) {
                 out.push(b);
             }
