@@ -286,3 +286,97 @@ pub async fn notify(shell: State<'_, Shell>, title: String, body: String) -> R<(
     shell.notify(title, body).await;
     Ok(())
 }
+
+// Forms, flows and their records (orders, proposals).
+
+use liveline_types::forms::{
+    Act, FieldInput, FlowDef, FormDef, RecordSaved, RecordSummary, RecordView,
+};
+use std::collections::BTreeMap;
+
+#[tauri::command]
+pub async fn form_def(shell: State<'_, Shell>, id: String) -> R<FormDef> {
+    shell.with(move |r| r.form(&id)).await
+}
+
+#[tauri::command]
+pub async fn form_defs(shell: State<'_, Shell>) -> R<Vec<FormDef>> {
+    shell.with(|r| r.form_defs()).await
+}
+
+#[tauri::command]
+pub async fn publish_form(shell: State<'_, Shell>, def: FormDef) -> R<Vec<FieldError>> {
+    let errors = shell.with(move |r| r.publish_form(&def)).await?;
+    if errors.is_empty() {
+        shell.nudge().await;
+    }
+    Ok(errors)
+}
+
+#[tauri::command]
+pub async fn flow_def(shell: State<'_, Shell>, id: String) -> R<FlowDef> {
+    shell.with(move |r| r.flow(&id)).await
+}
+
+#[tauri::command]
+pub async fn flow_defs(shell: State<'_, Shell>) -> R<Vec<FlowDef>> {
+    shell.with(|r| r.flow_defs()).await
+}
+
+#[tauri::command]
+pub async fn publish_flow(shell: State<'_, Shell>, def: FlowDef) -> R<Vec<FieldError>> {
+    let errors = shell.with(move |r| r.publish_flow(&def)).await?;
+    if errors.is_empty() {
+        shell.nudge().await;
+    }
+    Ok(errors)
+}
+
+#[tauri::command]
+pub async fn list_records(shell: State<'_, Shell>, form: String) -> R<Vec<RecordSummary>> {
+    shell.with(move |r| r.list_records(&form)).await
+}
+
+#[tauri::command]
+pub async fn get_record(shell: State<'_, Shell>, id: String) -> R<RecordView> {
+    shell.with(move |r| r.record_view(&id)).await
+}
+
+#[tauri::command]
+pub async fn save_record(
+    shell: State<'_, Shell>,
+    form: String,
+    id: Option<String>,
+    input: BTreeMap<String, FieldInput>,
+) -> R<RecordSaved> {
+    let tz = jiff::tz::TimeZone::system()
+        .iana_name()
+        .unwrap_or("UTC")
+        .to_string();
+    let out = shell
+        .with(move |r| r.save_record(&form, id.as_deref(), &input, &tz))
+        .await?;
+    Ok(match out {
+        Ok(id) => {
+            shell.nudge().await;
+            RecordSaved::Saved { id }
+        }
+        Err(errors) => RecordSaved::Invalid { errors },
+    })
+}
+
+#[tauri::command]
+pub async fn decide(
+    shell: State<'_, Shell>,
+    id: String,
+    act: Act,
+    comment: String,
+) -> R<RecordView> {
+    let record = id.clone();
+    let out = shell
+        .with(move |r| r.decide(&record, act, &comment, now_ms()))
+        .await?;
+    out?;
+    shell.nudge().await;
+    shell.with(move |r| r.record_view(&id)).await
+}

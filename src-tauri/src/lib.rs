@@ -98,6 +98,16 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             commands::dry_run_rules,
             commands::take_notices,
             commands::notify,
+            commands::form_def,
+            commands::form_defs,
+            commands::publish_form,
+            commands::flow_def,
+            commands::flow_defs,
+            commands::publish_flow,
+            commands::list_records,
+            commands::get_record,
+            commands::save_record,
+            commands::decide,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while running the Liveline app");

@@ -51,6 +51,10 @@ pub struct Lead {
     /// Contacts with the buyer, appended by whoever made them (offline appends merge).
     #[autosurgeon(missing = "Default::default")]
     pub contacts: Vec<Contact>,
+    /// Values of fields an admin added to the lead form: key → the value as JSON (`liveline_types::forms::Value`).
+    /// One map entry per field, so edits of different added fields merge.
+    #[autosurgeon(missing = "Default::default")]
+    pub extra: std::collections::BTreeMap<String, String>,
 }
 
 /// One logged contact with the buyer.

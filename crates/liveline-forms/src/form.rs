@@ -444,6 +444,41 @@ impl Form {
             .map(|f| f.key.as_str())
             .collect()
     }
+
+    /// The keys of the live, non-computed fields these roles may write.
+    pub fn writable(&self, roles: &[String]) -> Vec<String> {
+        self.def
+            .fields
+            .iter()
+            .filter(|f| !f.removed && !matches!(f.kind, FieldKind::Formula { .. }))
+            .filter(|f| may_write(f, roles))
+            .map(|f| f.key.clone())
+            .collect()
+    }
+}
+
+/// A stored value as a form shows it for editing: numbers and dates as text, an instant in `tz` without its zone
+/// (`2026-12-01T09:30`, which a save reads back in the same zone), rows cell by cell.
+pub fn as_input(v: &Value, tz: &jiff::tz::TimeZone) -> FieldInput {
+    match v {
+        Value::Text(s) | Value::Date(s) => FieldInput::Text(s.clone()),
+        Value::Number(n) => FieldInput::Text(n.to_string()),
+        Value::Money(m) => FieldInput::Money {
+            amount: m.amount.to_string(),
+            currency: m.currency.clone(),
+        },
+        Value::List(l) => FieldInput::Many(l.clone()),
+        Value::DateTime(ms) => FieldInput::Text(
+            jiff::Timestamp::from_millisecond(*ms)
+                .map(|t| t.to_zoned(tz.clone()).strftime("%Y-%m-%dT%H:%M").to_string())
+                .unwrap_or_default(),
+        ),
+        Value::Rows(rows) => FieldInput::Rows(
+            rows.iter()
+                .map(|r| r.iter().map(|(k, v)| (k.clone(), as_input(v, tz))).collect())
+                .collect(),
+        ),
+    }
 }
 
 fn with_field(mut e: FieldError, field: &str) -> FieldError {

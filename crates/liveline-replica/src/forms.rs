@@ -5,7 +5,8 @@ use automerge::AutoCommit;
 use liveline_domain::doc::{definition_doc_id, read_str};
 use liveline_domain::DocKind;
 use liveline_forms::{builtin, defs, Flow, Form, People};
-use liveline_types::forms::{Act, FlowDef, FormDef};
+use liveline_types::forms::{Act, FieldInput, FlowDef, FormDef};
+use std::collections::BTreeMap;
 use liveline_types::{codes, AppError, FieldError};
 use rusqlite::OptionalExtension;
 use serde::de::DeserializeOwned;
@@ -365,5 +366,363 @@ impl Replica {
         commit_change(&tx, id, DocKind::Record, &mut doc)?;
         tx.commit()?;
         Ok(Ok(()))
+    }
+}
+
+/// The lead form's fields the foundation's lead document holds as its own (validated by `liveline-domain`); every
+/// other field of the published lead form is an added one, kept in the lead's `extra` map.
+fn foundation_keys() -> Vec<String> {
+    builtin::lead_form().fields.into_iter().map(|f| f.key).collect()
+}
+
+impl Replica {
+    /// Checks a lead against the team's lead form as an admin last published it: the foundation's fields must be
+    /// filled where the form now requires them, and the fields an admin added are validated like any form field.
+    /// Returns the added fields' values to store (JSON by key), or every fault.
+    pub(crate) fn lead_extras(
+        &self,
+        input: &liveline_types::LeadInput,
+        stored: &BTreeMap<String, String>,
+    ) -> Result<std::result::Result<BTreeMap<String, String>, Vec<FieldError>>> {
+        use liveline_types::forms::Value;
+        let def = self.form("lead")?;
+        let form = match Form::compile(&def) {
+            Ok(f) => f,
+            Err(errors) => return Ok(Err(errors)),
+        };
+        let foundation = foundation_keys();
+        // The foundation's values stand as already saved, so the form reads them (a phone by the country, a
+        // condition or formula over them) without parsing them a second time.
+        let typed = serde_json::to_value(input).unwrap_or_default();
+        let mut previous: liveline_forms::Values = foundation
+            .iter()
+            .filter_map(|k| {
+                let text = typed.get(k)?.as_str()?.trim().to_string();
+                (!text.is_empty()).then(|| {
+                    let v = match (k.as_str(), text.parse::<rust_decimal::Decimal>()) {
+                        ("quantity", Ok(n)) => Value::Number(n),
+                        _ => Value::Text(text),
+                    };
+                    (k.clone(), v)
+                })
+            })
+            .collect();
+        for (k, json) in stored {
+            if let Ok(v) = serde_json::from_str::<Value>(json) {
+                previous.insert(k.clone(), v);
+            }
+        }
+        let added: BTreeMap<String, FieldInput> = input
+            .extra
+            .iter()
+            .filter(|(k, _)| !foundation.contains(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let session = self.session()?.ok_or(ReplicaError::NotSignedIn)?;
+        let roles: Vec<String> = session
+            .role
+            .split(',')
+            .map(|r| r.trim().to_string())
+            .collect();
+        let members: Vec<String> = session.members.iter().map(|m| m.id.clone()).collect();
+        let tz = jiff::tz::TimeZone::system();
+        let values = match form.validate(
+            &added,
+            &previous,
+            &liveline_forms::Ctx {
+                roles: &roles,
+                members: &members,
+                tz: &tz,
+            },
+        ) {
+            Ok(v) => v,
+            Err(errors) => return Ok(Err(errors)),
+        };
+        let mut out = stored.clone();
+        for f in def.fields.iter().filter(|f| !foundation.contains(&f.key)) {
+            match values.get(&f.key) {
+                Some(v) => {
+                    out.insert(f.key.clone(), serde_json::to_string(v).unwrap_or_default());
+                }
+                // A removed field keeps its data; a live one left empty is cleared.
+                None if !f.removed => {
+                    out.remove(&f.key);
+                }
+                None => {}
+            }
+        }
+        Ok(Ok(out))
+    }
+}
+
+fn status_code(s: &liveline_forms::Status) -> &'static str {
+    use liveline_forms::Status;
+    match s {
+        Status::Draft => "draft",
+        Status::Running => "running",
+        Status::Returned => "returned",
+        Status::Withdrawn => "withdrawn",
+        Status::Approved => "approved",
+    }
+}
+
+/// A list's title and amount: the first filled text or link field, and the first money value.
+fn headline(def: &FormDef, values: &liveline_forms::Values) -> (String, String) {
+    use liveline_types::forms::{FieldKind, Value};
+    let live = || def.fields.iter().filter(|f| !f.removed);
+    let title = live()
+        .filter(|f| {
+            matches!(
+                f.kind,
+                FieldKind::Text | FieldKind::Link { .. } | FieldKind::LongText
+            )
+        })
+        .find_map(|f| match values.get(&f.key) {
+            Some(Value::Text(s)) if !s.is_empty() => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let amount = live()
+        .find_map(|f| match values.get(&f.key) {
+            Some(Value::Money(m)) => Some(format!("{} {}", m.amount, m.currency)),
+            _ => None,
+        })
+        .unwrap_or_default();
+    (title, amount)
+}
+
+impl Replica {
+    /// Every form the team uses: the built-in ones (as published, if an admin changed them), then added ones.
+    pub fn form_defs(&self) -> Result<Vec<FormDef>> {
+        let mut out = Vec::new();
+        for f in builtin::forms() {
+            out.push(self.form(&f.id)?);
+        }
+        for def in self.published_all::<FormDef>(DocKind::FormDef)? {
+            if !out.iter().any(|f| f.id == def.id) {
+                out.push(def);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every flow the team uses, like [`Replica::form_defs`].
+    pub fn flow_defs(&self) -> Result<Vec<FlowDef>> {
+        let mut out = Vec::new();
+        for f in builtin::flows() {
+            out.push(self.flow(&f.id)?);
+        }
+        for def in self.published_all::<FlowDef>(DocKind::FlowDef)? {
+            if !out.iter().any(|f| f.id == def.id) {
+                out.push(def);
+            }
+        }
+        Ok(out)
+    }
+
+    fn published_all<T: DeserializeOwned>(&self, kind: DocKind) -> Result<Vec<T>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT bytes FROM docs WHERE kind = ?1 ORDER BY id")?;
+        let rows = st.query_map([kind.code()], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = Vec::new();
+        for bytes in rows {
+            if let Some(def) = AutoCommit::load(&bytes?)
+                .ok()
+                .and_then(|d| defs::read::<T>(&d))
+            {
+                out.push(def);
+            }
+        }
+        Ok(out)
+    }
+
+    fn my_roles(&self) -> Result<Vec<String>> {
+        let session = self.session()?.ok_or(ReplicaError::NotSignedIn)?;
+        Ok(session
+            .role
+            .split(',')
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty())
+            .collect())
+    }
+
+    fn member_names(&self) -> Result<BTreeMap<String, String>> {
+        let session = self.session()?.ok_or(ReplicaError::NotSignedIn)?;
+        Ok(session
+            .members
+            .into_iter()
+            .map(|m| (m.id, m.name))
+            .collect())
+    }
+
+    /// The records of form `form_id` this device holds, those waiting for the signed-in user first, then newest.
+    pub fn list_records(&self, form_id: &str) -> Result<Vec<liveline_types::forms::RecordSummary>> {
+        let def = self.form(form_id)?;
+        let Ok(form) = Form::compile(&def) else {
+            return Ok(Vec::new());
+        };
+        let me = self.actor()?.1.user_id;
+        let names = self.member_names()?;
+        let roles = self.team_roles()?;
+        let people = People { roles: &roles };
+        let mut st = self.conn.prepare(
+            "SELECT d.id, d.bytes, EXISTS (SELECT 1 FROM pending p WHERE p.doc_id = d.id)
+             FROM docs d WHERE d.kind = 'record'",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, bool>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, bytes, pending) = row?;
+            let Ok(doc) = AutoCommit::load(&bytes) else {
+                continue;
+            };
+            if read_str(&doc, "form").as_deref() != Some(form_id) {
+                continue;
+            }
+            let values = liveline_forms::record::read_values(&doc);
+            let decisions = liveline_forms::record::decisions(&doc);
+            let state = self
+                .flow_for(&doc, &form)?
+                .map(|fl| (fl.replay(&decisions, &people, &values), fl));
+            let (title, amount) = headline(&def, &values);
+            let created_by = read_str(&doc, "created_by").unwrap_or_default();
+            let waiting = state.as_ref().and_then(|(s, _)| s.waiting.clone());
+            out.push(liveline_types::forms::RecordSummary {
+                id,
+                form: form_id.to_string(),
+                title,
+                amount,
+                status: state
+                    .as_ref()
+                    .map(|(s, _)| status_code(&s.status).to_string())
+                    .unwrap_or_default(),
+                node_label: waiting.as_ref().and_then(|w| {
+                    state
+                        .as_ref()
+                        .and_then(|(_, fl)| fl.def.nodes.iter().find(|n| n.id == w.node))
+                        .map(|n| n.label.clone())
+                }),
+                mine: waiting.is_some_and(|w| w.approvers.contains(&me)),
+                created_by_name: names.get(&created_by).cloned().unwrap_or(created_by),
+                updated_at: decisions.iter().map(|d| d.at_ms).max().unwrap_or(0),
+                pending,
+            });
+        }
+        out.sort_by(|a, b| (b.mine, b.updated_at).cmp(&(a.mine, a.updated_at)));
+        Ok(out)
+    }
+
+    /// A record for its screen: the fields the user's roles may read, the flow's state and trail, and the
+    /// actions the user may take now (each tried against the flow as this device has it).
+    pub fn record_view(&self, id: &str) -> Result<liveline_types::forms::RecordView> {
+        use liveline_types::forms::{ActKind, FlowView, TrailEntry};
+        let doc = self.record_doc(id)?;
+        let form_id = read_str(&doc, "form").unwrap_or_default();
+        let def = self.form(&form_id)?;
+        let form = Form::compile(&def).map_err(|e| {
+            ReplicaError::Doc(id.to_string(), format!("form {form_id}: {}", e[0].error.code))
+        })?;
+        let my_roles = self.my_roles()?;
+        let (_, creds) = self.actor()?;
+        let names = self.member_names()?;
+        let name = |u: &str| names.get(u).cloned().unwrap_or_else(|| u.to_string());
+        let values = liveline_forms::record::read_values(&doc);
+        let readable = form.readable(&my_roles);
+        let tz = jiff::tz::TimeZone::system();
+        let shown = values
+            .iter()
+            .filter(|(k, _)| readable.contains(k.as_str()))
+            .map(|(k, v)| (k.clone(), liveline_forms::form::as_input(v, &tz)))
+            .collect();
+        let roles = self.team_roles()?;
+        let people = People { roles: &roles };
+        let decisions = liveline_forms::record::decisions(&doc);
+        let mut can = Vec::new();
+        let flow = match self.flow_for(&doc, &form)? {
+            None => None,
+            Some(fl) => {
+                let st = fl.replay(&decisions, &people, &values);
+                let tries = [
+                    (ActKind::Submit, Act::Submit),
+                    (ActKind::Approve, Act::Approve),
+                    (ActKind::Reject, Act::Reject { to: None }),
+                    (ActKind::Comment, Act::Comment),
+                    (ActKind::Withdraw, Act::Withdraw),
+                ];
+                for (kind, act) in tries {
+                    let ok = fl
+                        .decide(&form, &st, &values, &creds.user_id, act, ("", "", 0), "")
+                        .is_ok();
+                    // Approving may still be refused for a missing field: a waiting approver may act anyway.
+                    let waiting_for_me = st
+                        .waiting
+                        .as_ref()
+                        .is_some_and(|w| w.approvers.contains(&creds.user_id));
+                    if ok || (kind == ActKind::Approve && waiting_for_me) {
+                        can.push(kind);
+                    }
+                }
+                if can.contains(&ActKind::Approve) {
+                    can.extend([ActKind::Transfer, ActKind::AddApprover]);
+                }
+                let waiting = st.waiting.clone();
+                Some(FlowView {
+                    status: status_code(&st.status).to_string(),
+                    node: waiting.as_ref().map(|w| w.node.clone()),
+                    waiting: waiting
+                        .as_ref()
+                        .map(|w| w.approvers.iter().map(|u| name(u)).collect())
+                        .unwrap_or_default(),
+                    approved: waiting
+                        .as_ref()
+                        .map(|w| w.approved.iter().map(|u| name(u)).collect())
+                        .unwrap_or_default(),
+                    due_ms: waiting.as_ref().and_then(|w| w.due_ms),
+                    visited: st.visits.iter().map(|v| v.node.clone()).collect(),
+                    trail: st
+                        .log
+                        .iter()
+                        .map(|e| TrailEntry {
+                            actor: e.decision.actor.clone(),
+                            actor_name: name(&e.decision.actor),
+                            device: e.decision.device.clone(),
+                            at_ms: e.decision.at_ms,
+                            act: e.decision.act.clone(),
+                            node: e.decision.node.clone(),
+                            comment: e.decision.comment.clone(),
+                            superseded: match &e.outcome {
+                                liveline_forms::flow::Outcome::Applied => None,
+                                liveline_forms::flow::Outcome::Superseded(c) => Some(c.to_string()),
+                            },
+                        })
+                        .collect(),
+                    flow: fl.def.clone(),
+                })
+            }
+        };
+        let pending: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pending WHERE doc_id = ?1)",
+            [id],
+            |r| r.get(0),
+        )?;
+        let created_by = read_str(&doc, "created_by").unwrap_or_default();
+        Ok(liveline_types::forms::RecordView {
+            id: id.to_string(),
+            writable: form.writable(&my_roles),
+            form: def,
+            values: shown,
+            flow,
+            can,
+            created_by_name: name(&created_by),
+            created_by,
+            pending,
+        })
     }
 }

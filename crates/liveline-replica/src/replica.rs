@@ -83,7 +83,7 @@ pub struct Credentials {
 
 const LEAD_COLUMNS: &str = "id, team, buyer_name, company, country, phone, email, contact_kind, contact, channel, \
     live_session, product_interest, quantity, notes, status, owner, created_by, created_at, updated_at, \
-    assigned_rule, assigned_rule_name, assigned_at, duplicate_of, first_contact_at, contacts, language";
+    assigned_rule, assigned_rule_name, assigned_at, duplicate_of, first_contact_at, contacts, language, extra";
 
 fn hash_of(h: &ChangeHash) -> Hash {
     h.0
@@ -294,7 +294,28 @@ impl Replica {
             members: &members,
             live_sessions: &sessions,
         };
-        Ok(validate_lead(input, &ctx).err().unwrap_or_default())
+        let mut errors = validate_lead(input, &ctx).err().unwrap_or_default();
+        for e in self
+            .lead_extras(input, &BTreeMap::new())?
+            .err()
+            .unwrap_or_default()
+        {
+            if !errors.iter().any(|d| d.field == e.field) {
+                errors.push(e);
+            }
+        }
+        Ok(errors)
+    }
+
+    /// The added fields' stored values of a lead (JSON by key).
+    fn stored_extra(&self, id: &str) -> Result<BTreeMap<String, String>> {
+        let json: Option<String> = self
+            .conn
+            .query_row("SELECT extra FROM leads WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
+        Ok(json
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default())
     }
 
     pub(crate) fn validation_lists(&self) -> Result<(Vec<String>, Vec<String>)> {
@@ -322,13 +343,26 @@ impl Replica {
             members: &members,
             live_sessions: &sessions,
         };
-        let fields = match validate_lead(input, &ctx) {
-            Ok(f) => f,
-            Err(errors) => return Ok(SaveOutcome::Invalid { errors }),
+        let stored = match id {
+            Some(id) => self.stored_extra(id)?,
+            None => BTreeMap::new(),
+        };
+        let (fields, extra) = match (validate_lead(input, &ctx), self.lead_extras(input, &stored)?) {
+            (Ok(f), Ok(extra)) => (f, extra),
+            (domain, form) => {
+                // The domain's word on its own fields first; the form adds what the domain does not check.
+                let mut errors = domain.err().unwrap_or_default();
+                for e in form.err().unwrap_or_default() {
+                    if !errors.iter().any(|d| d.field == e.field) {
+                        errors.push(e);
+                    }
+                }
+                return Ok(SaveOutcome::Invalid { errors });
+            }
         };
         let (actor, creds) = self.actor()?;
         let tx = self.conn.transaction()?;
-        let (doc_id, mut doc, lead) = match id {
+        let (doc_id, mut doc, mut lead) = match id {
             None => {
                 let doc_id = uuid::Uuid::now_v7().to_string();
                 let lead = Lead::create(fields, &creds.team_id, &creds.user_id, now);
@@ -344,6 +378,7 @@ impl Replica {
                 (id.to_string(), doc, lead)
             }
         };
+        lead.extra = extra;
         commit_local(&tx, &doc_id, &mut doc, &lead)?;
         tx.commit()?;
         Ok(SaveOutcome::Saved {
@@ -805,9 +840,21 @@ fn lead_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LeadView> {
             serde_json::from_str(&json).unwrap_or_default()
         },
         language: r.get(25)?,
-        live_session_title: r.get(26)?,
-        owner_name: r.get(27)?,
-        pending: r.get(28)?,
+        extra: {
+            let json: String = r.get(26)?;
+            let stored: BTreeMap<String, String> = serde_json::from_str(&json).unwrap_or_default();
+            let tz = jiff::tz::TimeZone::system();
+            stored
+                .iter()
+                .filter_map(|(k, v)| {
+                    let v = serde_json::from_str(v).ok()?;
+                    Some((k.clone(), liveline_forms::form::as_input(&v, &tz)))
+                })
+                .collect()
+        },
+        live_session_title: r.get(27)?,
+        owner_name: r.get(28)?,
+        pending: r.get(29)?,
     })
 }
 
@@ -866,7 +913,7 @@ fn materialize(tx: &Transaction<'_>, id: &str, kind: DocKind, doc: &AutoCommit) 
             let l =
                 Lead::load(doc).map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
             let mut st = tx.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO leads ({LEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)"
+                "INSERT OR REPLACE INTO leads ({LEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)"
             ))?;
             let contacts =
                 serde_json::to_string(&l.view(id).contacts).unwrap_or_else(|_| "[]".into());
@@ -896,7 +943,8 @@ fn materialize(tx: &Transaction<'_>, id: &str, kind: DocKind, doc: &AutoCommit) 
                 l.duplicate_of,
                 l.first_contact_at(),
                 contacts,
-                l.language
+                l.language,
+                serde_json::to_string(&l.extra).unwrap_or_else(|_| "{}".into())
             ])?;
         }
         DocKind::Task => crate::work::materialize_task(tx, id, doc)?,

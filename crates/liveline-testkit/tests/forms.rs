@@ -91,6 +91,56 @@ async fn an_admins_published_form_reaches_the_team_and_bad_ones_are_refused() {
         assert_eq!(incoterm.label.zh, "贸易术语");
     }
 
+    // Capture follows the published lead form: the added required field is asked for, named, and kept.
+    let assistant = Device::ready(&server, tmp.path(), "assistant@demo.liveline").await;
+    eventually("the form reaches the assistant", || {
+        (assistant.replica.lock().unwrap().form("lead").unwrap().version == 2).then_some(())
+    })
+    .await;
+    let mut input = liveline_testkit::lead("Incoterm Buyer");
+    let out = assistant
+        .replica
+        .lock()
+        .unwrap()
+        .save_lead(None, &input, liveline_replica::now_ms())
+        .unwrap();
+    let liveline_types::SaveOutcome::Invalid { errors } = out else {
+        panic!("a lead without the newly required field was saved: {out:?}");
+    };
+    assert_eq!(
+        errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.error.code.as_str()))
+            .collect::<Vec<_>>(),
+        [("incoterm", codes::REQUIRED)]
+    );
+    assert_eq!(
+        assistant.find("Incoterm Buyer"),
+        vec![],
+        "nothing is saved while a field is wrong"
+    );
+    input
+        .extra
+        .insert("incoterm".into(), FieldInput::Text(" FOB ".into()));
+    let saved = assistant.capture(&input);
+    assert_eq!(
+        saved.extra.get("incoterm"),
+        Some(&FieldInput::Text("FOB".into()))
+    );
+    let seen = admin.wait_for("Incoterm Buyer").await;
+    assert_eq!(
+        seen[0].extra.get("incoterm"),
+        Some(&FieldInput::Text("FOB".into())),
+        "the added field's value reaches the manager's device with the lead"
+    );
+    // A field the form does not have is refused by name rather than dropped.
+    input.extra.insert("incoterms".into(), FieldInput::Text("CIF".into()));
+    let errors = assistant.replica.lock().unwrap().validate_lead(&input).unwrap();
+    assert_eq!(
+        (errors[0].field.as_str(), errors[0].error.code.as_str()),
+        ("incoterms", codes::FIELD_UNKNOWN)
+    );
+
     // A flow too: the admin adds a time limit to finance's step.
     let mut flow = admin.replica.lock().unwrap().flow("live_order").unwrap();
     flow.nodes
@@ -299,6 +349,31 @@ async fn an_order_goes_through_sales_finance_and_the_warehouse_on_three_devices(
         warehouse.replica.lock().unwrap().record(&id).is_err(),
         "the warehouse does not see it before its step"
     );
+    // What the screens show: finance's list puts the order first as theirs, at finance's step, with its total;
+    // finance may approve or reject it, the rep (who passed their step) may only comment.
+    {
+        use liveline_types::forms::ActKind;
+        let list = finance.replica.lock().unwrap().list_records("live_order").unwrap();
+        assert_eq!(list.len(), 1);
+        assert!(list[0].mine && list[0].status == "running");
+        assert_eq!(list[0].amount, "44.98 USD");
+        assert_eq!(list[0].node_label.as_ref().unwrap().en, "Finance confirms payment");
+        let view = finance.replica.lock().unwrap().record_view(&id).unwrap();
+        assert_eq!(
+            view.can,
+            [
+                ActKind::Approve,
+                ActKind::Reject,
+                ActKind::Comment,
+                ActKind::Transfer,
+                ActKind::AddApprover
+            ]
+        );
+        assert!(!view.writable.contains(&"tracking_no".to_string()));
+        let view = rep.replica.lock().unwrap().record_view(&id).unwrap();
+        assert_eq!(view.can, [ActKind::Comment]);
+        assert!(!rep.replica.lock().unwrap().list_records("live_order").unwrap()[0].mine);
+    }
 
     // Finance sends it back; the rep fixes a line and submits again.
     decide(&finance, &id, Act::Reject { to: None }).unwrap();

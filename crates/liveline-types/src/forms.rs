@@ -351,3 +351,101 @@ pub struct Decision {
     #[serde(default)]
     pub route: Vec<String>,
 }
+
+/// A record's flow as a screen shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowView {
+    pub flow: FlowDef,
+    /// `draft`, `running`, `returned`, `withdrawn` or `approved`.
+    pub status: String,
+    /// The node waiting for decisions, if any.
+    #[serde(default)]
+    pub node: Option<String>,
+    /// Names of those who may decide now, and of those who approved already (countersign).
+    #[serde(default)]
+    pub waiting: Vec<String>,
+    #[serde(default)]
+    pub approved: Vec<String>,
+    #[serde(default)]
+    pub due_ms: Option<i64>,
+    /// Node ids the flow has entered, in order (a node entered twice appears twice).
+    #[serde(default)]
+    pub visited: Vec<String>,
+    /// The audit trail, in replay order.
+    pub trail: Vec<TrailEntry>,
+}
+
+/// One decision of a record's trail: who did what, when, from which device, and whether it counted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrailEntry {
+    pub actor: String,
+    pub actor_name: String,
+    pub device: String,
+    pub at_ms: i64,
+    pub act: Act,
+    /// The node decided on (empty for a submission).
+    pub node: String,
+    pub comment: String,
+    /// Kept without effect; the code says why (someone decided first, the flow had moved on).
+    #[serde(default)]
+    pub superseded: Option<String>,
+}
+
+/// Approval actions the signed-in user may take on a record now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActKind {
+    Submit,
+    Approve,
+    Reject,
+    Transfer,
+    AddApprover,
+    Comment,
+    Withdraw,
+}
+
+/// A form record (an order, a proposal) with its flow, for its screen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordView {
+    pub id: String,
+    pub form: FormDef,
+    /// The values as the form shows them (date-times in the device's time zone), for reading and editing.
+    pub values: BTreeMap<String, FieldInput>,
+    /// Fields this user's roles may write.
+    pub writable: Vec<String>,
+    pub flow: Option<FlowView>,
+    pub can: Vec<ActKind>,
+    pub created_by: String,
+    pub created_by_name: String,
+    /// True while the device holds changes the server has not confirmed.
+    pub pending: bool,
+}
+
+/// One line of a record list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordSummary {
+    pub id: String,
+    pub form: String,
+    /// The values a list shows: the first text field, and the first money or formula field.
+    pub title: String,
+    pub amount: String,
+    /// The flow's status (see [`FlowView::status`]), or empty without a flow.
+    pub status: String,
+    /// The waiting node's label.
+    #[serde(default)]
+    pub node_label: Option<Text>,
+    /// The signed-in user is among those who may decide now.
+    pub mine: bool,
+    pub created_by_name: String,
+    /// When the last decision was made (or 0).
+    pub updated_at: i64,
+    pub pending: bool,
+}
+
+/// What saving a record answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RecordSaved {
+    Saved { id: String },
+    Invalid { errors: Vec<crate::FieldError> },
+}

@@ -152,6 +152,9 @@ pub struct LeadInput {
     pub status: String,
     /// User id of the owner, or empty.
     pub owner: String,
+    /// Fields an admin added to the lead form, by key, as typed.
+    #[serde(default)]
+    pub extra: BTreeMap<String, forms::FieldInput>,
 }
 
 /// A lead as lists and the detail screen show it.
@@ -197,6 +200,10 @@ pub struct LeadView {
     /// Contacts logged with the buyer, oldest first.
     #[serde(default)]
     pub contacts: Vec<ContactLogView>,
+    /// Values of the fields an admin added to the lead form, by key, as the form shows them (date-times in the
+    /// device's time zone).
+    #[serde(default)]
+    pub extra: BTreeMap<String, forms::FieldInput>,
 }
 
 impl LeadView {
@@ -218,6 +225,7 @@ impl LeadView {
             notes: self.notes.clone(),
             status: self.status.clone(),
             owner: self.owner.clone(),
+            extra: self.extra.clone(),
         }
     }
 }
@@ -693,6 +701,26 @@ pub mod commands {
     pub const NOTIFY: &str = "notify";
     pub const ADMIN_WEBHOOKS: &str = "admin_webhooks";
     pub const ADMIN_SET_WEBHOOKS: &str = "admin_set_webhooks";
+    /// `{id}` -> `FormDef` the team's form as it is now (published, else built in)
+    pub const FORM_DEF: &str = "form_def";
+    /// `{}` -> `Vec<FormDef>` every form the team uses
+    pub const FORM_DEFS: &str = "form_defs";
+    /// `{def: FormDef}` -> `Vec<FieldError>` (empty: published)
+    pub const PUBLISH_FORM: &str = "publish_form";
+    /// `{id}` -> `FlowDef`
+    pub const FLOW_DEF: &str = "flow_def";
+    /// `{}` -> `Vec<FlowDef>`
+    pub const FLOW_DEFS: &str = "flow_defs";
+    /// `{def: FlowDef}` -> `Vec<FieldError>`
+    pub const PUBLISH_FLOW: &str = "publish_flow";
+    /// `{form}` -> `Vec<RecordSummary>`
+    pub const LIST_RECORDS: &str = "list_records";
+    /// `{id}` -> `RecordView`
+    pub const GET_RECORD: &str = "get_record";
+    /// `{form, id: Option<String>, input: BTreeMap<String, FieldInput>}` -> `RecordSaved`
+    pub const SAVE_RECORD: &str = "save_record";
+    /// `{id, act: Act, comment}` -> `RecordView`
+    pub const DECIDE: &str = "decide";
 }
 
 #[cfg(test)]
