@@ -119,6 +119,9 @@ async fn shot(c: &Client, name: &str) {
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// The end-to-end tests take turns: each drives several app windows, and two at once would starve both.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
     c.wait()
         .at_most(WAIT)
@@ -163,7 +166,12 @@ async fn wait_text(c: &Client, css: &str, text: &str) -> String {
             }
         }
         if tokio::time::Instant::now() > deadline {
-            panic!("no {css} with text {text:?}");
+            shot(c, "failed-wait").await;
+            let body = c
+                .execute("return document.querySelector('#main').innerText;", vec![])
+                .await
+                .unwrap_or_default();
+            panic!("no {css} with text {text:?}; the screen shows: {body}");
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -180,6 +188,7 @@ async fn badge_state(c: &Client) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn capture_with_a_bad_phone_fix_it_and_a_second_instance_sees_the_lead() {
+    let _turn = SERIAL.lock().await;
     if std::env::var_os("DISPLAY").is_none() {
         panic!("the end-to-end test needs an X display: run it through scripts/test.sh, which starts Xvfb");
     }
@@ -480,4 +489,329 @@ async fn lead_total(c: &Client) -> u64 {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Clicks the element `css` once it is there.
+async fn click(c: &Client, css: &str) {
+    let e = wait_css(c, css).await;
+    if e.click().await.is_err() {
+        // Covered (a sticky bar, the bottom navigation): bring it to the middle of the window and try again.
+        c.execute(
+            "document.querySelector(arguments[0]).scrollIntoView({block: 'center'});",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        wait_css(c, css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("{css} cannot be clicked: {e}"));
+    }
+}
+
+/// Waits until the record screen shows the flow status `text` (in English).
+async fn wait_status(c: &Client, text: &str) {
+    wait_text(c, "#record-status", text).await;
+}
+
+/// Opens the order whose list line contains `customer` from the Approvals list.
+async fn open_order(c: &Client, customer: &str) {
+    click(c, "#nav-records").await;
+    wait_text(c, ".record-item", customer).await;
+    c.execute(
+        "for (const b of document.querySelectorAll('.record-item')) { if (b.textContent.includes(arguments[0])) { b.click(); break; } }",
+        vec![json!(customer)],
+    )
+    .await
+    .unwrap();
+    wait_css(c, "#record-status").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_adds_a_lead_field_and_an_order_is_approved_after_a_rejection() {
+    if std::env::var_os("DISPLAY").is_none() {
+        panic!("the end-to-end test needs an X display: run it through scripts/test.sh, which starts Xvfb");
+    }
+    let _turn = SERIAL.lock().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let url = server.url();
+    let driver_a = start_driver().await;
+    let driver_b = start_driver().await;
+    let driver_c = start_driver().await;
+
+    // The admin adds a required "Incoterm" field to the lead form, looks at it at phone width, and publishes.
+    let admin = open_app(&driver_a, &tmp.path().join("admin"), &url).await;
+    sign_in(&admin, "admin@demo.liveline").await;
+    click(&admin, "#nav-team").await;
+    click(&admin, "#open-forms").await;
+    wait_css(&admin, "#fb-fields [data-key='buyer_name']").await;
+    type_into(&admin, "#fb-new-key", "incoterm").await;
+    type_into(&admin, "#fb-new-en", "Incoterm").await;
+    type_into(&admin, "#fb-new-zh", "贸易术语").await;
+    click(&admin, "#fb-new-required").await;
+    click(&admin, "#fb-add").await;
+    wait_css(&admin, "#fb-fields [data-key='incoterm']").await;
+    wait_css(&admin, "#preview-incoterm").await;
+    // Move it up next to the company.
+    for _ in 0..12 {
+        let idx: usize = admin
+            .execute(
+                "return [...document.querySelectorAll('#fb-fields > li')].findIndex(l => l.dataset.key === 'incoterm');",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_u64()
+            .unwrap() as usize;
+        if idx <= 2 {
+            break;
+        }
+        click(&admin, &format!("#fb-up-{idx}")).await;
+    }
+    let order: Vec<String> = serde_json::from_value(
+        admin
+            .execute(
+                "return [...document.querySelectorAll('#fb-preview [data-field]')].map(e => e.dataset.field);",
+                vec![],
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        order[2], "incoterm",
+        "the preview follows the new order: {order:?}"
+    );
+    admin
+        .execute("window.scrollTo(0, 0);", vec![])
+        .await
+        .unwrap();
+    shot(&admin, "form-builder-desktop-en").await;
+    click(&admin, "#fb-publish").await;
+    wait_text(&admin, "#fb-published", "version 2").await;
+    wait_text(&admin, "#fb-version", "2").await;
+    admin.set_window_size(390, 844).await.unwrap();
+    click(&admin, "#lang-switch").await;
+    click(&admin, "#fb-preview-phone").await;
+    shot(&admin, "form-builder-phone-zh").await;
+    click(&admin, "#tab-flows").await;
+    wait_css(&admin, "#fd-nodes [data-node='finance']").await;
+    shot(&admin, "flow-designer-phone-zh").await;
+    admin.set_window_size(1280, 800).await.unwrap();
+    click(&admin, "#lang-switch").await;
+    // A faulty condition is refused, naming the step; the team keeps the published flow.
+    let before = wait_css(&admin, "#fd-version").await.text().await.unwrap();
+    click(&admin, "#fd-edit-0").await;
+    type_into(&admin, "#fd-when-0-0", "totl > 5000").await;
+    click(&admin, "#fd-publish").await;
+    let err = wait_text(&admin, "#fd-errors", "sales").await;
+    assert!(
+        err.contains("totl"),
+        "the fault names the unknown field: {err}"
+    );
+    admin
+        .execute("window.scrollTo(0, 0);", vec![])
+        .await
+        .unwrap();
+    shot(&admin, "flow-designer-error-desktop-en").await;
+    assert_eq!(
+        wait_css(&admin, "#fd-version").await.text().await.unwrap(),
+        before
+    );
+    admin.close().await.unwrap();
+
+    // The assistant's capture screen, on another instance, shows the new field after sync and requires it.
+    let assistant = open_app(&driver_b, &tmp.path().join("assistant"), &url).await;
+    sign_in(&assistant, "assistant@demo.liveline").await;
+    wait_css(&assistant, "#lead-incoterm").await;
+    type_into(&assistant, "#lead-buyer_name", "Incoterm Buyer").await;
+    choose(&assistant, "#lead-country", "US").await;
+    type_into(&assistant, "#lead-email", "buyer@incoterm.example").await;
+    choose(&assistant, "#lead-channel", "tiktok_live").await;
+    click(&assistant, "#lead-save").await;
+    let err = wait_css(&assistant, "#lead-incoterm-error")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        err.contains("required") || err.contains("Required"),
+        "{err}"
+    );
+    shot(&assistant, "capture-added-field-error-desktop-en").await;
+    type_into(&assistant, "#lead-incoterm", "FOB").await;
+    click(&assistant, "#lead-save").await;
+    wait_text(&assistant, "#save-status", "Incoterm Buyer").await;
+    assistant.set_window_size(390, 844).await.unwrap();
+    click(&assistant, "#lang-switch").await;
+    wait_css(&assistant, "#lead-incoterm").await;
+    shot(&assistant, "capture-added-field-phone-zh").await;
+    assistant.close().await.unwrap();
+
+    // The rep writes an order; a bad price is named on its line and nothing is lost.
+    let rep = open_app(&driver_a, &tmp.path().join("rep"), &url).await;
+    sign_in(&rep, "rep1@demo.liveline").await;
+    click(&rep, "#nav-records").await;
+    wait_css(&rep, "#records-empty").await;
+    shot(&rep, "records-empty-desktop-en").await;
+    click(&rep, "#record-new").await;
+    type_into(&rep, "#rec-customer", "Atlas Imports").await;
+    choose(&rep, "#rec-sales_rep", "u-rep1").await;
+    choose(&rep, "#rec-currency", "USD").await;
+    click(&rep, "#rec-add-row").await;
+    type_into(&rep, "#rec-lines-0-sku", "SKU-LAMP").await;
+    type_into(&rep, "#rec-lines-0-quantity", "3").await;
+    type_into(&rep, "#rec-lines-0-unit_price", "19.9x").await;
+    type_into(&rep, "#rec-ship_to_name", "Ana Atlas").await;
+    type_into(&rep, "#rec-ship_to_address", "1 Harbor Rd, Oakland CA").await;
+    choose(&rep, "#rec-ship_to_country", "US").await;
+    choose(&rep, "#rec-payment_method", "paypal").await;
+    click(&rep, "#record-save").await;
+    let cell = wait_css(&rep, "td .field-error")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(cell.contains("number"), "the line's price error: {cell}");
+    assert_eq!(
+        wait_css(&rep, "#rec-customer")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Atlas Imports")
+    );
+    rep.execute(
+        "document.querySelector('td .field-error').scrollIntoView({block: 'center'});",
+        vec![],
+    )
+    .await
+    .unwrap();
+    shot(&rep, "order-error-desktop-en").await;
+    type_into(&rep, "#rec-lines-0-unit_price", "19.99").await;
+    click(&rep, "#record-save").await;
+    wait_css(&rep, "#record-saved").await;
+    wait_text(&rep, "#rec-total", "59.97").await;
+    wait_status(&rep, "Draft").await;
+    click(&rep, "#act-submit").await;
+    click(&rep, "#act-approve").await;
+    wait_status(&rep, "In approval").await;
+    wait_text(&rep, ".flow-node.current", "Finance").await;
+    rep.execute("window.scrollTo(0, 0);", vec![]).await.unwrap();
+    shot(&rep, "order-running-desktop-en").await;
+
+    // Finance sends it back with a reason.
+    let finance = open_app(&driver_b, &tmp.path().join("finance"), &url).await;
+    sign_in(&finance, "finance@demo.liveline").await;
+    click(&finance, "#nav-records").await;
+    let line = wait_text(&finance, ".record-item", "Atlas Imports").await;
+    assert!(
+        line.contains("Waiting for you") && line.contains("59.97 USD"),
+        "{line}"
+    );
+    shot(&finance, "records-finance-desktop-en").await;
+    open_order(&finance, "Atlas Imports").await;
+    type_into(&finance, "#record-comment", "Price on stream was 24.99").await;
+    click(&finance, "#act-reject").await;
+    wait_status(&finance, "Sent back").await;
+
+    // The rep fixes the price and submits again; finance approves.
+    wait_status(&rep, "Sent back").await;
+    type_into(&rep, "#rec-lines-0-unit_price", "24.99").await;
+    click(&rep, "#record-save").await;
+    wait_text(&rep, "#rec-total", "74.97").await;
+    click(&rep, "#act-submit").await;
+    click(&rep, "#act-approve").await;
+    wait_text(&rep, ".flow-node.current", "Finance").await;
+    wait_text(&finance, ".flow-node.current", "Finance").await;
+    wait_css(&finance, "#act-approve").await;
+    click(&finance, "#act-approve").await;
+    wait_text(&finance, ".flow-node.current", "Warehouse").await;
+    finance.set_window_size(390, 844).await.unwrap();
+    click(&finance, "#lang-switch").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    finance
+        .execute("window.scrollTo(0, 0);", vec![])
+        .await
+        .unwrap();
+    shot(&finance, "order-phone-zh").await;
+    finance.close().await.unwrap();
+
+    // The warehouse may not finish without a tracking number; it writes one and ships.
+    let warehouse = open_app(&driver_c, &tmp.path().join("warehouse"), &url).await;
+    sign_in(&warehouse, "warehouse@demo.liveline").await;
+    open_order(&warehouse, "Atlas Imports").await;
+    assert!(
+        wait_css(&warehouse, "#rec-customer")
+            .await
+            .prop("disabled")
+            .await
+            .unwrap()
+            .as_deref()
+            == Some("true"),
+        "the warehouse cannot change the customer"
+    );
+    click(&warehouse, "#act-approve").await;
+    wait_text(&warehouse, ".form-error", "Tracking number").await;
+    type_into(&warehouse, "#rec-tracking_no", "1Z999AA10123456784").await;
+    click(&warehouse, "#record-save").await;
+    wait_css(&warehouse, "#record-saved").await;
+    click(&warehouse, "#act-approve").await;
+    wait_status(&warehouse, "Approved").await;
+
+    // Everyone sees the same trail: who did what, in order, the rejection with its reason.
+    wait_status(&rep, "Approved").await;
+    let trail = wait_css(&rep, "#record-trail").await.text().await.unwrap();
+    let heads: Vec<String> = serde_json::from_value(
+        rep.execute(
+            "return [...document.querySelectorAll('#record-trail .trail-head')].map(e => e.textContent);",
+            vec![],
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    let acts: Vec<&str> = heads
+        .iter()
+        .filter(|h| !h.contains("Edited"))
+        .filter_map(|l| l.split(" · ").nth(1))
+        .collect();
+    let edits: Vec<&String> = heads.iter().filter(|h| h.contains("Edited")).collect();
+    assert_eq!(edits.len(), 3, "{heads:?}");
+    assert!(
+        edits[1].contains("Wang Lei") && edits[1].ends_with("Edited Unit price (line 1)"),
+        "{heads:?}"
+    );
+    assert!(
+        edits[2].contains("Sun Qiang") && edits[2].ends_with("Edited Tracking number"),
+        "{heads:?}"
+    );
+    assert_eq!(
+        acts,
+        [
+            "Submit",
+            "Approve",
+            "Send back",
+            "Submit",
+            "Approve",
+            "Approve",
+            "Approve"
+        ],
+        "{trail}"
+    );
+    assert!(trail.contains("Price on stream was 24.99"), "{trail}");
+    rep.execute(
+        "document.querySelector('#record-trail').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    shot(&rep, "order-approved-desktop-en").await;
+    warehouse.close().await.unwrap();
+    rep.close().await.unwrap();
+    server.stop().await;
 }

@@ -249,15 +249,68 @@ struct Judged {
 }
 
 impl Judged {
+    /// `load` reads a committed document (the team's published form, for a record's field rules).
     fn of(
         mut before: Option<AutoCommit>,
         changes: &[Vec<u8>],
         principal: &Principal,
         actors: &[ActorId],
+        load: &dyn Fn(&str) -> Option<AutoCommit>,
     ) -> Judged {
         let heads = before.as_mut().map(|b| b.get_heads());
-        let out = ingest(before, changes, principal, actors);
+        let values_before = before.as_ref().map(liveline_forms::record::read_values);
+        let mut out = ingest(before, changes, principal, actors);
+        check_record_writes(values_before, &mut out, principal, load);
         Judged { heads, out }
+    }
+}
+
+/// A record's field rules, held on the server: every value a push changes must be one the pusher's roles may write
+/// in the team's form as it is now (a rep may not fill the warehouse's tracking number). A push that breaks one is
+/// refused whole, naming the field; its author's device takes the change back.
+fn check_record_writes(
+    before: Option<liveline_forms::Values>,
+    out: &mut IngestOutcome,
+    principal: &Principal,
+    load: &dyn Fn(&str) -> Option<AutoCommit>,
+) {
+    use liveline_domain::doc::{definition_doc_id, read_str};
+    use liveline_forms::{builtin, defs, Form};
+    let Some(doc) = out.doc.as_ref() else { return };
+    if out.meta_after.as_ref().map(|m| m.kind) != Some(DocKind::Record) {
+        return;
+    }
+    let (Some(team), Some(form_id)) = (read_str(doc, "team"), read_str(doc, "form")) else {
+        return;
+    };
+    let def = load(&definition_doc_id(DocKind::FormDef, &team, &form_id))
+        .and_then(|d| defs::read(&d))
+        .or_else(|| builtin::forms().into_iter().find(|f| f.id == form_id));
+    let after = liveline_forms::record::read_values(doc);
+    let verdict = match def.map(|d| Form::compile(&d)) {
+        Some(Ok(form)) => {
+            let roles: Vec<String> = principal
+                .memberships
+                .iter()
+                .filter(|m| m.team == team)
+                .flat_map(|m| m.roles.iter().map(|r| r.code().to_string()))
+                .collect();
+            liveline_forms::record::check_writes(&form, &before.unwrap_or_default(), &after, &roles)
+        }
+        // Values under a form the team does not have (or cannot use) are not stored.
+        _ if !after.is_empty() => Err((
+            "form".to_string(),
+            AppError::new(codes::DEF_FLOW_FORM).with("form", form_id),
+        )),
+        _ => Ok(()),
+    };
+    if let Err((path, error)) = verdict {
+        let hashes: Vec<_> = out.accepted.drain(..).map(|a| a.0).collect();
+        out.refused.push((hashes, path, error));
+        out.doc = None;
+        out.saved = None;
+        out.meta_after = out.meta_before.clone();
+        out.changed_fields.clear();
     }
 }
 
@@ -283,10 +336,11 @@ impl Pusher {
             .into_iter()
             .map(|d| {
                 let early = if uuid_bytes::parse(&d.doc).is_some() {
-                    store
-                        .latest_doc(&d.doc)
-                        .ok()
-                        .map(|before| Judged::of(before, &d.changes, principal, actors))
+                    store.latest_doc(&d.doc).ok().map(|before| {
+                        Judged::of(before, &d.changes, principal, actors, &|id| {
+                            store.latest_doc(id).ok().flatten()
+                        })
+                    })
                 } else {
                     None
                 };
@@ -312,12 +366,13 @@ impl Pusher {
                     }
                     let j = match (early, auto.heads(&d.doc)) {
                         (Some(j), Ok(heads)) if j.heads == heads => j,
-                        _ => Judged::of(
-                            auto.load(&d.doc).ok().flatten(),
-                            &d.changes,
-                            principal,
-                            actors,
-                        ),
+                        _ => {
+                            let before = auto.load(&d.doc).ok().flatten();
+                            let reader = &auto;
+                            Judged::of(before, &d.changes, principal, actors, &|id| {
+                                reader.load(id).ok().flatten()
+                            })
+                        }
                     };
                     let (created, out) = (j.heads.is_none(), j.out);
                     // The automations need only who owned a lead before (`None`: it is new).

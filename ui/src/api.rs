@@ -373,3 +373,80 @@ struct NotifyArgs<'a> {
 pub async fn notify(title: &str, body: &str) -> Result<(), AppError> {
     invoke_unit(commands::NOTIFY, &NotifyArgs { title, body }).await
 }
+
+// Forms, flows and their records.
+
+use liveline_types::forms::{
+    Act, FieldInput, FlowDef, FormDef, RecordSaved, RecordSummary, RecordView,
+};
+use std::collections::BTreeMap;
+
+#[derive(Serialize)]
+struct FormDefArg<'a> {
+    def: &'a FormDef,
+}
+
+#[derive(Serialize)]
+struct FlowDefArg<'a> {
+    def: &'a FlowDef,
+}
+
+#[derive(Serialize)]
+struct FormArg<'a> {
+    form: &'a str,
+}
+
+#[derive(Serialize)]
+struct SaveRecordArgs<'a> {
+    form: &'a str,
+    id: Option<&'a str>,
+    input: &'a BTreeMap<String, FieldInput>,
+}
+
+#[derive(Serialize)]
+struct DecideArgs<'a> {
+    id: &'a str,
+    act: &'a Act,
+    comment: &'a str,
+}
+
+pub async fn form_def(id: &str) -> Result<FormDef, AppError> {
+    invoke(commands::FORM_DEF, &IdArg { id }).await
+}
+
+pub async fn form_defs() -> Result<Vec<FormDef>, AppError> {
+    invoke(commands::FORM_DEFS, &NoArgs {}).await
+}
+
+/// Empty: published.
+pub async fn publish_form(def: &FormDef) -> Result<Vec<FieldError>, AppError> {
+    invoke(commands::PUBLISH_FORM, &FormDefArg { def }).await
+}
+
+pub async fn flow_defs() -> Result<Vec<FlowDef>, AppError> {
+    invoke(commands::FLOW_DEFS, &NoArgs {}).await
+}
+
+pub async fn publish_flow(def: &FlowDef) -> Result<Vec<FieldError>, AppError> {
+    invoke(commands::PUBLISH_FLOW, &FlowDefArg { def }).await
+}
+
+pub async fn list_records(form: &str) -> Result<Vec<RecordSummary>, AppError> {
+    invoke(commands::LIST_RECORDS, &FormArg { form }).await
+}
+
+pub async fn get_record(id: &str) -> Result<RecordView, AppError> {
+    invoke(commands::GET_RECORD, &IdArg { id }).await
+}
+
+pub async fn save_record(
+    form: &str,
+    id: Option<&str>,
+    input: &BTreeMap<String, FieldInput>,
+) -> Result<RecordSaved, AppError> {
+    invoke(commands::SAVE_RECORD, &SaveRecordArgs { form, id, input }).await
+}
+
+pub async fn decide(id: &str, act: &Act, comment: &str) -> Result<RecordView, AppError> {
+    invoke(commands::DECIDE, &DecideArgs { id, act, comment }).await
+}

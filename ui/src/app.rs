@@ -5,8 +5,9 @@ use crate::i18n::*;
 use crate::labels::I18n;
 use crate::platform;
 use crate::screens::{
-    capture::Capture, detail::Detail, leads::Leads, refused::Refused, rules::Rules,
-    settings::Settings, sign_in::SignIn, tasks::Tasks, team::Team,
+    capture::Capture, detail::Detail, forms::Forms, leads::Leads, records::RecordScreen,
+    records::Records, refused::Refused, rules::Rules, settings::Settings, sign_in::SignIn,
+    tasks::Tasks, team::Team,
 };
 use crate::state::{AppState, Screen};
 use leptos::prelude::*;
@@ -87,6 +88,9 @@ fn Screens() -> impl IntoView {
         Screen::Team => view! { <Team /> }.into_any(),
         Screen::Tasks => view! { <Tasks /> }.into_any(),
         Screen::Rules => view! { <Rules /> }.into_any(),
+        Screen::Records => view! { <Records /> }.into_any(),
+        Screen::Record { form, id } => view! { <RecordScreen form=form id=id /> }.into_any(),
+        Screen::Forms => view! { <Forms /> }.into_any(),
     }
 }
 
@@ -284,8 +288,9 @@ fn Nav() -> impl IntoView {
         Screen::Leads | Screen::Detail(_) => "leads",
         Screen::Refused => "refused",
         Screen::Settings => "settings",
-        Screen::Team => "team",
+        Screen::Team | Screen::Forms => "team",
         Screen::Tasks | Screen::Rules => "tasks",
+        Screen::Records | Screen::Record { .. } => "records",
     });
     let due_now = Memo::new(move |_| app.task_counts.with(|c| c.overdue + c.today));
     let is_admin = Memo::new(move |_| {
@@ -347,6 +352,12 @@ fn Nav() -> impl IntoView {
                 Screen::Tasks,
                 view! { {t!(i18n, nav.tasks)} }.into_any(),
                 "M9 11l3 3L22 4M21 12v7a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h11",
+            )}
+            {item(
+                "records",
+                Screen::Records,
+                view! { {t!(i18n, nav.records)} }.into_any(),
+                "M9 5H7a2 2 0 0 0-2 2v12a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V7a2 2 0 0 0-2-2h-2M9 5a2 2 0 0 0 2 2h2a2 2 0 0 0 2-2M9 5a2 2 0 0 1 2-2h2a2 2 0 0 1 2 2M9 14l2 2 4-4",
             )}
             {item(
                 "refused",

@@ -123,6 +123,47 @@ pub fn error_text(i18n: I18n, err: &AppError) -> String {
         codes::DEF_ADMIN_ONLY => t_string!(i18n, err.def_admin_only).to_string(),
         codes::FLOW_LOG_CHANGED => t_string!(i18n, err.flow_log_changed).to_string(),
         codes::FLOW_ACTOR => t_string!(i18n, err.flow_actor).to_string(),
+        codes::NUMBER_INVALID => t_string!(i18n, err.number_invalid).to_string(),
+        codes::NUMBER_SCALE => t_string!(i18n, err.number_scale, scale = arg("scale")).to_string(),
+        codes::NUMBER_RANGE => {
+            t_string!(i18n, err.number_range, min = arg("min"), max = arg("max")).to_string()
+        }
+        codes::CURRENCY_UNKNOWN => {
+            t_string!(i18n, err.currency_unknown, currency = arg("currency")).to_string()
+        }
+        codes::MONEY_SCALE => t_string!(i18n, err.money_scale, scale = arg("scale")).to_string(),
+        codes::OPTION_UNKNOWN => {
+            t_string!(i18n, err.option_unknown, option = arg("option")).to_string()
+        }
+        codes::DATE_INVALID => t_string!(i18n, err.date_invalid).to_string(),
+        codes::DATETIME_INVALID => t_string!(i18n, err.datetime_invalid).to_string(),
+        codes::USER_NOT_MEMBER => {
+            t_string!(i18n, err.user_not_member, user = arg("user")).to_string()
+        }
+        codes::FIELD_UNKNOWN => t_string!(i18n, err.field_unknown).to_string(),
+        codes::FIELD_READ_ONLY => t_string!(i18n, err.field_read_only).to_string(),
+        codes::FORMULA_FAILED => {
+            t_string!(i18n, err.formula_failed, detail = arg("detail")).to_string()
+        }
+        codes::CURRENCY_MIXED => t_string!(
+            i18n,
+            err.currency_mixed,
+            currency = arg("currency"),
+            other = arg("other")
+        )
+        .to_string(),
+        codes::VALUE_SHAPE => t_string!(i18n, err.value_shape).to_string(),
+        codes::FLOW_NOT_PENDING => t_string!(i18n, err.flow_not_pending).to_string(),
+        codes::FLOW_NOT_APPROVER => t_string!(i18n, err.flow_not_approver).to_string(),
+        codes::FLOW_NOT_SUBMITTER => t_string!(i18n, err.flow_not_submitter).to_string(),
+        codes::FLOW_ALREADY_DECIDED => t_string!(i18n, err.flow_already_decided).to_string(),
+        codes::FLOW_REJECT_TARGET => {
+            t_string!(i18n, err.flow_reject_target, to = arg("to")).to_string()
+        }
+        codes::FLOW_REQUIRES => {
+            t_string!(i18n, err.flow_requires, fields = arg("fields")).to_string()
+        }
+        codes::FLOW_ROUTE => t_string!(i18n, err.flow_route, detail = arg("detail")).to_string(),
         codes::ADMIN_ONLY => t_string!(i18n, err.admin_only).to_string(),
         codes::ROLE_UNKNOWN => t_string!(i18n, err.role_unknown, role = arg("role")).to_string(),
         codes::EMAIL_TAKEN => t_string!(i18n, err.email_taken).to_string(),

@@ -3,15 +3,18 @@
 
 use crate::api;
 use crate::errors::error_text;
+use crate::fields::{Draft, Fields};
 use crate::i18n::*;
 use crate::labels::{self, I18n};
 use crate::platform;
 use crate::state::AppState;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use liveline_types::forms::FieldInput;
 use liveline_types::{
     AppError, Channel, ContactKind, FieldError, LeadInput, LeadStatus, LeadView, SaveOutcome,
 };
+use std::collections::BTreeMap;
 
 /// The `LeadInput` field names, in form order; element ids are `lead-<field>`.
 pub const FIELDS: [&str; 15] = [
@@ -73,6 +76,8 @@ pub struct FormState {
     /// The buyer name of the last successful save, for the confirmation.
     pub saved_name: RwSignal<Option<String>>,
     pub saving: RwSignal<bool>,
+    /// Values of the fields an admin added to the lead form.
+    pub extra: RwSignal<BTreeMap<String, FieldInput>>,
 }
 
 impl FormState {
@@ -83,6 +88,7 @@ impl FormState {
             failure: RwSignal::new(None),
             saved_name: RwSignal::new(None),
             saving: RwSignal::new(false),
+            extra: RwSignal::new(BTreeMap::new()),
         };
         state.load(input);
         state
@@ -110,6 +116,7 @@ impl FormState {
                 *slot = v;
             }
         }
+        input.extra = self.extra.try_get_untracked().unwrap_or_default();
         input
     }
 
@@ -120,6 +127,15 @@ impl FormState {
             if let Some(slot) = input_field(&mut input, name) {
                 sig.set(std::mem::take(slot));
             }
+        }
+        self.extra.set(input.extra);
+    }
+
+    /// The added fields' editing state, sharing this form's errors.
+    pub fn extra_draft(&self) -> Draft {
+        Draft {
+            values: self.extra,
+            errors: self.errors,
         }
     }
 
@@ -172,6 +188,18 @@ fn field_frame(
     hint: Option<AnyView>,
 ) -> AnyView {
     let error = Memo::new(move |_| state.error_of(name));
+    let app = AppState::get();
+    // An admin may make a foundation field required in the lead form.
+    let required = Memo::new(move |_| {
+        required
+            || app.lead_form.with(|f| {
+                f.as_ref().is_some_and(|f| {
+                    f.fields
+                        .iter()
+                        .any(|x| x.key == name && x.required && !x.removed)
+                })
+            })
+    });
     view! {
         <div
             class="field"
@@ -181,7 +209,9 @@ fn field_frame(
         >
             <label for=format!("lead-{name}")>
                 {move || labels::field_label(i18n, name)}
-                {required.then(|| view! { <span class="req" aria-hidden="true">" *"</span> })}
+                {move || {
+                    required.get().then(|| view! { <span class="req" aria-hidden="true">" *"</span> })
+                }}
             </label>
             {control}
             {hint}
@@ -300,7 +330,8 @@ pub fn LeadForm(
                     let first = FIELDS
                         .iter()
                         .find(|f| errors.iter().any(|e| e.field == **f))
-                        .copied();
+                        .map(|f| f.to_string())
+                        .or_else(|| errors.first().map(|e| e.field.clone()));
                     state.errors.set(errors);
                     if let Some(f) = first {
                         platform::focus(&format!("lead-{f}"));
@@ -386,6 +417,21 @@ pub fn LeadForm(
         options
     };
 
+    // The fields an admin added to the lead form, drawn from the published definition.
+    let extra_fields = Memo::new(move |_| {
+        app.lead_form.with(|f| {
+            f.as_ref()
+                .map(|f| {
+                    f.fields
+                        .iter()
+                        .filter(|x| !x.removed && !FIELDS.contains(&x.key.as_str()))
+                        .cloned()
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    });
+    let extra_draft = state.extra_draft();
     let notes = state.field("notes");
     let notes_invalid = Memo::new(move |_| state.error_of("notes").is_some());
     let phone_hint = view! {
@@ -399,6 +445,10 @@ pub fn LeadForm(
             errors
                 .iter()
                 .filter(|e| !FIELDS.contains(&e.field.as_str()))
+                .filter(|e| {
+                    let top = e.field.split(['[', '.']).next().unwrap_or("");
+                    !extra_fields.with(|fs| fs.iter().any(|f| f.key == top))
+                })
                 .map(|e| {
                     format!(
                         "{}: {}",
@@ -582,6 +632,7 @@ pub fn LeadForm(
                         .into_any(),
                     None,
                 )}
+                <Fields fields=extra_fields draft=extra_draft prefix="lead" />
             </div>
             {other_errors}
             <div class="form-actions">

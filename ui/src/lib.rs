@@ -10,6 +10,7 @@ pub use generated::i18n;
 pub mod api;
 pub mod app;
 pub mod errors;
+pub mod fields;
 pub mod form;
 pub mod labels;
 pub mod platform;

@@ -19,6 +19,15 @@ pub enum Screen {
     Team,
     Tasks,
     Rules,
+    /// Orders and other records with an approval flow.
+    Records,
+    /// One record; `id: None` creates one of `form`.
+    Record {
+        form: String,
+        id: Option<String>,
+    },
+    /// The form builder and flow designer (admins).
+    Forms,
 }
 
 /// Search text and filters of the lead list; kept here so they survive a visit to a lead's detail.
@@ -91,6 +100,10 @@ pub struct AppState {
     pub task_counts: RwSignal<TaskCounts>,
     /// Tasks that arrived for this user and are announced on screen.
     pub notices: RwSignal<Vec<Notice>>,
+    /// The team's lead form as published (the capture form draws the fields an admin added from it).
+    pub lead_form: RwSignal<Option<liveline_types::forms::FormDef>>,
+    /// The form whose records the records list shows.
+    pub record_form: RwSignal<String>,
 }
 
 fn signed_out_status() -> SyncStatus {
@@ -120,6 +133,8 @@ impl AppState {
             task_scope: RwSignal::new("mine".into()),
             task_counts: RwSignal::new(TaskCounts::default()),
             notices: RwSignal::new(Vec::new()),
+            lead_form: RwSignal::new(None),
+            record_form: RwSignal::new("live_order".into()),
         }
     }
 
@@ -197,6 +212,7 @@ impl AppState {
         }
         if changed_data {
             self.bump_data();
+            self.load_lead_form();
             self.refresh_task_counts();
             self.take_notices();
         }
@@ -233,10 +249,22 @@ impl AppState {
             self.load_live_sessions();
             self.notices.set(Vec::new());
             self.refresh_task_counts();
+            self.load_lead_form();
         }
         if !signed_in {
             self.live_sessions.set(Vec::new());
         }
+    }
+
+    /// Reloads the published lead form when it changed.
+    pub fn load_lead_form(self) {
+        spawn_local(async move {
+            if let Ok(def) = api::form_def("lead").await {
+                if self.lead_form.try_get_untracked().flatten().as_ref() != Some(&def) {
+                    self.lead_form.set(Some(def));
+                }
+            }
+        });
     }
 
     /// Reloads the team's live sessions (for the capture form and the list filter).

@@ -470,12 +470,20 @@ pub fn as_input(v: &Value, tz: &jiff::tz::TimeZone) -> FieldInput {
         Value::List(l) => FieldInput::Many(l.clone()),
         Value::DateTime(ms) => FieldInput::Text(
             jiff::Timestamp::from_millisecond(*ms)
-                .map(|t| t.to_zoned(tz.clone()).strftime("%Y-%m-%dT%H:%M").to_string())
+                .map(|t| {
+                    t.to_zoned(tz.clone())
+                        .strftime("%Y-%m-%dT%H:%M")
+                        .to_string()
+                })
                 .unwrap_or_default(),
         ),
         Value::Rows(rows) => FieldInput::Rows(
             rows.iter()
-                .map(|r| r.iter().map(|(k, v)| (k.clone(), as_input(v, tz))).collect())
+                .map(|r| {
+                    r.iter()
+                        .map(|(k, v)| (k.clone(), as_input(v, tz)))
+                        .collect()
+                })
                 .collect(),
         ),
     }
@@ -547,7 +555,7 @@ fn currency_in(env: &Env<'_>, row_cols: &[FieldDef], name: &str) -> Option<Strin
     }
 }
 
-fn may_write(f: &FieldDef, roles: &[String]) -> bool {
+pub(crate) fn may_write(f: &FieldDef, roles: &[String]) -> bool {
     f.write.is_empty() || f.write.iter().any(|r| roles.contains(r))
 }
 

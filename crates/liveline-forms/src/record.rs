@@ -4,10 +4,10 @@
 //! Shape: `form`, `form_version` at the root; `values` a map from field key to the value as JSON text, except
 //! sub-tables, which are lists of maps from column key to JSON text; `decisions` a list of JSON texts.
 
-use crate::form::Values;
+use crate::form::{Form, Values};
 use automerge::transaction::Transactable;
 use automerge::{hydrate, AutoCommit, ObjId, ObjType, ReadDoc, ROOT};
-use liveline_types::forms::{Act, Decision, Value};
+use liveline_types::forms::{Act, Decision, Edit, Value};
 use liveline_types::{codes, AppError};
 use std::collections::{BTreeMap, HashMap};
 
@@ -221,6 +221,126 @@ pub fn check_decisions(
         if d.actor != user || system {
             return refuse(codes::FLOW_ACTOR);
         }
+    }
+    Ok(())
+}
+
+/// The values that differ between `before` and `after`: field keys, and table cells as `lines[0].unit_price`
+/// (a line added or removed names each of its cells).
+pub fn changed_paths(before: &Values, after: &Values) -> Vec<String> {
+    let mut out = Vec::new();
+    let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    for key in keys {
+        let (b, a) = (before.get(key), after.get(key));
+        if b == a {
+            continue;
+        }
+        match (b, a) {
+            (Some(Value::Rows(_)) | None, Some(Value::Rows(_)) | None) => {
+                let rows = |v: Option<&Value>| match v {
+                    Some(Value::Rows(r)) => r.clone(),
+                    _ => Vec::new(),
+                };
+                let (rb, ra) = (rows(b), rows(a));
+                for i in 0..rb.len().max(ra.len()) {
+                    let (cb, ca) = (rb.get(i), ra.get(i));
+                    let cols: std::collections::BTreeSet<&String> = cb
+                        .into_iter()
+                        .flat_map(|r| r.keys())
+                        .chain(ca.into_iter().flat_map(|r| r.keys()))
+                        .collect();
+                    for c in cols {
+                        if cb.and_then(|r| r.get(c)) != ca.and_then(|r| r.get(c)) {
+                            out.push(format!("{key}[{i}].{c}"));
+                        }
+                    }
+                }
+            }
+            _ => out.push(key.clone()),
+        }
+    }
+    out
+}
+
+/// The server's judgement of a person's change to a record's values: every field (and table cell) whose value
+/// changed must be one the person's roles may write in the form as the team uses it now. Computed fields are not
+/// judged (each device computes them); a field the form does not have, or has removed, may not be written.
+pub fn check_writes(
+    form: &Form,
+    before: &Values,
+    after: &Values,
+    roles: &[String],
+) -> Result<(), (String, AppError)> {
+    use liveline_types::forms::FieldKind;
+    let live = |fields: &'_ [liveline_types::forms::FieldDef], k: &str| {
+        fields.iter().find(|f| f.key == k && !f.removed).cloned()
+    };
+    for path in changed_paths(before, after) {
+        let refuse = || Err((path.clone(), AppError::new(codes::FIELD_READ_ONLY)));
+        let (key, column) = match path.split_once('[') {
+            Some((k, rest)) => (k, rest.split_once("].").map(|(_, c)| c)),
+            None => (path.as_str(), None),
+        };
+        let Some(f) = live(&form.def.fields, key) else {
+            return refuse();
+        };
+        if matches!(f.kind, FieldKind::Formula { .. }) {
+            continue;
+        }
+        if !crate::form::may_write(&f, roles) {
+            return refuse();
+        }
+        if let (FieldKind::SubTable { columns }, Some(c)) = (&f.kind, column) {
+            match live(columns, c) {
+                Some(x) if matches!(x.kind, FieldKind::Formula { .. }) => {}
+                Some(x) if crate::form::may_write(&x, roles) => {}
+                _ => return refuse(),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Appends an edit to the record's edit log.
+pub fn append_edit(doc: &mut AutoCommit, e: &Edit) -> Result<(), RecordError> {
+    let list = map(doc, &ROOT, "edits", ObjType::List)?;
+    let at = doc.length(&list);
+    doc.insert(
+        &list,
+        at,
+        serde_json::to_string(e).expect("edits serialize"),
+    )?;
+    Ok(())
+}
+
+/// The record's edit log; unreadable entries are skipped.
+pub fn edits(doc: &AutoCommit) -> Vec<Edit> {
+    let Ok(Some((automerge::Value::Object(ObjType::List), list))) = doc.get(ROOT, "edits") else {
+        return Vec::new();
+    };
+    (0..doc.length(&list))
+        .filter_map(|i| match doc.get(&list, i) {
+            Ok(Some((automerge::Value::Scalar(s), _))) => match s.as_ref() {
+                automerge::ScalarValue::Str(s) => serde_json::from_str(s).ok(),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+/// The server's judgement of a change to a record's edit log: it only grows, and only in its author's name.
+pub fn check_edits(before: &[Edit], after: &[Edit], user: &str) -> Result<(), (String, AppError)> {
+    let refuse = |code: &str| Err(("edits".to_string(), AppError::new(code)));
+    if before.iter().any(|b| !after.contains(b)) {
+        return refuse(codes::FLOW_LOG_CHANGED);
+    }
+    if after
+        .iter()
+        .filter(|a| !before.iter().any(|b| b.id == a.id))
+        .any(|a| a.user != user)
+    {
+        return refuse(codes::FLOW_ACTOR);
     }
     Ok(())
 }

@@ -4,7 +4,7 @@ use automerge::AutoCommit;
 use liveline_forms::builtin;
 use liveline_forms::flow::Outcome;
 use liveline_forms::record::{append_decision, decisions, read_values, write_values};
-use liveline_forms::{Ctx, Flow, Form, People, State, Status};
+use liveline_forms::{Ctx, Flow, Form, People, State, Status, Values};
 use liveline_types::codes;
 use liveline_types::forms::{Act, FieldInput, Money, Value};
 use std::collections::BTreeMap;
@@ -338,5 +338,81 @@ fn lines_added_on_one_device_and_edited_on_another_both_survive() {
             amount: "90.00".parse().unwrap(),
             currency: "EUR".into()
         })
+    );
+}
+
+#[test]
+fn the_server_judges_each_changed_field_and_cell_by_the_writers_roles() {
+    use liveline_forms::record::check_writes;
+    let mut def = builtin::order_form();
+    // Cost is the warehouse's to fill on each line, in this team's form.
+    if let liveline_types::forms::FieldKind::SubTable { columns } = &mut def
+        .fields
+        .iter_mut()
+        .find(|f| f.key == "lines")
+        .unwrap()
+        .kind
+    {
+        let mut cost = liveline_types::forms::FieldDef::new(
+            "cost",
+            liveline_types::forms::Text::new("Cost", "成本"),
+            liveline_types::forms::FieldKind::Number { scale: 2 },
+        );
+        cost.write = vec!["warehouse".into()];
+        columns.push(cost);
+    }
+    let form = Form::compile(&def).unwrap();
+    let rep = vec!["sales_rep".to_string()];
+    let warehouse = vec!["warehouse".to_string()];
+    let mut before = Values::new();
+    before.insert("customer".into(), Value::Text("Atlas".into()));
+    let row = |price: &str, cost: Option<&str>| {
+        let mut r = BTreeMap::new();
+        r.insert("sku".to_string(), Value::Text("SKU-1".into()));
+        r.insert(
+            "unit_price".to_string(),
+            Value::Number(price.parse().unwrap()),
+        );
+        if let Some(c) = cost {
+            r.insert("cost".to_string(), Value::Number(c.parse().unwrap()));
+        }
+        r
+    };
+    before.insert("lines".into(), Value::Rows(vec![row("9.99", None)]));
+
+    let mut after = before.clone();
+    after.insert("customer".into(), Value::Text("Atlas Imports".into()));
+    after.insert("lines".into(), Value::Rows(vec![row("12.50", None)]));
+    // A computed total the device wrote is not judged.
+    after.insert(
+        "total".into(),
+        Value::Money(Money {
+            amount: "12.50".parse().unwrap(),
+            currency: "USD".into(),
+        }),
+    );
+    assert_eq!(check_writes(&form, &before, &after, &rep), Ok(()));
+
+    let mut tracked = before.clone();
+    tracked.insert("tracking_no".into(), Value::Text("1Z".into()));
+    let refusal = check_writes(&form, &before, &tracked, &rep).unwrap_err();
+    assert_eq!(
+        (refusal.0.as_str(), refusal.1.code.as_str()),
+        ("tracking_no", codes::FIELD_READ_ONLY)
+    );
+    assert_eq!(check_writes(&form, &before, &tracked, &warehouse), Ok(()));
+
+    let mut costed = before.clone();
+    costed.insert("lines".into(), Value::Rows(vec![row("9.99", Some("4.00"))]));
+    let refusal = check_writes(&form, &before, &costed, &rep).unwrap_err();
+    assert_eq!(refusal.0, "lines[0].cost");
+    // The warehouse may fill the cost cell.
+    assert_eq!(check_writes(&form, &before, &costed, &warehouse), Ok(()));
+
+    let mut unknown = before.clone();
+    unknown.insert("discount_secret".into(), Value::Text("50%".into()));
+    assert_eq!(
+        check_writes(&form, &before, &unknown, &rep).unwrap_err().0,
+        "discount_secret"
     );
 }

@@ -6,10 +6,10 @@ use liveline_domain::doc::{definition_doc_id, read_str};
 use liveline_domain::DocKind;
 use liveline_forms::{builtin, defs, Flow, Form, People};
 use liveline_types::forms::{Act, FieldInput, FlowDef, FormDef};
-use std::collections::BTreeMap;
 use liveline_types::{codes, AppError, FieldError};
 use rusqlite::OptionalExtension;
 use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
 
 use crate::replica::{commit_change, load_doc, Replica, ReplicaError, Result};
 
@@ -255,6 +255,42 @@ impl Replica {
         }
         liveline_forms::record::write_values(&mut doc, form_id, def.version, &before, &after)
             .map_err(|e| ReplicaError::Doc(id.clone(), e.to_string()))?;
+        // The trail says who changed which values (computed ones follow from those).
+        let computed = |path: &str| {
+            let key = path.split('[').next().unwrap_or(path);
+            let column = path.split_once("].").map(|(_, c)| c);
+            def.fields.iter().any(|f| {
+                f.key == key
+                    && match (&f.kind, column) {
+                        (liveline_types::forms::FieldKind::Formula { .. }, _) => true,
+                        (liveline_types::forms::FieldKind::SubTable { columns }, Some(c)) => {
+                            columns.iter().any(|x| {
+                                x.key == c
+                                    && matches!(
+                                        x.kind,
+                                        liveline_types::forms::FieldKind::Formula { .. }
+                                    )
+                            })
+                        }
+                        _ => false,
+                    }
+            })
+        };
+        let fields: Vec<String> = liveline_forms::record::changed_paths(&before, &after)
+            .into_iter()
+            .filter(|p| !computed(p))
+            .collect();
+        if !fields.is_empty() {
+            let edit = liveline_types::forms::Edit {
+                id: uuid::Uuid::now_v7().to_string(),
+                user: creds.user_id.clone(),
+                device: creds.device_id.clone(),
+                at_ms: crate::now_ms(),
+                fields,
+            };
+            liveline_forms::record::append_edit(&mut doc, &edit)
+                .map_err(|e| ReplicaError::Doc(id.clone(), e.to_string()))?;
+        }
         commit_change(&tx, &id, DocKind::Record, &mut doc)?;
         tx.commit()?;
         Ok(Ok(id))
@@ -372,7 +408,11 @@ impl Replica {
 /// The lead form's fields the foundation's lead document holds as its own (validated by `liveline-domain`); every
 /// other field of the published lead form is an added one, kept in the lead's `extra` map.
 fn foundation_keys() -> Vec<String> {
-    builtin::lead_form().fields.into_iter().map(|f| f.key).collect()
+    builtin::lead_form()
+        .fields
+        .into_iter()
+        .map(|f| f.key)
+        .collect()
 }
 
 impl Replica {
@@ -452,6 +492,34 @@ impl Replica {
             }
         }
         Ok(Ok(out))
+    }
+}
+
+/// A changed value's name as the form gives it: `Unit price (line 1)` for `lines[0].unit_price`.
+fn path_label(def: &FormDef, path: &str) -> liveline_types::forms::Text {
+    use liveline_types::forms::{FieldKind, Text};
+    let key = path.split('[').next().unwrap_or(path);
+    let Some(f) = def.fields.iter().find(|f| f.key == key) else {
+        return Text::new(path, path);
+    };
+    let row = path
+        .split_once('[')
+        .and_then(|(_, r)| r.split_once(']'))
+        .and_then(|(n, _)| n.parse::<usize>().ok());
+    let column = path.split_once("].").map(|(_, c)| c);
+    match (&f.kind, row, column) {
+        (FieldKind::SubTable { columns }, Some(n), Some(c)) => {
+            let label = columns
+                .iter()
+                .find(|x| x.key == c)
+                .map(|x| x.label.clone())
+                .unwrap_or_else(|| Text::new(c, c));
+            Text {
+                en: format!("{} (line {})", label.en, n + 1),
+                zh: format!("{}（第 {} 行）", label.zh, n + 1),
+            }
+        }
+        _ => f.label.clone(),
     }
 }
 
@@ -627,7 +695,10 @@ impl Replica {
         let form_id = read_str(&doc, "form").unwrap_or_default();
         let def = self.form(&form_id)?;
         let form = Form::compile(&def).map_err(|e| {
-            ReplicaError::Doc(id.to_string(), format!("form {form_id}: {}", e[0].error.code))
+            ReplicaError::Doc(
+                id.to_string(),
+                format!("form {form_id}: {}", e[0].error.code),
+            )
         })?;
         let my_roles = self.my_roles()?;
         let (_, creds) = self.actor()?;
@@ -686,23 +757,48 @@ impl Replica {
                         .unwrap_or_default(),
                     due_ms: waiting.as_ref().and_then(|w| w.due_ms),
                     visited: st.visits.iter().map(|v| v.node.clone()).collect(),
-                    trail: st
-                        .log
-                        .iter()
-                        .map(|e| TrailEntry {
-                            actor: e.decision.actor.clone(),
-                            actor_name: name(&e.decision.actor),
-                            device: e.decision.device.clone(),
-                            at_ms: e.decision.at_ms,
-                            act: e.decision.act.clone(),
-                            node: e.decision.node.clone(),
-                            comment: e.decision.comment.clone(),
-                            superseded: match &e.outcome {
-                                liveline_forms::flow::Outcome::Applied => None,
-                                liveline_forms::flow::Outcome::Superseded(c) => Some(c.to_string()),
-                            },
-                        })
-                        .collect(),
+                    trail: {
+                        let mut trail: Vec<TrailEntry> = st
+                            .log
+                            .iter()
+                            .map(|e| TrailEntry {
+                                actor: e.decision.actor.clone(),
+                                actor_name: name(&e.decision.actor),
+                                device: e.decision.device.clone(),
+                                at_ms: e.decision.at_ms,
+                                act: Some(e.decision.act.clone()),
+                                changed: Vec::new(),
+                                node: e.decision.node.clone(),
+                                comment: e.decision.comment.clone(),
+                                superseded: match &e.outcome {
+                                    liveline_forms::flow::Outcome::Applied => None,
+                                    liveline_forms::flow::Outcome::Superseded(c) => {
+                                        Some(c.to_string())
+                                    }
+                                },
+                            })
+                            .collect();
+                        // Edits go between the decisions by time; decisions keep their replay order.
+                        for e in liveline_forms::record::edits(&doc) {
+                            let entry = TrailEntry {
+                                actor: e.user.clone(),
+                                actor_name: name(&e.user),
+                                device: e.device.clone(),
+                                at_ms: e.at_ms,
+                                act: None,
+                                changed: e.fields.iter().map(|p| path_label(&def, p)).collect(),
+                                node: String::new(),
+                                comment: String::new(),
+                                superseded: None,
+                            };
+                            let at = trail
+                                .iter()
+                                .position(|t| t.at_ms > e.at_ms)
+                                .unwrap_or(trail.len());
+                            trail.insert(at, entry);
+                        }
+                        trail
+                    },
                     flow: fl.def.clone(),
                 })
             }

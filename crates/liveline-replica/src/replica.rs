@@ -347,7 +347,10 @@ impl Replica {
             Some(id) => self.stored_extra(id)?,
             None => BTreeMap::new(),
         };
-        let (fields, extra) = match (validate_lead(input, &ctx), self.lead_extras(input, &stored)?) {
+        let (fields, extra) = match (
+            validate_lead(input, &ctx),
+            self.lead_extras(input, &stored)?,
+        ) {
             (Ok(f), Ok(extra)) => (f, extra),
             (domain, form) => {
                 // The domain's word on its own fields first; the form adds what the domain does not check.

@@ -246,7 +246,12 @@ pub fn ingest(
             let decisions_before = current_meta
                 .as_ref()
                 .filter(|m| m.kind == DocKind::Record)
-                .map(|_| liveline_forms::record::decisions(&doc));
+                .map(|_| {
+                    (
+                        liveline_forms::record::decisions(&doc),
+                        liveline_forms::record::edits(&doc),
+                    )
+                });
             let applied = guarded(|| doc.apply_changes([c.clone()]).is_ok()).unwrap_or(false);
             if !applied {
                 refused_hashes.push(c.hash());
@@ -270,11 +275,21 @@ pub fn ingest(
                     // A published form or flow must be one the app can use; the refusal names the fault.
                     .and_then(|_| liveline_forms::defs::check_document(after.kind, &doc))
                     .and_then(|_| match after.kind {
-                        DocKind::Record => liveline_forms::record::check_decisions(
-                            decisions_before.as_deref().unwrap_or_default(),
-                            &liveline_forms::record::decisions(&doc),
-                            &who.user_id,
-                        ),
+                        DocKind::Record => {
+                            let (decisions, edits) = decisions_before.clone().unwrap_or_default();
+                            liveline_forms::record::check_decisions(
+                                &decisions,
+                                &liveline_forms::record::decisions(&doc),
+                                &who.user_id,
+                            )
+                            .and_then(|_| {
+                                liveline_forms::record::check_edits(
+                                    &edits,
+                                    &liveline_forms::record::edits(&doc),
+                                    &who.user_id,
+                                )
+                            })
+                        }
                         _ => Ok(()),
                     })
                     .map(|_| after),

@@ -94,7 +94,15 @@ async fn an_admins_published_form_reaches_the_team_and_bad_ones_are_refused() {
     // Capture follows the published lead form: the added required field is asked for, named, and kept.
     let assistant = Device::ready(&server, tmp.path(), "assistant@demo.liveline").await;
     eventually("the form reaches the assistant", || {
-        (assistant.replica.lock().unwrap().form("lead").unwrap().version == 2).then_some(())
+        (assistant
+            .replica
+            .lock()
+            .unwrap()
+            .form("lead")
+            .unwrap()
+            .version
+            == 2)
+            .then_some(())
     })
     .await;
     let mut input = liveline_testkit::lead("Incoterm Buyer");
@@ -134,8 +142,15 @@ async fn an_admins_published_form_reaches_the_team_and_bad_ones_are_refused() {
         "the added field's value reaches the manager's device with the lead"
     );
     // A field the form does not have is refused by name rather than dropped.
-    input.extra.insert("incoterms".into(), FieldInput::Text("CIF".into()));
-    let errors = assistant.replica.lock().unwrap().validate_lead(&input).unwrap();
+    input
+        .extra
+        .insert("incoterms".into(), FieldInput::Text("CIF".into()));
+    let errors = assistant
+        .replica
+        .lock()
+        .unwrap()
+        .validate_lead(&input)
+        .unwrap();
     assert_eq!(
         (errors[0].field.as_str(), errors[0].error.code.as_str()),
         ("incoterms", codes::FIELD_UNKNOWN)
@@ -353,11 +368,19 @@ async fn an_order_goes_through_sales_finance_and_the_warehouse_on_three_devices(
     // finance may approve or reject it, the rep (who passed their step) may only comment.
     {
         use liveline_types::forms::ActKind;
-        let list = finance.replica.lock().unwrap().list_records("live_order").unwrap();
+        let list = finance
+            .replica
+            .lock()
+            .unwrap()
+            .list_records("live_order")
+            .unwrap();
         assert_eq!(list.len(), 1);
         assert!(list[0].mine && list[0].status == "running");
         assert_eq!(list[0].amount, "44.98 USD");
-        assert_eq!(list[0].node_label.as_ref().unwrap().en, "Finance confirms payment");
+        assert_eq!(
+            list[0].node_label.as_ref().unwrap().en,
+            "Finance confirms payment"
+        );
         let view = finance.replica.lock().unwrap().record_view(&id).unwrap();
         assert_eq!(
             view.can,
@@ -372,7 +395,14 @@ async fn an_order_goes_through_sales_finance_and_the_warehouse_on_three_devices(
         assert!(!view.writable.contains(&"tracking_no".to_string()));
         let view = rep.replica.lock().unwrap().record_view(&id).unwrap();
         assert_eq!(view.can, [ActKind::Comment]);
-        assert!(!rep.replica.lock().unwrap().list_records("live_order").unwrap()[0].mine);
+        assert!(
+            !rep.replica
+                .lock()
+                .unwrap()
+                .list_records("live_order")
+                .unwrap()[0]
+                .mine
+        );
     }
 
     // Finance sends it back; the rep fixes a line and submits again.
@@ -483,6 +513,34 @@ async fn an_order_goes_through_sales_finance_and_the_warehouse_on_three_devices(
     .map(|(a, b)| (a.to_string(), b.to_string()))
     .collect();
     assert_eq!(trail, want);
+    // The trail the screen shows also says who changed which values: the rep's order, the rep's fix of the first
+    // line's quantity, the warehouse's tracking number.
+    let view = finance.replica.lock().unwrap().record_view(&id).unwrap();
+    let edits: Vec<(String, Vec<String>)> = view
+        .flow
+        .unwrap()
+        .trail
+        .iter()
+        .filter(|t| t.act.is_none())
+        .map(|t| {
+            (
+                t.actor.clone(),
+                t.changed.iter().map(|c| c.en.clone()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(edits.len(), 3, "{edits:?}");
+    assert_eq!(
+        edits[1],
+        ("u-rep1".to_string(), vec!["Quantity (line 1)".to_string()])
+    );
+    assert_eq!(
+        edits[2],
+        (
+            "u-warehouse".to_string(),
+            vec!["Tracking number".to_string()]
+        )
+    );
     let v = rep.replica.lock().unwrap().record(&id).unwrap().values;
     assert_eq!(
         v["total"],
@@ -521,4 +579,39 @@ async fn an_order_goes_through_sales_finance_and_the_warehouse_on_three_devices(
         }
         other => panic!("a rewritten log must be refused: {other:?}"),
     }
+
+    // The form's field rules hold on the server too: the rep's hand-crafted client overwrites the tracking number
+    // (a field only the warehouse may write) and is refused, naming the field; the stored value stays.
+    let mut doc = AutoCommit::load(&server.state.store.doc(&id).unwrap().unwrap())
+        .unwrap()
+        .with_actor(actor_of(&creds_of(&rep).device_id));
+    let heads = doc.get_heads();
+    {
+        use automerge::transaction::Transactable;
+        use automerge::ReadDoc;
+        let (_, values) = doc.get(automerge::ROOT, "values").unwrap().unwrap();
+        let fake =
+            serde_json::to_string(&liveline_types::forms::Value::Text("FAKE".into())).unwrap();
+        doc.put(&values, "tracking_no", fake).unwrap();
+    }
+    doc.commit();
+    rep.offline().await;
+    match push_as(&server, &rep, &id, &mut doc, &heads).await {
+        ServerMsg::Refused { path, error, .. } => {
+            assert_eq!(
+                (path.as_str(), error.code.as_str()),
+                ("tracking_no", codes::FIELD_READ_ONLY)
+            );
+        }
+        other => panic!("a rep's tracking number must be refused: {other:?}"),
+    }
+    let stored = AutoCommit::load(&server.state.store.doc(&id).unwrap().unwrap()).unwrap();
+    assert_eq!(
+        liveline_forms::record::read_values(&stored)["tracking_no"],
+        liveline_types::forms::Value::Text("1Z999AA10123456784".into())
+    );
+}
+
+fn creds_of(dev: &Device) -> liveline_replica::replica::Credentials {
+    dev.replica.lock().unwrap().credentials().unwrap().unwrap()
 }

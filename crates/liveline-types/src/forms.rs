@@ -352,6 +352,17 @@ pub struct Decision {
     pub route: Vec<String>,
 }
 
+/// One save of a record's values, kept in the record's append-only edit log: who changed which fields.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edit {
+    pub id: String,
+    pub user: String,
+    pub device: String,
+    pub at_ms: i64,
+    /// The values changed: field keys, and cells as `lines[0].unit_price`.
+    pub fields: Vec<String>,
+}
+
 /// A record's flow as a screen shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlowView {
@@ -375,14 +386,19 @@ pub struct FlowView {
     pub trail: Vec<TrailEntry>,
 }
 
-/// One decision of a record's trail: who did what, when, from which device, and whether it counted.
+/// One entry of a record's trail: a decision or an edit; who did it, when, from which device, and whether it
+/// counted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrailEntry {
     pub actor: String,
     pub actor_name: String,
     pub device: String,
     pub at_ms: i64,
-    pub act: Act,
+    /// The decision; `None` for an edit of the values.
+    pub act: Option<Act>,
+    /// For an edit: the fields changed, named as the form names them.
+    #[serde(default)]
+    pub changed: Vec<Text>,
     /// The node decided on (empty for a submission).
     pub node: String,
     pub comment: String,

@@ -3,7 +3,9 @@
 
 pub mod capture;
 pub mod detail;
+pub mod forms;
 pub mod leads;
+pub mod records;
 pub mod refused;
 pub mod rules;
 pub mod settings;

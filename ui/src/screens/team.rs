@@ -230,9 +230,20 @@ pub fn Team() -> impl IntoView {
         })
     };
 
+    let forms_app = crate::state::AppState::get();
     view! {
         <section class="screen team">
-            <h1>{t!(i18n, team.title)}</h1>
+            <div class="screen-head">
+                <h1>{t!(i18n, team.title)}</h1>
+                <button
+                    type="button"
+                    class="secondary"
+                    id="open-forms"
+                    on:click=move |_| forms_app.screen.set(crate::state::Screen::Forms)
+                >
+                    {t!(i18n, nav.forms)}
+                </button>
+            </div>
             <p class="muted">{t!(i18n, team.online_note)}</p>
             {move || {
                 failure
