@@ -45,6 +45,14 @@ pub enum Event {
         owner: String,
         reassigned_to: String,
     },
+    /// A record's flow reached an action node that calls the team's webhooks (`hook` names the event).
+    Flow {
+        team: String,
+        record: String,
+        form: String,
+        hook: String,
+        title: String,
+    },
 }
 
 struct TeamCtx {
@@ -491,16 +499,33 @@ impl<'a> Automations<'a> {
     }
 }
 
+/// The name under which the server records its own decisions (time limits) in a record's trail.
+pub const SERVER_USER: &str = "liveline";
+
+/// What the server wrote after a push to a form record (or a sweep of it).
+#[derive(Default)]
+pub struct RecordOutcome {
+    /// The server's change to the record (already applied), to log with the device's.
+    pub change: Option<Vec<u8>>,
+    /// Other documents written (tasks a flow's action node opened).
+    pub extra: Vec<DocCommit>,
+}
+
+/// A record's form and flow as the team uses them, with the team's roles.
+struct RecordFlow {
+    team: String,
+    form: liveline_forms::Form,
+    flow: liveline_forms::Flow,
+    roles: std::collections::BTreeMap<String, Vec<String>>,
+}
+
 impl Automations<'_> {
-    /// After an accepted push to a form record: replays its flow and, when whom it waits for changed, writes that
-    /// (`waiting_for`, and `involved`: everyone it has waited for) as the server's change, so the record reaches
-    /// the approvers' devices when their step comes. Returns the change, if any.
-    pub fn after_record(&mut self, doc: &mut AutoCommit) -> Result<Option<Vec<u8>>> {
-        use automerge::transaction::Transactable;
+    /// The form and the flow version a record runs (the one it was submitted under, else the newest), compiled.
+    fn record_flow(&mut self, doc: &AutoCommit) -> Result<Option<RecordFlow>> {
         use automerge::{ReadDoc, ROOT};
         use liveline_domain::doc::definition_doc_id;
         use liveline_domain::DocKind;
-        use liveline_forms::{builtin, defs, record, Flow, Form, People, Status};
+        use liveline_forms::{builtin, defs, Flow, Form};
         use liveline_types::forms::{FlowDef, FormDef};
 
         let text = liveline_domain::doc::read_str;
@@ -527,7 +552,6 @@ impl Automations<'_> {
                 .filter(|f| f.id == flow_id)
                 .collect(),
         };
-        // The version the record was submitted under, else the newest.
         let flow = flows
             .iter()
             .find(|f| Some(i64::from(f.version)) == flow_version)
@@ -536,49 +560,219 @@ impl Automations<'_> {
             tracing::warn!(form = %form_id, flow = %flow_id, "a record names a form or flow the team does not have");
             return Ok(None);
         };
-        let Some(flow) = Form::compile(&form)
-            .ok()
-            .and_then(|form| Flow::compile(flow, &form).ok())
-        else {
+        let Some((form, flow)) = Form::compile(&form).ok().and_then(|form| {
+            let flow = Flow::compile(flow, &form).ok()?;
+            Some((form, flow))
+        }) else {
             tracing::warn!(form = %form_id, flow = %flow_id, "a record's form or flow does not compile");
             return Ok(None);
         };
-        let roles: std::collections::BTreeMap<String, Vec<String>> = self
+        let roles = self
             .team(&team)?
             .roles
             .iter()
             .map(|(u, r)| (u.clone(), r.iter().map(|r| r.code().to_string()).collect()))
             .collect();
-        let values = record::read_values(doc);
-        let state = flow.replay(&record::decisions(doc), &People { roles: &roles }, &values);
-        let waiting = match (&state.status, &state.waiting) {
-            (Status::Running, Some(w)) => w.approvers.join(","),
-            _ => String::new(),
+        Ok(Some(RecordFlow {
+            team,
+            form,
+            flow,
+            roles,
+        }))
+    }
+
+    /// After an accepted push to a form record (or the server's own decision on it): replays its flow and writes,
+    /// as the server's change, whom it waits for (`waiting_for`; `involved`: everyone it has waited for or copied,
+    /// who keep reading it), when the waiting step's time limit passes (`due_at`, for the sweep), and carries out
+    /// the automatic nodes the flow reached, once each (`effects_done`): set a field, open a task, call the team's
+    /// webhooks.
+    pub fn after_record(&mut self, id: &str, doc: &mut AutoCommit) -> Result<RecordOutcome> {
+        use automerge::transaction::Transactable;
+        use automerge::ROOT;
+        use liveline_forms::flow::EffectKind;
+        use liveline_forms::{record, People, Status};
+        use liveline_types::forms::FlowAction;
+
+        let mut out = RecordOutcome::default();
+        let Some(rf) = self.record_flow(doc)? else {
+            return Ok(out);
         };
-        // Everyone the record has waited for keeps reading it (finance sees the orders it confirmed).
-        let mut involved: Vec<String> = text(doc, "involved")
-            .unwrap_or_default()
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect();
-        for u in waiting.split(',').filter(|s| !s.is_empty()) {
-            if !involved.iter().any(|i| i == u) {
-                involved.push(u.to_string());
+        let text = |k: &str| liveline_domain::doc::read_str(doc, k).unwrap_or_default();
+        let list = |s: String| -> Vec<String> {
+            s.split(',')
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let people = People { roles: &rf.roles };
+        let values = record::read_values(doc);
+        let state = rf.flow.replay(&record::decisions(doc), &people, &values);
+        let waiting = match (&state.status, &state.waiting) {
+            (Status::Running, Some(w)) => w.approvers.clone(),
+            _ => Vec::new(),
+        };
+        let mut involved = list(text("involved"));
+        let mut done = list(text("effects_done"));
+        let mut set = values.clone();
+        let title = {
+            let def = &rf.form.def;
+            def.fields
+                .iter()
+                .filter(|f| !f.removed)
+                .find_map(|f| match values.get(&f.key) {
+                    Some(liveline_types::forms::Value::Text(s)) if !s.is_empty() => Some(s.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| def.name.en.clone())
+        };
+        for e in &state.effects {
+            let key = format!("{}:{}", e.step, e.node);
+            if done.contains(&key) {
+                continue;
+            }
+            done.push(key);
+            match &e.kind {
+                EffectKind::Cc(users) => involved.extend(users.iter().cloned()),
+                EffectKind::Action(FlowAction::SetField { field, value }) => {
+                    set.insert(field.clone(), value.clone());
+                }
+                EffectKind::Action(FlowAction::CreateTask {
+                    title: task_title,
+                    assignee,
+                    due_minutes,
+                }) => {
+                    let name = match (task_title.zh.is_empty(), task_title.en.is_empty()) {
+                        (false, false) if task_title.zh != task_title.en => {
+                            format!("{} · {}", task_title.zh, task_title.en)
+                        }
+                        (true, _) => task_title.en.clone(),
+                        _ => task_title.zh.clone(),
+                    };
+                    let due = self
+                        .now
+                        .saturating_add(i64::from(*due_minutes).saturating_mul(60_000));
+                    let assignees = rf.flow.resolve(
+                        std::slice::from_ref(assignee),
+                        &people,
+                        state.submitter.as_deref(),
+                        &values,
+                    );
+                    for u in assignees {
+                        let t = Task::new(&rf.team, task::TODO, &name, &u, "", due, self.now)
+                            .link("record", id, &title);
+                        let tid = uuid::Uuid::now_v7().to_string();
+                        let mut tdoc = AutoCommit::new().with_actor(server_actor());
+                        if t.save_into(&mut tdoc).is_ok() {
+                            if let Some(c) = new_doc_commit(&tid, &mut tdoc) {
+                                self.wrote(&tid, &tdoc);
+                                out.extra.push(c);
+                            }
+                        }
+                    }
+                }
+                EffectKind::Action(FlowAction::Webhook { hook }) => self.events.push(Event::Flow {
+                    team: rf.team.clone(),
+                    record: id.to_string(),
+                    form: rf.form.def.id.clone(),
+                    hook: hook.clone(),
+                    title: title.clone(),
+                }),
             }
         }
-        let involved = involved.join(",");
-        if text(doc, "waiting_for").unwrap_or_default() == waiting
-            && text(doc, "involved").unwrap_or_default() == involved
+        for u in &waiting {
+            involved.push(u.clone());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        involved.retain(|u| seen.insert(u.clone()));
+        // The sweep's next look: only while the waiting step's time limit still has something to do.
+        let due = match (&state.waiting, rf.flow.overdue(&state, &people, i64::MAX)) {
+            (Some(w), Some(_)) => w.due_ms.unwrap_or(0),
+            _ => 0,
+        };
+        let due_before = match automerge::ReadDoc::get(doc, ROOT, "due_at") {
+            Ok(Some((automerge::Value::Scalar(s), _))) => s.as_i64().unwrap_or(0),
+            _ => 0,
+        };
+        let (waiting, involved, done) = (waiting.join(","), involved.join(","), done.join(","));
+        if text("waiting_for") == waiting
+            && text("involved") == involved
+            && text("effects_done") == done
+            && due_before == due
+            && set == values
         {
-            return Ok(None);
+            return Ok(out);
         }
         doc.set_actor(server_actor());
-        if doc.put(ROOT, "waiting_for", waiting).is_err()
-            || doc.put(ROOT, "involved", involved).is_err()
+        let wrote = (|| {
+            doc.put(ROOT, "waiting_for", waiting)?;
+            doc.put(ROOT, "involved", involved)?;
+            doc.put(ROOT, "effects_done", done)?;
+            doc.put(ROOT, "due_at", due)?;
+            Ok::<_, automerge::AutomergeError>(())
+        })();
+        if wrote.is_err()
+            || record::write_values(doc, &rf.form.def.id, rf.form.def.version, &values, &set)
+                .is_err()
         {
-            return Ok(None);
+            return Ok(out);
         }
-        Ok(commit_server(doc))
+        out.change = commit_server(doc);
+        Ok(out)
+    }
+
+    /// A record whose waiting step's time limit passed: the server records what the flow says (a reminder, an
+    /// escalation to the submitter's team lead, an approval), then places the record again. Returns what it wrote.
+    pub fn sweep_record(&mut self, id: &str) -> Result<Vec<DocCommit>> {
+        use liveline_forms::{record, People};
+        let Some(mut doc) = self.load(id)? else {
+            return Ok(Vec::new());
+        };
+        let Some(rf) = self.record_flow(&doc)? else {
+            return Ok(Vec::new());
+        };
+        let values = record::read_values(&doc);
+        let people = People { roles: &rf.roles };
+        let state = rf.flow.replay(&record::decisions(&doc), &people, &values);
+        let mut changes = Vec::new();
+        if let Some(act) = rf.flow.overdue(&state, &people, self.now) {
+            let decision_id = uuid::Uuid::now_v7().to_string();
+            match rf.flow.decide(
+                &rf.form,
+                &state,
+                &values,
+                SERVER_USER,
+                act,
+                (&decision_id, SERVER_USER, self.now),
+                "",
+            ) {
+                Ok(d) => {
+                    doc.set_actor(server_actor());
+                    if record::append_decision(&mut doc, &d).is_ok() {
+                        changes.extend(commit_server(&mut doc));
+                    }
+                }
+                // Cannot go on (an auto-approval whose route fails on the values): left for people, once.
+                Err(e) => {
+                    tracing::warn!(record = %id, code = %e.code, "a time limit's action could not be taken")
+                }
+            }
+        }
+        // Placed again either way, which also clears a due time nothing is left to do for.
+        let after = self.after_record(id, &mut doc)?;
+        changes.extend(after.change);
+        let mut out = after.extra;
+        if changes.is_empty() {
+            // Nothing changed, yet the index says it is due: write the due time off so the sweep moves on.
+            use automerge::transaction::Transactable;
+            doc.set_actor(server_actor());
+            if doc.put(automerge::ROOT, "due_at", 0i64).is_ok() {
+                changes.extend(commit_server(&mut doc));
+            }
+        }
+        if let Some(c) = DocCommit::of(id, &mut doc, changes, None) {
+            self.wrote(id, &doc);
+            out.push(c);
+        }
+        Ok(out)
     }
 }

@@ -398,13 +398,18 @@ async fn sweep_forever<S: Store>(state: AppState<S>) {
     }
 }
 
-/// Escalates every first-contact task overdue at `now` (see `automation::Automations::escalate`), pokes the
-/// devices holding what changed and sends the teams' webhooks. Returns how many tasks it escalated.
+/// Escalates every first-contact task overdue at `now` (see `automation::Automations::escalate`) and carries out
+/// the time limits of approval steps that passed (`Automations::sweep_record`), pokes the devices holding what
+/// changed and sends the teams' webhooks. Returns how many tasks and records it handled.
 pub fn sweep<S: Store>(state: &AppState<S>, now: i64) -> store::Result<usize> {
     let ((n, events), touched) = state.store.write(
         |reader| {
             let ids = reader.overdue_tasks(now, 500).unwrap_or_else(|e| {
                 tracing::error!(error = %e, "overdue tasks could not be read");
+                Vec::new()
+            });
+            let records = reader.overdue_records(now, 500).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "overdue records could not be read");
                 Vec::new()
             });
             let mut auto = automation::Automations::new(reader, now);
@@ -415,7 +420,17 @@ pub fn sweep<S: Store>(state: &AppState<S>, now: i64) -> store::Result<usize> {
                     Err(e) => tracing::error!(task = %id, error = %e, "escalation failed"),
                 }
             }
-            (commits, (ids.len(), std::mem::take(&mut auto.events)))
+            // Approval steps whose time limit passed: remind, escalate or approve, as each flow says.
+            for id in &records {
+                match auto.sweep_record(id) {
+                    Ok(c) => commits.extend(c),
+                    Err(e) => tracing::error!(record = %id, error = %e, "time limit failed"),
+                }
+            }
+            (
+                commits,
+                (ids.len() + records.len(), std::mem::take(&mut auto.events)),
+            )
         },
         None,
         now,

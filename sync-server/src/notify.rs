@@ -78,7 +78,8 @@ fn team_of(e: &Event) -> &str {
     match e {
         Event::Assigned { team, .. }
         | Event::Duplicate { team, .. }
-        | Event::Overdue { team, .. } => team,
+        | Event::Overdue { team, .. }
+        | Event::Flow { team, .. } => team,
     }
 }
 
@@ -118,6 +119,9 @@ pub fn message(e: &Event, name: &dyn Fn(&str) -> String) -> String {
             "线索 {buyer} 超时未联系（负责人 {o}），请跟进。\nLead {buyer} is overdue for first contact (owner {o}); please follow up.",
             o = name(owner)
         ),
+        Event::Flow { hook, title, .. } => {
+            format!("审批流程：{title}（{hook}）。\nApproval flow: {title} ({hook}).")
+        }
     }
 }
 
@@ -146,6 +150,15 @@ fn event_json(e: &Event) -> serde_json::Value {
             ..
         } => {
             serde_json::json!({"event": "task.overdue", "team": team, "lead": lead, "owner": owner, "reassigned_to": reassigned_to})
+        }
+        Event::Flow {
+            team,
+            record,
+            form,
+            hook,
+            ..
+        } => {
+            serde_json::json!({"event": format!("record.{hook}"), "team": team, "record": record, "form": form})
         }
     }
 }

@@ -431,8 +431,11 @@ impl Pusher {
                             }
                         }
                         if meta.kind == DocKind::Record {
-                            match auto.after_record(&mut doc) {
-                                Ok(c) => changes.extend(c),
+                            match auto.after_record(&d.doc, &mut doc) {
+                                Ok(o) => {
+                                    changes.extend(o.change);
+                                    commits.extend(o.extra);
+                                }
                                 // The record is stored all the same; its approvers are placed on its next change.
                                 Err(e) => {
                                     tracing::error!(doc = %d.doc, error = %e, "record automation failed")

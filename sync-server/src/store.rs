@@ -164,6 +164,8 @@ pub enum DocIndex {
         snoozed_until: i64,
         escalated_at: i64,
     },
+    /// A form record: when its waiting step's time limit passes (0: none), as the server last wrote it.
+    Record { due_at: i64 },
 }
 
 impl DocIndex {
@@ -191,6 +193,12 @@ impl DocIndex {
                     escalated_at: t.escalated_at,
                 },
                 Err(_) => DocIndex::None,
+            },
+            DocKind::Record => DocIndex::Record {
+                due_at: match automerge::ReadDoc::get(doc, automerge::ROOT, "due_at") {
+                    Ok(Some((automerge::Value::Scalar(s), _))) => s.as_i64().unwrap_or(0),
+                    _ => 0,
+                },
             },
             _ => DocIndex::None,
         }
@@ -311,6 +319,8 @@ pub trait DocReader {
     ) -> Result<Option<(String, String)>>;
     /// Open first-contact tasks past their deadline at `now` and not yet escalated.
     fn overdue_tasks(&self, now: i64, limit: usize) -> Result<Vec<String>>;
+    /// Form records whose waiting step's time limit has passed at `now`.
+    fn overdue_records(&self, now: i64, limit: usize) -> Result<Vec<String>>;
 }
 
 pub struct SqliteStore {
@@ -518,6 +528,14 @@ impl DocReader for TxReader<'_> {
              WHERE open = 1 AND escalated_at = 0 AND due_at > 0 AND due_at <= ?1
                AND task_type = 'first_contact'
              ORDER BY due_at LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![now, limit as i64], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn overdue_records(&self, now: i64, limit: usize) -> Result<Vec<String>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT doc_id FROM record_index WHERE due_at > 0 AND due_at <= ?1 ORDER BY due_at LIMIT ?2",
         )?;
         let rows = st.query_map(params![now, limit as i64], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -944,6 +962,12 @@ impl Store for SqliteStore {
                         escalated_at
                     ])?;
                 }
+                DocIndex::Record { due_at } => {
+                    tx.prepare_cached(
+                        "INSERT OR REPLACE INTO record_index (doc_id, team_id, due_at) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![c.doc_id, c.meta.team, due_at])?;
+                }
                 DocIndex::None => {}
             }
             if let Some((rule, user)) = &c.assignment {
@@ -1194,8 +1218,9 @@ fn memberships_of(c: &Connection, user: &str) -> Result<Vec<Membership>> {
 }
 
 /// The version of the placement rules (`liveline_domain::buckets_for`) the stored buckets follow. Raise it when
-/// the rules change; opening the store then re-places every document. Version 3 also fills the lookup indexes.
-pub const PLACEMENT_VERSION: u32 = 3;
+/// the rules change; opening the store then re-places every document. Version 3 also fills the lookup indexes;
+/// version 4 the form records' time limits.
+pub const PLACEMENT_VERSION: u32 = 4;
 
 #[cfg(test)]
 mod tests {

@@ -615,3 +615,212 @@ async fn an_order_goes_through_sales_finance_and_the_warehouse_on_three_devices(
 fn creds_of(dev: &Device) -> liveline_replica::replica::Credentials {
     dev.replica.lock().unwrap().credentials().unwrap().unwrap()
 }
+
+/// A flow's time limits and automatic steps are the server's to carry out: an escalation when finance lets the
+/// limit pass, then, after shipping, a copy to another rep, a follow-up task for the order's rep and a call to the
+/// team's webhook, each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_escalates_overdue_steps_and_carries_out_automatic_ones() {
+    use liveline_types::forms::{Approver, Edge, FlowAction, FlowNode, NodeKind, OnTimeout};
+    use std::sync::{Arc, Mutex};
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+
+    // The team's webhook: a generic one on loopback that records what it gets.
+    let received: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let hook = {
+        let received = received.clone();
+        axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |body: axum::Json<serde_json::Value>| async move {
+                received.lock().unwrap().push(body.0);
+                "ok"
+            }),
+        )
+    };
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, hook).await.unwrap() });
+
+    let mut admin = Device::ready(&server, tmp.path(), "admin@demo.liveline").await;
+    let r = reqwest::Client::new()
+        .put(format!("{}/v1/admin/webhooks", server.url()))
+        .bearer_auth(admin.token())
+        .json(&serde_json::json!([{"kind": "generic", "url": format!("http://{addr}/hook")}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+
+    // Finance has an hour, then the team lead joins; after shipping: copy rep2, a task for the order's rep.
+    let mut flow = admin.replica.lock().unwrap().flow("live_order").unwrap();
+    let finance_node = flow.nodes.iter_mut().find(|n| n.id == "finance").unwrap();
+    finance_node.limit_minutes = Some(60);
+    finance_node.on_timeout = OnTimeout::Escalate;
+    let warehouse_node = flow.nodes.iter_mut().find(|n| n.id == "warehouse").unwrap();
+    let after_shipping = std::mem::replace(
+        &mut warehouse_node.next,
+        vec![Edge {
+            when: None,
+            to: "copy_rep2".into(),
+        }],
+    );
+    flow.nodes.push(FlowNode {
+        id: "copy_rep2".into(),
+        label: Text::new("Copy Emily", "抄送 Emily"),
+        kind: NodeKind::Cc {
+            to: vec![Approver::User("u-rep2".into())],
+        },
+        next: vec![Edge {
+            when: None,
+            to: "review_task".into(),
+        }],
+        limit_minutes: None,
+        on_timeout: OnTimeout::Nothing,
+    });
+    flow.nodes.push(FlowNode {
+        id: "review_task".into(),
+        label: Text::new("Ask for a review", "邀请评价"),
+        kind: NodeKind::Action {
+            action: FlowAction::CreateTask {
+                title: Text::new("Ask the buyer for a review", "邀请买家评价"),
+                assignee: Approver::FieldUser("sales_rep".into()),
+                due_minutes: 24 * 60,
+            },
+        },
+        next: after_shipping,
+        limit_minutes: None,
+        on_timeout: OnTimeout::Nothing,
+    });
+    assert_eq!(
+        admin.replica.lock().unwrap().publish_flow(&flow).unwrap(),
+        vec![]
+    );
+    admin.nudge();
+    admin.synced().await;
+
+    let rep = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
+    let finance = Device::ready(&server, tmp.path(), "finance@demo.liveline").await;
+    let lead = Device::ready(&server, tmp.path(), "lead@demo.liveline").await;
+    let warehouse = Device::ready(&server, tmp.path(), "warehouse@demo.liveline").await;
+    let rep2 = Device::ready(&server, tmp.path(), "rep2@demo.liveline").await;
+    eventually("the rep has the new flow", || {
+        (rep.replica
+            .lock()
+            .unwrap()
+            .flow("live_order")
+            .unwrap()
+            .version
+            == 2)
+            .then_some(())
+    })
+    .await;
+    let id = rep
+        .replica
+        .lock()
+        .unwrap()
+        .save_record(
+            "live_order",
+            None,
+            &order_input(&[("sku-1", "2", "10")]),
+            "UTC",
+        )
+        .unwrap()
+        .unwrap();
+    decide(&rep, &id, Act::Submit).unwrap();
+    decide(&rep, &id, Act::Approve).unwrap();
+    rep.synced().await;
+    eventually("finance gets the order", || {
+        (waiting_at(&finance, &id).as_deref() == Some("finance")).then_some(())
+    })
+    .await;
+
+    // Before the hour is up nothing happens; after it, the sweep escalates once, and the lead receives the order.
+    let now = liveline_replica::now_ms();
+    assert_eq!(
+        liveline_sync_server::sweep(&server.state, now + 30 * 60_000).unwrap(),
+        0
+    );
+    assert_eq!(
+        liveline_sync_server::sweep(&server.state, now + 61 * 60_000).unwrap(),
+        1
+    );
+    assert_eq!(
+        liveline_sync_server::sweep(&server.state, now + 62 * 60_000).unwrap(),
+        0,
+        "an escalation happens once"
+    );
+    let st = eventually("the lead receives the escalated order", || {
+        state_of(&lead, &id).filter(|s| {
+            s.waiting
+                .as_ref()
+                .is_some_and(|w| w.approvers.contains(&"u-lead".to_string()))
+        })
+    })
+    .await;
+    let escalation = st.log.last().unwrap();
+    assert_eq!(escalation.decision.actor, "liveline");
+    assert!(matches!(escalation.decision.act, Act::Escalate { .. }));
+
+    // The lead approves for finance; the warehouse ships.
+    decide(&lead, &id, Act::Approve).unwrap();
+    lead.synced().await;
+    eventually("the warehouse gets the order", || {
+        (waiting_at(&warehouse, &id).as_deref() == Some("warehouse")).then_some(())
+    })
+    .await;
+    let tracking = [(
+        "tracking_no".to_string(),
+        FieldInput::Text("1Z999AA10123456784".into()),
+    )]
+    .into_iter()
+    .collect();
+    warehouse
+        .replica
+        .lock()
+        .unwrap()
+        .save_record("live_order", Some(&id), &tracking, "UTC")
+        .unwrap()
+        .unwrap();
+    decide(&warehouse, &id, Act::Approve).unwrap();
+    warehouse.synced().await;
+
+    // Copied: rep2, who reads no one else's orders, has it. The rep has the follow-up task, linked to the order.
+    eventually("the copy reaches rep2", || {
+        state_of(&rep2, &id).filter(|s| s.status == Status::Approved)
+    })
+    .await;
+    let tasks = eventually("the follow-up task reaches the rep", || {
+        let t = rep.tasks_of(&id);
+        (!t.is_empty()).then_some(t)
+    })
+    .await;
+    assert_eq!(
+        tasks.len(),
+        1,
+        "one task, however often the record is placed"
+    );
+    assert_eq!(tasks[0].assignee, "u-rep1");
+    assert!(tasks[0].title.contains("Ask the buyer for a review"));
+    let shipped = eventually("the webhook is called", || {
+        let got = received.lock().unwrap().clone();
+        got.into_iter()
+            .find(|b| b["event"] == "record.order_shipped")
+    })
+    .await;
+    assert_eq!(shipped["record"], id);
+    // A later push to the record carries nothing out again.
+    decide(&rep, &id, Act::Comment).unwrap();
+    rep.synced().await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(rep.tasks_of(&id).len(), 1);
+    assert_eq!(
+        received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|b| b["event"] == "record.order_shipped")
+            .count(),
+        1
+    );
+}
