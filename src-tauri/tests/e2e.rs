@@ -621,6 +621,30 @@ async fn an_admin_adds_a_lead_field_and_an_order_is_approved_after_a_rejection()
         wait_css(&admin, "#fd-version").await.text().await.unwrap(),
         before
     );
+    // Fixed, a step added and removed again, finance given 12 hours: published as version 2.
+    type_into(
+        &admin,
+        "#fd-when-0-0",
+        r#"currency == "USD" && total > 5000"#,
+    )
+    .await;
+    click(&admin, "#fd-add-after-0").await;
+    wait_css(&admin, "#fd-nodes [data-node^='step_']").await;
+    click(&admin, "#fd-remove-1").await;
+    let steps: u64 = admin
+        .execute(
+            "return document.querySelectorAll('#fd-nodes [data-node]').length;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap();
+    assert_eq!(steps, 5, "the added step is gone again");
+    click(&admin, "#fd-edit-2").await;
+    type_into(&admin, "#fd-limit-2", "720").await;
+    click(&admin, "#fd-publish").await;
+    wait_text(&admin, "#fd-published", "version 2").await;
     admin.close().await.unwrap();
 
     // The assistant's capture screen, on another instance, shows the new field after sync and requires it.
@@ -701,6 +725,12 @@ async fn an_admin_adds_a_lead_field_and_an_order_is_approved_after_a_rejection()
     click(&rep, "#act-approve").await;
     wait_status(&rep, "In approval").await;
     wait_text(&rep, ".flow-node.current", "Finance").await;
+    wait_text(
+        &rep,
+        ".flow-node[data-node='finance']",
+        "time limit 720 min",
+    )
+    .await;
     rep.execute("window.scrollTo(0, 0);", vec![]).await.unwrap();
     shot(&rep, "order-running-desktop-en").await;
 

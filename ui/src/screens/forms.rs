@@ -423,6 +423,72 @@ fn FormBuilder() -> impl IntoView {
     }
 }
 
+/// Inserts an approval step (a manager, any one approving) after step `i`: it takes over where `i` led.
+fn add_step_after(flow: &mut FlowDef, i: usize) {
+    let mut n = flow.nodes.len() + 1;
+    while flow.nodes.iter().any(|x| x.id == format!("step_{n}")) {
+        n += 1;
+    }
+    let id = format!("step_{n}");
+    let next = std::mem::replace(
+        &mut flow.nodes[i].next,
+        vec![liveline_types::forms::Edge {
+            when: None,
+            to: id.clone(),
+        }],
+    );
+    flow.nodes.insert(
+        i + 1,
+        liveline_types::forms::FlowNode {
+            id,
+            label: Text {
+                en: "New step".into(),
+                zh: "新环节".into(),
+            },
+            kind: NodeKind::Approve {
+                approvers: vec![Approver::Role("manager".into())],
+                sign: Sign::Any,
+                requires: Vec::new(),
+            },
+            next,
+            limit_minutes: None,
+            on_timeout: OnTimeout::Nothing,
+        },
+    );
+}
+
+/// Removes step `i`. An unconditional way into it takes over all its ways out (conditions kept); a conditional
+/// one leads where it went without a condition, or is dropped (the flow ends there).
+fn remove_step(flow: &mut FlowDef, i: usize) {
+    let gone = flow.nodes.remove(i);
+    let onward = gone
+        .next
+        .iter()
+        .find(|e| e.when.is_none())
+        .map(|e| e.to.clone());
+    if flow.start == gone.id {
+        if let Some(o) = &onward {
+            flow.start = o.clone();
+        }
+    }
+    for n in flow.nodes.iter_mut() {
+        let mut next = Vec::new();
+        for e in std::mem::take(&mut n.next) {
+            if e.to != gone.id {
+                next.push(e);
+            } else if e.when.is_none() {
+                next.extend(gone.next.iter().cloned());
+            } else if let Some(o) = &onward {
+                next.push(liveline_types::forms::Edge {
+                    when: e.when,
+                    to: o.clone(),
+                });
+            }
+        }
+        n.next = next;
+    }
+}
+
 #[component]
 fn FlowDesigner() -> impl IntoView {
     let i18n = use_i18n();
@@ -611,7 +677,19 @@ fn FlowDesigner() -> impl IntoView {
                                             on:input=move |ev| { let v = event_target_value(&ev); update(&|w| w.nodes[i].next[j].when = Some(v.clone())) } />
                                     </div>
                                 }).collect_view()}
-                                <button type="button" class="secondary" on:click=move |_| { editing.set(None); reshape(); }>{t!(i18n, builder.done)}</button>
+                                <div class="form-actions wrap">
+                                    <button type="button" class="secondary" on:click=move |_| { editing.set(None); reshape(); }>{t!(i18n, builder.done)}</button>
+                                    <button type="button" class="secondary" id=format!("fd-add-after-{i}") on:click=move |_| {
+                                        update(&|w| add_step_after(w, i));
+                                        editing.set(Some(i + 1));
+                                        reshape();
+                                    }>{t!(i18n, builder.add_step)}</button>
+                                    <button type="button" class="link danger" id=format!("fd-remove-{i}") on:click=move |_| {
+                                        update(&|w| remove_step(w, i));
+                                        editing.set(None);
+                                        reshape();
+                                    }>{t!(i18n, builder.remove_step)}</button>
+                                </div>
                             </div>
                         }
                     })
