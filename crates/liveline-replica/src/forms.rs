@@ -416,6 +416,33 @@ fn foundation_keys() -> Vec<String> {
 }
 
 impl Replica {
+    /// The team's lead form, compiled once per published version.
+    fn lead_form_compiled(
+        &self,
+    ) -> Result<std::result::Result<std::sync::Arc<(FormDef, Form)>, Vec<FieldError>>> {
+        let team = self.actor()?.1.team_id;
+        let id = definition_doc_id(DocKind::FormDef, &team, "lead");
+        let bytes: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT bytes FROM docs WHERE id = ?1")?
+            .query_row([&id], |r| r.get(0))
+            .optional()?;
+        let mut cache = self.lead_form.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((b, compiled)) = cache.as_ref() {
+            if *b == bytes {
+                return Ok(Ok(compiled.clone()));
+            }
+        }
+        let def = self.form("lead")?;
+        let form = match Form::compile(&def) {
+            Ok(f) => f,
+            Err(errors) => return Ok(Err(errors)),
+        };
+        let compiled = std::sync::Arc::new((def, form));
+        *cache = Some((bytes, compiled.clone()));
+        Ok(Ok(compiled))
+    }
+
     /// Checks a lead against the team's lead form as an admin last published it: the foundation's fields must be
     /// filled where the form now requires them, and the fields an admin added are validated like any form field.
     /// Returns the added fields' values to store (JSON by key), or every fault.
@@ -425,11 +452,11 @@ impl Replica {
         stored: &BTreeMap<String, String>,
     ) -> Result<std::result::Result<BTreeMap<String, String>, Vec<FieldError>>> {
         use liveline_types::forms::Value;
-        let def = self.form("lead")?;
-        let form = match Form::compile(&def) {
-            Ok(f) => f,
+        let compiled = match self.lead_form_compiled()? {
+            Ok(x) => x,
             Err(errors) => return Ok(Err(errors)),
         };
+        let (def, form) = (&compiled.0, &compiled.1);
         let foundation = foundation_keys();
         // The foundation's values stand as already saved, so the form reads them (a phone by the country, a
         // condition or formula over them) without parsing them a second time.

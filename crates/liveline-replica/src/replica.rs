@@ -68,6 +68,15 @@ pub type Result<T> = std::result::Result<T, ReplicaError>;
 pub struct Replica {
     pub(crate) conn: Connection,
     path: PathBuf,
+    /// The team's lead form compiled, with the published document's bytes it came from (`None`: the built-in
+    /// one): a capture compiles it only when an admin published a new version.
+    #[allow(clippy::type_complexity)]
+    pub(crate) lead_form: std::sync::Mutex<
+        Option<(
+            Option<Vec<u8>>,
+            std::sync::Arc<(liveline_types::forms::FormDef, liveline_forms::Form)>,
+        )>,
+    >,
 }
 
 /// What the device knows of its sign-in, kept in `meta`.
@@ -121,6 +130,7 @@ impl Replica {
         Ok(Self {
             conn,
             path: path.to_path_buf(),
+            lead_form: std::sync::Mutex::new(None),
         })
     }
 
