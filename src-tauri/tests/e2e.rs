@@ -123,11 +123,17 @@ const WAIT: Duration = Duration::from_secs(30);
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
+    match c.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
+        Ok(e) => e,
+        Err(e) => {
+            shot(c, "failed-wait").await;
+            let body = c
+                .execute("return document.querySelector('#main').innerText;", vec![])
+                .await
+                .unwrap_or_default();
+            panic!("{css} never appeared: {e}; the screen shows: {body}")
+        }
+    }
 }
 
 async fn type_into(c: &Client, css: &str, text: &str) {
@@ -672,6 +678,13 @@ async fn an_admin_adds_a_lead_field_and_an_order_is_approved_after_a_rejection()
     assistant.set_window_size(390, 844).await.unwrap();
     click(&assistant, "#lang-switch").await;
     wait_css(&assistant, "#lead-incoterm").await;
+    assistant
+        .execute(
+            "document.querySelector('#lead-incoterm').scrollIntoView({block: 'center'});",
+            vec![],
+        )
+        .await
+        .unwrap();
     shot(&assistant, "capture-added-field-phone-zh").await;
     assistant.close().await.unwrap();
 
@@ -742,6 +755,10 @@ async fn an_admin_adds_a_lead_field_and_an_order_is_approved_after_a_rejection()
     assert!(
         line.contains("Waiting for you") && line.contains("59.97 USD"),
         "{line}"
+    );
+    assert!(
+        finance.find(Locator::Css("#record-new")).await.is_err(),
+        "finance confirms orders but does not write them"
     );
     shot(&finance, "records-finance-desktop-en").await;
     open_order(&finance, "Atlas Imports").await;

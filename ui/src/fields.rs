@@ -555,10 +555,7 @@ pub fn Fields(
             .into_iter()
             .filter(|f| !f.removed)
             .map(|f| {
-                let enabled = !locked
-                    && writable
-                        .as_ref()
-                        .is_none_or(|w| w.iter().any(|k| *k == f.key));
+                let enabled = !locked && writable.as_ref().is_none_or(|w| w.contains(&f.key));
                 field_view(i18n, draft, prefix, f, enabled)
             })
             .collect_view()

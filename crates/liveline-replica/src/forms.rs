@@ -13,6 +13,9 @@ use std::collections::BTreeMap;
 
 use crate::replica::{commit_change, load_doc, Replica, ReplicaError, Result};
 
+/// A form definition with its compiled checks.
+type CompiledForm = std::sync::Arc<(FormDef, Form)>;
+
 fn admin_only() -> Vec<FieldError> {
     vec![FieldError {
         field: String::new(),
@@ -417,9 +420,7 @@ fn foundation_keys() -> Vec<String> {
 
 impl Replica {
     /// The team's lead form, compiled once per published version.
-    fn lead_form_compiled(
-        &self,
-    ) -> Result<std::result::Result<std::sync::Arc<(FormDef, Form)>, Vec<FieldError>>> {
+    fn lead_form_compiled(&self) -> Result<std::result::Result<CompiledForm, Vec<FieldError>>> {
         let team = self.actor()?.1.team_id;
         let id = definition_doc_id(DocKind::FormDef, &team, "lead");
         let bytes: Option<Vec<u8>> = self
@@ -710,7 +711,7 @@ impl Replica {
                 pending,
             });
         }
-        out.sort_by(|a, b| (b.mine, b.updated_at).cmp(&(a.mine, a.updated_at)));
+        out.sort_by_key(|r| std::cmp::Reverse((r.mine, r.updated_at)));
         Ok(out)
     }
 

@@ -241,18 +241,33 @@ pub fn Records() -> impl IntoView {
         })
         .unwrap_or_default()
     });
+    // Finance and the warehouse act on records; those who work with buyers write them (the server holds the same).
+    let can_create = Memo::new(move |_| {
+        app.session.with(|s| {
+            s.as_ref().is_some_and(|s| {
+                s.role.split(',').any(|r| {
+                    matches!(
+                        r.trim(),
+                        "assistant" | "sales_rep" | "sales_lead" | "manager" | "admin"
+                    )
+                })
+            })
+        })
+    });
     view! {
         <section class="screen records">
             <div class="screen-head">
                 <h1>{t!(i18n, rec.title)}</h1>
-                <button
-                    type="button"
-                    class="primary"
-                    id="record-new"
-                    on:click=move |_| app.screen.set(Screen::Record { form: app.record_form.get_untracked(), id: None })
-                >
-                    {move || t_string!(i18n, rec.new, form = form_name.get()).to_string()}
-                </button>
+                {move || can_create.get().then(|| view! {
+                    <button
+                        type="button"
+                        class="primary"
+                        id="record-new"
+                        on:click=move |_| app.screen.set(Screen::Record { form: app.record_form.get_untracked(), id: None })
+                    >
+                        {move || t_string!(i18n, rec.new, form = form_name.get()).to_string()}
+                    </button>
+                })}
             </div>
             <div class="filters">
                 <div class="filter">
