@@ -468,12 +468,17 @@ pub fn as_input(v: &Value, tz: &jiff::tz::TimeZone) -> FieldInput {
             currency: m.currency.clone(),
         },
         Value::List(l) => FieldInput::Many(l.clone()),
+        // Whole minutes as a datetime-local input shows them; seconds only where the value has them, so a
+        // record saved again unchanged keeps its instant.
         Value::DateTime(ms) => FieldInput::Text(
             jiff::Timestamp::from_millisecond(*ms)
                 .map(|t| {
-                    t.to_zoned(tz.clone())
-                        .strftime("%Y-%m-%dT%H:%M")
-                        .to_string()
+                    let format = if ms % 60_000 == 0 {
+                        "%Y-%m-%dT%H:%M"
+                    } else {
+                        "%Y-%m-%dT%H:%M:%S%.f"
+                    };
+                    t.to_zoned(tz.clone()).strftime(format).to_string()
                 })
                 .unwrap_or_default(),
         ),
@@ -866,21 +871,10 @@ fn instant(s: &str, tz: &jiff::tz::TimeZone) -> Option<i64> {
 
 /// Checks a stored value against its field (a default, or a value set by a flow action).
 pub fn check_stored(f: &FieldDef, v: &Value, ctx: &Ctx<'_>) -> Result<(), FieldError> {
-    let raw = match v {
-        Value::Text(s) | Value::Date(s) => FieldInput::Text(s.clone()),
-        Value::Number(n) => FieldInput::Text(n.to_string()),
-        Value::Money(m) => FieldInput::Money {
-            amount: m.amount.to_string(),
-            currency: m.currency.clone(),
-        },
-        Value::List(l) => FieldInput::Many(l.clone()),
-        Value::DateTime(ms) => FieldInput::Text(
-            jiff::Timestamp::from_millisecond(*ms)
-                .map(|t| t.to_string())
-                .unwrap_or_default(),
-        ),
-        Value::Rows(_) => return Err(fault(&f.key, codes::VALUE_SHAPE)),
-    };
+    if matches!(v, Value::Rows(_)) {
+        return Err(fault(&f.key, codes::VALUE_SHAPE));
+    }
+    let raw = as_input(v, &jiff::tz::TimeZone::UTC);
     let mut errors = Vec::new();
     match parse_field(f, &f.key, &raw, None, ctx, &mut errors) {
         _ if !errors.is_empty() => Err(errors.remove(0)),

@@ -171,22 +171,25 @@ pub fn read_values(doc: &AutoCommit) -> Values {
     out
 }
 
-/// Appends a decision to the record's log.
-pub fn append_decision(doc: &mut AutoCommit, d: &Decision) -> Result<(), RecordError> {
-    let list = map(doc, &ROOT, "decisions", ObjType::List)?;
+/// Appends `entry` as JSON to the record's append-only list `key`.
+fn append_json<T: serde::Serialize>(
+    doc: &mut AutoCommit,
+    key: &str,
+    entry: &T,
+) -> Result<(), RecordError> {
+    let list = map(doc, &ROOT, key, ObjType::List)?;
     let at = doc.length(&list);
     doc.insert(
         &list,
         at,
-        serde_json::to_string(d).expect("decisions serialize"),
+        serde_json::to_string(entry).expect("log entries serialize"),
     )?;
     Ok(())
 }
 
-/// The record's decisions, in list order (replay does not depend on it); unreadable entries are skipped.
-pub fn decisions(doc: &AutoCommit) -> Vec<Decision> {
-    let Ok(Some((automerge::Value::Object(ObjType::List), list))) = doc.get(ROOT, "decisions")
-    else {
+/// The entries of the record's list `key`, in list order; unreadable entries are skipped.
+fn json_list<T: serde::de::DeserializeOwned>(doc: &AutoCommit, key: &str) -> Vec<T> {
+    let Ok(Some((automerge::Value::Object(ObjType::List), list))) = doc.get(ROOT, key) else {
         return Vec::new();
     };
     (0..doc.length(&list))
@@ -198,6 +201,16 @@ pub fn decisions(doc: &AutoCommit) -> Vec<Decision> {
             _ => None,
         })
         .collect()
+}
+
+/// Appends a decision to the record's log.
+pub fn append_decision(doc: &mut AutoCommit, d: &Decision) -> Result<(), RecordError> {
+    append_json(doc, "decisions", d)
+}
+
+/// The record's decisions, in list order (replay does not depend on it); unreadable entries are skipped.
+pub fn decisions(doc: &AutoCommit) -> Vec<Decision> {
+    json_list(doc, "decisions")
 }
 
 /// The server's judgement of a person's change to a record's decision log: what was there stays as it was, and
@@ -303,30 +316,12 @@ pub fn check_writes(
 
 /// Appends an edit to the record's edit log.
 pub fn append_edit(doc: &mut AutoCommit, e: &Edit) -> Result<(), RecordError> {
-    let list = map(doc, &ROOT, "edits", ObjType::List)?;
-    let at = doc.length(&list);
-    doc.insert(
-        &list,
-        at,
-        serde_json::to_string(e).expect("edits serialize"),
-    )?;
-    Ok(())
+    append_json(doc, "edits", e)
 }
 
 /// The record's edit log; unreadable entries are skipped.
 pub fn edits(doc: &AutoCommit) -> Vec<Edit> {
-    let Ok(Some((automerge::Value::Object(ObjType::List), list))) = doc.get(ROOT, "edits") else {
-        return Vec::new();
-    };
-    (0..doc.length(&list))
-        .filter_map(|i| match doc.get(&list, i) {
-            Ok(Some((automerge::Value::Scalar(s), _))) => match s.as_ref() {
-                automerge::ScalarValue::Str(s) => serde_json::from_str(s).ok(),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect()
+    json_list(doc, "edits")
 }
 
 /// The server's judgement of a change to a record's edit log: it only grows, and only in its author's name.

@@ -657,3 +657,39 @@ fn lead_form_as_data_reads_a_lead_like_the_capture_screen() {
         ]
     );
 }
+
+#[test]
+fn a_stored_instant_shown_in_a_zone_and_saved_again_keeps_its_value() {
+    let def = FormDef {
+        id: "call".into(),
+        name: Text::new("Call", "通话"),
+        version: 1,
+        fields: vec![FieldDef::new(
+            "at",
+            Text::new("When", "时间"),
+            FieldKind::DateTime,
+        )],
+    };
+    let form = Form::compile(&def).unwrap();
+    let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap();
+    let roles = vec!["sales_rep".to_string()];
+    // 2025-12-01 09:30:05.123 UTC, and a whole minute.
+    for ms in [1_764_581_405_123_i64, 1_764_581_400_000] {
+        let shown = liveline_forms::form::as_input(&Value::DateTime(ms), &tz);
+        if ms % 60_000 == 0 {
+            assert_eq!(
+                shown,
+                text("2025-12-01T17:30"),
+                "a whole minute is shown as the input shows it"
+            );
+        }
+        let saved = form
+            .validate(
+                &input(vec![("at", shown)]),
+                &Values::new(),
+                &ctx_for(&roles, &tz),
+            )
+            .unwrap();
+        assert_eq!(saved["at"], Value::DateTime(ms));
+    }
+}

@@ -590,26 +590,29 @@ fn headline(def: &FormDef, values: &liveline_forms::Values) -> (String, String) 
 impl Replica {
     /// Every form the team uses: the built-in ones (as published, if an admin changed them), then added ones.
     pub fn form_defs(&self) -> Result<Vec<FormDef>> {
-        let mut out = Vec::new();
-        for f in builtin::forms() {
-            out.push(self.form(&f.id)?);
-        }
-        for def in self.published_all::<FormDef>(DocKind::FormDef)? {
-            if !out.iter().any(|f| f.id == def.id) {
-                out.push(def);
-            }
-        }
-        Ok(out)
+        let builtin = builtin::forms().into_iter().map(|f| f.id);
+        self.defs_in_use(builtin, DocKind::FormDef, |r, id| r.form(id), |f| &f.id)
     }
 
     /// Every flow the team uses, like [`Replica::form_defs`].
     pub fn flow_defs(&self) -> Result<Vec<FlowDef>> {
+        let builtin = builtin::flows().into_iter().map(|f| f.id);
+        self.defs_in_use(builtin, DocKind::FlowDef, |r, id| r.flow(id), |f| &f.id)
+    }
+
+    fn defs_in_use<T: DeserializeOwned>(
+        &self,
+        builtin: impl Iterator<Item = String>,
+        kind: DocKind,
+        current: impl Fn(&Self, &str) -> Result<T>,
+        id_of: impl Fn(&T) -> &String,
+    ) -> Result<Vec<T>> {
         let mut out = Vec::new();
-        for f in builtin::flows() {
-            out.push(self.flow(&f.id)?);
+        for id in builtin {
+            out.push(current(self, &id)?);
         }
-        for def in self.published_all::<FlowDef>(DocKind::FlowDef)? {
-            if !out.iter().any(|f| f.id == def.id) {
+        for def in self.published_all::<T>(kind)? {
+            if !out.iter().any(|f| id_of(f) == id_of(&def)) {
                 out.push(def);
             }
         }

@@ -106,6 +106,156 @@ fn faults_of(errors: RwSignal<Vec<FieldError>>, name: &str) -> Vec<FieldError> {
     })
 }
 
+/// A definition the forms screen edits.
+trait Definition: Clone + PartialEq + Send + Sync + 'static {
+    fn id(&self) -> &str;
+    fn version(&self) -> u32;
+}
+
+impl Definition for FormDef {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> u32 {
+        self.version
+    }
+}
+
+impl Definition for FlowDef {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> u32 {
+        self.version
+    }
+}
+
+/// What the form builder and the flow designer share: the team's definitions, the one chosen and its working
+/// copy, the faults of the last publish, and the list's shape (bumped when items are added, moved or removed, so
+/// typing into a label redraws nothing and the input keeps its focus).
+struct Editor<T: Definition> {
+    defs: RwSignal<Vec<T>>,
+    selected: RwSignal<String>,
+    working: RwSignal<Option<T>>,
+    errors: RwSignal<Vec<FieldError>>,
+    failure: RwSignal<Option<AppError>>,
+    published: RwSignal<Option<u32>>,
+    busy: RwSignal<bool>,
+    editing: RwSignal<Option<usize>>,
+    shape: RwSignal<u32>,
+}
+
+impl<T: Definition> Clone for Editor<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Definition> Copy for Editor<T> {}
+
+impl<T: Definition> Editor<T> {
+    fn new(selected: &str) -> Self {
+        Self {
+            defs: RwSignal::new(Vec::new()),
+            selected: RwSignal::new(selected.to_string()),
+            working: RwSignal::new(None),
+            errors: RwSignal::new(Vec::new()),
+            failure: RwSignal::new(None),
+            published: RwSignal::new(None),
+            busy: RwSignal::new(false),
+            editing: RwSignal::new(None),
+            shape: RwSignal::new(0),
+        }
+    }
+
+    fn reshape(self) {
+        self.shape.update(|n| *n += 1);
+    }
+
+    /// Loads the team's definitions and starts a working copy of the chosen one.
+    fn load<F, Fut>(self, fetch: F)
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: std::future::Future<Output = Result<Vec<T>, AppError>> + 'static,
+    {
+        let request = fetch();
+        spawn_local(async move {
+            match request.await {
+                Ok(list) => {
+                    let id = self.selected.get_untracked();
+                    self.working
+                        .set(list.iter().find(|f| f.id() == id).cloned());
+                    self.defs.set(list);
+                    self.reshape();
+                }
+                Err(e) => self.failure.set(Some(e)),
+            }
+        });
+    }
+
+    fn select(self, id: String) {
+        self.working.set(
+            self.defs
+                .with_untracked(|d| d.iter().find(|f| f.id() == id).cloned()),
+        );
+        self.selected.set(id);
+        self.reshape();
+        self.errors.set(Vec::new());
+        self.published.set(None);
+        self.editing.set(None);
+    }
+
+    /// The chosen definition as published, and whether the working copy differs from it.
+    fn original(self) -> (Memo<Option<T>>, Memo<bool>) {
+        let original = Memo::new(move |_| {
+            let id = self.selected.get();
+            self.defs.with(|d| d.iter().find(|f| f.id() == id).cloned())
+        });
+        let dirty = Memo::new(move |_| self.working.get() != original.get());
+        (original, dirty)
+    }
+
+    fn update(self, f: &dyn Fn(&mut T)) {
+        self.working.update(|w| {
+            if let Some(w) = w {
+                f(w);
+            }
+        });
+        self.published.set(None);
+    }
+
+    /// Publishes the working copy with `send`; on success loads again with `fetch` and runs `after`.
+    fn publish<S, SFut, F, FFut>(self, send: S, fetch: F, after: impl Fn() + 'static)
+    where
+        S: FnOnce(T) -> SFut + 'static,
+        SFut: std::future::Future<Output = Result<Vec<FieldError>, AppError>> + 'static,
+        F: Fn() -> FFut + 'static,
+        FFut: std::future::Future<Output = Result<Vec<T>, AppError>> + 'static,
+    {
+        let Some(def) = self.working.get_untracked() else {
+            return;
+        };
+        self.busy.set(true);
+        self.failure.set(None);
+        let version = def.version();
+        spawn_local(async move {
+            let result = send(def).await;
+            self.busy.set(false);
+            match result {
+                Ok(es) if es.is_empty() => {
+                    self.errors.set(Vec::new());
+                    self.published.set(Some(version + 1));
+                    self.editing.set(None);
+                    self.load(fetch);
+                    after();
+                }
+                Ok(es) => self.errors.set(es),
+                Err(e) => self.failure.set(Some(e)),
+            }
+        });
+    }
+}
+
 #[component]
 pub fn Forms() -> impl IntoView {
     let i18n = use_i18n();
@@ -132,70 +282,30 @@ pub fn Forms() -> impl IntoView {
 fn FormBuilder() -> impl IntoView {
     let i18n = use_i18n();
     let app = AppState::get();
-    let defs = RwSignal::new(Vec::<FormDef>::new());
-    let selected = RwSignal::new("lead".to_string());
-    let working = RwSignal::new(None::<FormDef>);
-    let errors = RwSignal::new(Vec::<FieldError>::new());
-    let failure = RwSignal::new(None::<AppError>);
-    let published = RwSignal::new(None::<u32>);
-    let busy = RwSignal::new(false);
-    let editing = RwSignal::new(None::<usize>);
-    // Bumped when the list's shape changes (load, add, move, remove, done editing): typing into a label redraws
-    // nothing, so the input keeps its focus.
-    let shape = RwSignal::new(0u32);
-    let reshape = move || shape.update(|n| *n += 1);
+    let ed = Editor::<FormDef>::new("lead");
+    let Editor {
+        defs,
+        selected,
+        working,
+        errors,
+        failure,
+        published,
+        busy,
+        editing,
+        shape,
+    } = ed;
     let preview = RwSignal::new("phone");
     let preview_draft = Draft::new();
-
-    let load = move || {
-        spawn_local(async move {
-            match api::form_defs().await {
-                Ok(list) => {
-                    let id = selected.get_untracked();
-                    working.set(list.iter().find(|f| f.id == id).cloned());
-                    defs.set(list);
-                    reshape();
-                }
-                Err(e) => failure.set(Some(e)),
-            }
-        });
-    };
-    load();
-    let original = Memo::new(move |_| {
-        let id = selected.get();
-        defs.with(|d| d.iter().find(|f| f.id == id).cloned())
-    });
-    let dirty = Memo::new(move |_| working.get() != original.get());
-
-    let update = move |f: &dyn Fn(&mut FormDef)| {
-        working.update(|w| {
-            if let Some(w) = w {
-                f(w);
-            }
-        });
-        published.set(None);
-    };
+    let reshape = move || ed.reshape();
+    ed.load(api::form_defs);
+    let (original, dirty) = ed.original();
+    let update = move |f: &dyn Fn(&mut FormDef)| ed.update(f);
     let publish = move || {
-        let Some(def) = working.get_untracked() else {
-            return;
-        };
-        busy.set(true);
-        failure.set(None);
-        spawn_local(async move {
-            let result = api::publish_form(&def).await;
-            busy.set(false);
-            match result {
-                Ok(es) if es.is_empty() => {
-                    errors.set(Vec::new());
-                    published.set(Some(def.version + 1));
-                    editing.set(None);
-                    load();
-                    app.load_lead_form();
-                }
-                Ok(es) => errors.set(es),
-                Err(e) => failure.set(Some(e)),
-            }
-        });
+        ed.publish(
+            |d| async move { api::publish_form(&d).await },
+            api::form_defs,
+            move || app.load_lead_form(),
+        )
     };
 
     // The add-a-field panel.
@@ -316,13 +426,7 @@ fn FormBuilder() -> impl IntoView {
                 <div class="filter">
                     <label for="fb-form">{t!(i18n, rec.form_label)}</label>
                     <select id="fb-form" on:change=move |ev| {
-                        let id = event_target_value(&ev);
-                        selected.set(id.clone());
-                        working.set(defs.with_untracked(|d| d.iter().find(|f| f.id == id).cloned()));
-                        reshape();
-                        errors.set(Vec::new());
-                        published.set(None);
-                        editing.set(None);
+                        ed.select(event_target_value(&ev));
                     }>
                         {move || defs.get().into_iter().map(|f| {
                             let id = f.id.clone();
@@ -493,7 +597,19 @@ fn remove_step(flow: &mut FlowDef, i: usize) {
 fn FlowDesigner() -> impl IntoView {
     let i18n = use_i18n();
     let app = AppState::get();
-    let defs = RwSignal::new(Vec::<FlowDef>::new());
+    let ed = Editor::<FlowDef>::new("live_order");
+    let Editor {
+        defs,
+        selected,
+        working,
+        errors,
+        failure,
+        published,
+        busy,
+        editing,
+        shape,
+    } = ed;
+    let reshape = move || ed.reshape();
     // The forms the flows run on, to name their fields.
     let forms = RwSignal::new(Vec::<FormDef>::new());
     spawn_local(async move {
@@ -501,65 +617,15 @@ fn FlowDesigner() -> impl IntoView {
             forms.set(list);
         }
     });
-    let selected = RwSignal::new("live_order".to_string());
-    let working = RwSignal::new(None::<FlowDef>);
-    let errors = RwSignal::new(Vec::<FieldError>::new());
-    let failure = RwSignal::new(None::<AppError>);
-    let published = RwSignal::new(None::<u32>);
-    let busy = RwSignal::new(false);
-    let editing = RwSignal::new(None::<usize>);
-    // Bumped when the list's shape changes (load, add, move, remove, done editing): typing into a label redraws
-    // nothing, so the input keeps its focus.
-    let shape = RwSignal::new(0u32);
-    let reshape = move || shape.update(|n| *n += 1);
-
-    let load = move || {
-        spawn_local(async move {
-            match api::flow_defs().await {
-                Ok(list) => {
-                    let id = selected.get_untracked();
-                    working.set(list.iter().find(|f| f.id == id).cloned());
-                    defs.set(list);
-                    reshape();
-                }
-                Err(e) => failure.set(Some(e)),
-            }
-        });
-    };
-    load();
-    let original = Memo::new(move |_| {
-        let id = selected.get();
-        defs.with(|d| d.iter().find(|f| f.id == id).cloned())
-    });
-    let dirty = Memo::new(move |_| working.get() != original.get());
-    let update = move |f: &dyn Fn(&mut FlowDef)| {
-        working.update(|w| {
-            if let Some(w) = w {
-                f(w);
-            }
-        });
-        published.set(None);
-    };
+    ed.load(api::flow_defs);
+    let (original, dirty) = ed.original();
+    let update = move |f: &dyn Fn(&mut FlowDef)| ed.update(f);
     let publish = move || {
-        let Some(def) = working.get_untracked() else {
-            return;
-        };
-        busy.set(true);
-        failure.set(None);
-        spawn_local(async move {
-            let result = api::publish_flow(&def).await;
-            busy.set(false);
-            match result {
-                Ok(es) if es.is_empty() => {
-                    errors.set(Vec::new());
-                    published.set(Some(def.version + 1));
-                    editing.set(None);
-                    load();
-                }
-                Ok(es) => errors.set(es),
-                Err(e) => failure.set(Some(e)),
-            }
-        });
+        ed.publish(
+            |d| async move { api::publish_flow(&d).await },
+            api::flow_defs,
+            move || (),
+        )
     };
 
     let nodes = move || {
@@ -721,13 +787,7 @@ fn FlowDesigner() -> impl IntoView {
                 <div class="filter">
                     <label for="fd-flow">{t!(i18n, builder.flows)}</label>
                     <select id="fd-flow" on:change=move |ev| {
-                        let id = event_target_value(&ev);
-                        selected.set(id.clone());
-                        working.set(defs.with_untracked(|d| d.iter().find(|f| f.id == id).cloned()));
-                        reshape();
-                        errors.set(Vec::new());
-                        published.set(None);
-                        editing.set(None);
+                        ed.select(event_target_value(&ev));
                     }>
                         {move || defs.get().into_iter().map(|f| {
                             let id = f.id.clone();
