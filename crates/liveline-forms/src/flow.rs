@@ -796,26 +796,19 @@ impl Flow {
                 false
             }
             Act::Approve => {
-                if let Some(NodeKind::Approve { requires, sign, .. }) =
-                    self.node(&node).map(|n| &n.kind)
-                {
-                    let missing: Vec<&str> = requires
-                        .iter()
-                        .filter(|k| !values.contains_key(*k))
-                        .map(String::as_str)
-                        .collect();
-                    if !missing.is_empty() {
-                        return Err(AppError::new(codes::FLOW_REQUIRES)
-                            .with("fields", missing.join(", "))
-                            .with("node", node));
-                    }
+                if let Some(NodeKind::Approve { sign, .. }) = self.node(&node).map(|n| &n.kind) {
+                    self.check_requires(&node, values)?;
                     let w = st.waiting.as_ref().expect("has node");
                     *sign == Sign::Any || w.approvers.len() == 1
                 } else {
                     false
                 }
             }
-            Act::AutoApprove => true,
+            // A time limit approves only what a person could: the step's required fields must be filled.
+            Act::AutoApprove => {
+                self.check_requires(&node, values)?;
+                true
+            }
             _ => false,
         };
         if moves_on {
@@ -824,6 +817,25 @@ impl Flow {
         self.judge(st, &d)
             .map_err(|code| AppError::new(code).with("node", node))?;
         Ok(d)
+    }
+
+    /// Refuses to pass `node` while a field it requires is empty, naming the fields.
+    fn check_requires(&self, node: &str, values: &Values) -> Result<(), AppError> {
+        let Some(NodeKind::Approve { requires, .. }) = self.node(node).map(|n| &n.kind) else {
+            return Ok(());
+        };
+        let missing: Vec<&str> = requires
+            .iter()
+            .filter(|k| !values.contains_key(*k))
+            .map(String::as_str)
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::new(codes::FLOW_REQUIRES)
+                .with("fields", missing.join(", "))
+                .with("node", node))
+        }
     }
 
     /// The decision the server appends when the waiting node's time limit has passed, if any.

@@ -520,3 +520,48 @@ fn invalid_flows_are_refused_naming_the_fault() {
         vec![f("form", "def.flow.form [\"lead\"]")]
     );
 }
+
+#[test]
+fn a_passed_time_limit_approves_a_step_but_never_one_missing_its_required_fields() {
+    use liveline_types::forms::OnTimeout;
+    let mut def = builtin::order_flow();
+    for n in def.nodes.iter_mut() {
+        if n.id == "finance" || n.id == "warehouse" {
+            n.limit_minutes = Some(60);
+            n.on_timeout = OnTimeout::AutoApprove;
+        }
+    }
+    let form = Form::compile(&builtin::order_form()).unwrap();
+    let flow = Flow::compile(&def, &form).unwrap();
+    let values = Values::from([
+        ("sales_rep".to_string(), Value::Text("rep".into())),
+        ("currency".to_string(), Value::Text("USD".into())),
+        ("total".to_string(), money("100")),
+    ]);
+    let mut r = Run::with(form, flow, values);
+    r.act("rep", Act::Submit).unwrap();
+    r.act("rep", Act::Approve).unwrap();
+    let people = team();
+    let due = |r: &Run| r.state().waiting.unwrap().due_ms.unwrap();
+    let st = r.state();
+    assert_eq!(
+        r.flow.overdue(&st, &People { roles: &people }, due(&r) - 1),
+        None
+    );
+    assert_eq!(
+        r.flow.overdue(&st, &People { roles: &people }, due(&r)),
+        Some(Act::AutoApprove)
+    );
+    // Finance's step has nothing required: the time limit approves it, in the trail as the system's.
+    r.act("system", Act::AutoApprove).unwrap();
+    assert_eq!(r.state().waiting.unwrap().node, "warehouse");
+    // Shipping needs the tracking number: no time limit ships an order without one.
+    assert_eq!(
+        r.act("system", Act::AutoApprove),
+        Err(codes::FLOW_REQUIRES.into())
+    );
+    r.values
+        .insert("tracking_no".into(), Value::Text("1Z999".into()));
+    r.act("system", Act::AutoApprove).unwrap();
+    assert_eq!(r.state().status, Status::Approved);
+}
