@@ -63,8 +63,7 @@ impl Replica {
     }
 
     fn is_admin(&self) -> Result<bool> {
-        let session = self.session()?.ok_or(ReplicaError::NotSignedIn)?;
-        Ok(session.role.split(',').any(|r| r.trim() == "admin"))
+        Ok(self.my_roles()?.iter().any(|r| r == "admin"))
     }
 
     /// Publishes a form as its next version. Every fault is named and nothing is saved while there is one.
@@ -150,16 +149,7 @@ impl Replica {
         Ok(session
             .members
             .iter()
-            .map(|m| {
-                (
-                    m.id.clone(),
-                    m.role
-                        .split(',')
-                        .map(|r| r.trim().to_string())
-                        .filter(|r| !r.is_empty())
-                        .collect(),
-                )
-            })
+            .map(|m| (m.id.clone(), role_codes(&m.role)))
             .collect())
     }
 
@@ -206,13 +196,7 @@ impl Replica {
             Ok(f) => f,
             Err(errors) => return Ok(Err(errors)),
         };
-        let session = self.session()?.ok_or(ReplicaError::NotSignedIn)?;
-        let roles: Vec<String> = session
-            .role
-            .split(',')
-            .map(|r| r.trim().to_string())
-            .collect();
-        let members: Vec<String> = session.members.iter().map(|m| m.id.clone()).collect();
+        let (roles, members) = self.saver()?;
         let tz = jiff::tz::TimeZone::get(tz).unwrap_or(jiff::tz::TimeZone::UTC);
         let (actor, creds) = self.actor()?;
         let id = id
@@ -486,13 +470,7 @@ impl Replica {
             .filter(|(k, _)| !foundation.contains(k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let session = self.session()?.ok_or(ReplicaError::NotSignedIn)?;
-        let roles: Vec<String> = session
-            .role
-            .split(',')
-            .map(|r| r.trim().to_string())
-            .collect();
-        let members: Vec<String> = session.members.iter().map(|m| m.id.clone()).collect();
+        let (roles, members) = self.saver()?;
         let tz = jiff::tz::TimeZone::system();
         let values = match form.validate(
             &added,
@@ -549,6 +527,14 @@ fn path_label(def: &FormDef, path: &str) -> liveline_types::forms::Text {
         }
         _ => f.label.clone(),
     }
+}
+
+/// The role codes of a session's comma-separated `role`.
+fn role_codes(role: &str) -> Vec<String> {
+    role.split(',')
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .collect()
 }
 
 fn status_code(s: &liveline_forms::Status) -> &'static str {
@@ -638,12 +624,14 @@ impl Replica {
 
     fn my_roles(&self) -> Result<Vec<String>> {
         let session = self.session()?.ok_or(ReplicaError::NotSignedIn)?;
-        Ok(session
-            .role
-            .split(',')
-            .map(|r| r.trim().to_string())
-            .filter(|r| !r.is_empty())
-            .collect())
+        Ok(role_codes(&session.role))
+    }
+
+    /// What validating a save needs to know of the saver: their role codes, and the team's member ids.
+    fn saver(&self) -> Result<(Vec<String>, Vec<String>)> {
+        let session = self.session()?.ok_or(ReplicaError::NotSignedIn)?;
+        let members = session.members.iter().map(|m| m.id.clone()).collect();
+        Ok((role_codes(&session.role), members))
     }
 
     fn member_names(&self) -> Result<BTreeMap<String, String>> {
