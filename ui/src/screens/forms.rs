@@ -110,6 +110,7 @@ fn faults_of(errors: RwSignal<Vec<FieldError>>, name: &str) -> Vec<FieldError> {
 trait Definition: Clone + PartialEq + Send + Sync + 'static {
     fn id(&self) -> &str;
     fn version(&self) -> u32;
+    fn name(&self) -> &Text;
 }
 
 impl Definition for FormDef {
@@ -119,6 +120,9 @@ impl Definition for FormDef {
     fn version(&self) -> u32 {
         self.version
     }
+    fn name(&self) -> &Text {
+        &self.name
+    }
 }
 
 impl Definition for FlowDef {
@@ -127,6 +131,9 @@ impl Definition for FlowDef {
     }
     fn version(&self) -> u32 {
         self.version
+    }
+    fn name(&self) -> &Text {
+        &self.name
     }
 }
 
@@ -215,6 +222,42 @@ impl<T: Definition> Editor<T> {
         (original, dirty)
     }
 
+    /// The picker of the definition to edit with its published version, then the faults of the last publish.
+    fn head(
+        self,
+        i18n: I18n,
+        select_id: &'static str,
+        version_id: &'static str,
+        errors_id: &'static str,
+        original: Memo<Option<T>>,
+        label: impl Fn() -> String + Send + Sync + 'static,
+    ) -> impl IntoView {
+        let (defs, selected, errors) = (self.defs, self.selected, self.errors);
+        view! {
+            <div class="filters">
+                <div class="filter">
+                    <label for=select_id>{label}</label>
+                    <select id=select_id on:change=move |ev| self.select(event_target_value(&ev))>
+                        {move || defs.get().into_iter().map(|f| {
+                            let id = f.id().to_string();
+                            let id2 = id.clone();
+                            view! { <option value=id prop:selected=move || selected.get() == id2>{move || text_of(i18n, f.name())}</option> }
+                        }).collect_view()}
+                    </select>
+                </div>
+                <p class="muted" id=version_id>
+                    {move || original.get().map(|f| t_string!(i18n, builder.version, v = f.version().to_string()).to_string())}
+                </p>
+            </div>
+            {move || {
+                let lines = errors.with(|es| fault_lines(i18n, es));
+                (!lines.is_empty()).then(|| view! {
+                    <div class="form-error" role="alert" id=errors_id>{lines.into_iter().map(|l| view! { <p>{l}</p> }).collect_view()}</div>
+                })
+            }}
+        }
+    }
+
     fn update(self, f: &dyn Fn(&mut T)) {
         self.working.update(|w| {
             if let Some(w) = w {
@@ -284,8 +327,6 @@ fn FormBuilder() -> impl IntoView {
     let app = AppState::get();
     let ed = Editor::<FormDef>::new("lead");
     let Editor {
-        defs,
-        selected,
         working,
         errors,
         failure,
@@ -293,6 +334,7 @@ fn FormBuilder() -> impl IntoView {
         busy,
         editing,
         shape,
+        ..
     } = ed;
     let preview = RwSignal::new("phone");
     let preview_draft = Draft::new();
@@ -422,29 +464,7 @@ fn FormBuilder() -> impl IntoView {
 
     view! {
         <div class="builder">
-            <div class="filters">
-                <div class="filter">
-                    <label for="fb-form">{t!(i18n, rec.form_label)}</label>
-                    <select id="fb-form" on:change=move |ev| {
-                        ed.select(event_target_value(&ev));
-                    }>
-                        {move || defs.get().into_iter().map(|f| {
-                            let id = f.id.clone();
-                            let id2 = f.id.clone();
-                            view! { <option value=id prop:selected=move || selected.get() == id2>{move || text_of(i18n, &f.name)}</option> }
-                        }).collect_view()}
-                    </select>
-                </div>
-                <p class="muted" id="fb-version">
-                    {move || original.get().map(|f| t_string!(i18n, builder.version, v = f.version.to_string()).to_string())}
-                </p>
-            </div>
-            {move || {
-                let lines = errors.with(|es| fault_lines(i18n, es));
-                (!lines.is_empty()).then(|| view! {
-                    <div class="form-error" role="alert" id="fb-errors">{lines.into_iter().map(|l| view! { <p>{l}</p> }).collect_view()}</div>
-                })
-            }}
+            {ed.head(i18n, "fb-form", "fb-version", "fb-errors", original, move || t_string!(i18n, rec.form_label).to_string())}
             <div class="builder-grid">
                 <div class="card">
                     <h2>{t!(i18n, builder.fields)}</h2>
@@ -599,8 +619,6 @@ fn FlowDesigner() -> impl IntoView {
     let app = AppState::get();
     let ed = Editor::<FlowDef>::new("live_order");
     let Editor {
-        defs,
-        selected,
         working,
         errors,
         failure,
@@ -608,6 +626,7 @@ fn FlowDesigner() -> impl IntoView {
         busy,
         editing,
         shape,
+        ..
     } = ed;
     let reshape = move || ed.reshape();
     // The forms the flows run on, to name their fields.
@@ -783,29 +802,7 @@ fn FlowDesigner() -> impl IntoView {
 
     view! {
         <div class="designer">
-            <div class="filters">
-                <div class="filter">
-                    <label for="fd-flow">{t!(i18n, builder.flows)}</label>
-                    <select id="fd-flow" on:change=move |ev| {
-                        ed.select(event_target_value(&ev));
-                    }>
-                        {move || defs.get().into_iter().map(|f| {
-                            let id = f.id.clone();
-                            let id2 = f.id.clone();
-                            view! { <option value=id prop:selected=move || selected.get() == id2>{move || text_of(i18n, &f.name)}</option> }
-                        }).collect_view()}
-                    </select>
-                </div>
-                <p class="muted" id="fd-version">
-                    {move || original.get().map(|f| t_string!(i18n, builder.version, v = f.version.to_string()).to_string())}
-                </p>
-            </div>
-            {move || {
-                let lines = errors.with(|es| fault_lines(i18n, es));
-                (!lines.is_empty()).then(|| view! {
-                    <div class="form-error" role="alert" id="fd-errors">{lines.into_iter().map(|l| view! { <p>{l}</p> }).collect_view()}</div>
-                })
-            }}
+            {ed.head(i18n, "fd-flow", "fd-version", "fd-errors", original, move || t_string!(i18n, builder.flows).to_string())}
             <div class="card">
                 <h2>{t!(i18n, builder.nodes)}</h2>
                 <ol class="flow-list" id="fd-nodes">{nodes}</ol>
