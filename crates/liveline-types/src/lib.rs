@@ -5,6 +5,7 @@
 
 pub mod countries;
 pub mod forms;
+pub mod metrics;
 pub mod work;
 
 pub use work::*;
