@@ -20,6 +20,7 @@ mod period;
 pub use period::{resolve, DayIndex, Period, PeriodError};
 
 use jiff::tz::TimeZone;
+use liveline_types::forms::Text;
 use liveline_types::metrics::{
     Dim, FunnelRow, OverdueRow, ResponseBoard, Stage, StepRow, WaitingLead,
 };
@@ -50,6 +51,7 @@ pub struct LeadFact {
 /// One task as the device holds it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskFact {
+    pub id: String,
     pub assignee: String,
     pub due_at: i64,
     /// Still to do (not done or cancelled).
@@ -217,6 +219,7 @@ pub fn funnel(
 }
 
 /// The leads behind one number: captured in `period`, whose `dim` is `key`, that reached `stage`; newest first.
+#[allow(clippy::too_many_arguments)] // each says which number was clicked
 pub fn drill<'a>(
     leads: &'a [LeadFact],
     dim: Dim,
@@ -323,9 +326,9 @@ pub fn approval_steps(visits: &[StepVisit], period: &Period) -> Vec<StepRow> {
             let n = a.spent.len() as i64;
             StepRow {
                 form: form.to_string(),
-                form_label: form.to_string(),
+                form_label: Text::new(form, form),
                 node: node.to_string(),
-                node_label: node.to_string(),
+                node_label: Text::new(node, node),
                 passed: n as u64,
                 avg_ms: (n > 0).then(|| a.spent.iter().sum::<i64>() / n),
                 p90_ms: percentile(&a.spent, 90),

@@ -643,6 +643,67 @@ impl Replica {
             .collect())
     }
 
+    /// Every stay of every record this device holds at an approval step, with the forms' and steps' names: what
+    /// the approvals dashboard measures.
+    pub(crate) fn step_visits(
+        &self,
+    ) -> Result<(
+        Vec<liveline_metrics::StepVisit>,
+        BTreeMap<(String, String), (liveline_types::forms::Text, liveline_types::forms::Text)>,
+    )> {
+        use liveline_types::forms::NodeKind;
+        let roles = self.team_roles()?;
+        let people = People { roles: &roles };
+        let mut forms: BTreeMap<String, Option<(FormDef, Form)>> = BTreeMap::new();
+        let mut visits = Vec::new();
+        let mut labels = BTreeMap::new();
+        let mut st = self
+            .conn
+            .prepare("SELECT bytes FROM docs WHERE kind = 'record'")?;
+        let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        for bytes in rows {
+            let Ok(doc) = AutoCommit::load(&bytes?) else {
+                continue;
+            };
+            let Some(form_id) = read_str(&doc, "form") else {
+                continue;
+            };
+            if !forms.contains_key(&form_id) {
+                let compiled = self
+                    .form(&form_id)
+                    .ok()
+                    .and_then(|d| Form::compile(&d).ok().map(|f| (d, f)));
+                forms.insert(form_id.clone(), compiled);
+            }
+            let Some((def, form)) = forms.get(&form_id).and_then(|f| f.as_ref()) else {
+                continue;
+            };
+            let Some(flow) = self.flow_for(&doc, form)? else {
+                continue;
+            };
+            let values = liveline_forms::record::read_values(&doc);
+            let state = flow.replay(&liveline_forms::record::decisions(&doc), &people, &values);
+            for v in state.visits {
+                let Some(node) = flow.def.nodes.iter().find(|n| n.id == v.node) else {
+                    continue;
+                };
+                if !matches!(node.kind, NodeKind::Approve { .. }) {
+                    continue;
+                }
+                labels
+                    .entry((form_id.clone(), v.node.clone()))
+                    .or_insert_with(|| (def.name.clone(), node.label.clone()));
+                visits.push(liveline_metrics::StepVisit {
+                    form: form_id.clone(),
+                    node: v.node,
+                    entered_at: v.entered_ms,
+                    left_at: v.left_ms,
+                });
+            }
+        }
+        Ok((visits, labels))
+    }
+
     /// The records of form `form_id` this device holds, those waiting for the signed-in user first, then newest.
     pub fn list_records(&self, form_id: &str) -> Result<Vec<liveline_types::forms::RecordSummary>> {
         let def = self.form(form_id)?;

@@ -35,6 +35,9 @@ pub enum ReplicaError {
     NotFound(String),
     #[error("the data folder cannot be written: {0}")]
     ReadOnly(String),
+    /// The request itself is wrong (a dashboard's period); the error names what to fix.
+    #[error("invalid request: {}", .0.code)]
+    Invalid(AppError),
 }
 
 /// What a failed write means for the person holding the device: a full disk, a folder it may not write, or else.
@@ -54,6 +57,7 @@ impl ReplicaError {
             ReplicaError::NotSignedIn => AppError::new(codes::NOT_SIGNED_IN),
             ReplicaError::NotFound(id) => AppError::new(codes::NOT_FOUND).with("id", id.clone()),
             ReplicaError::ReadOnly(_) => AppError::new(codes::STORAGE_READ_ONLY),
+            ReplicaError::Invalid(e) => e.clone(),
             ReplicaError::Db(e) if storage_code(e).is_some() => {
                 AppError::new(storage_code(e).expect("checked"))
             }
@@ -77,6 +81,9 @@ pub struct Replica {
             std::sync::Arc<(liveline_types::forms::FormDef, liveline_forms::Form)>,
         )>,
     >,
+    /// The dashboards' facts, with the database's change counters they were read at: a dashboard reads the
+    /// leads and tasks again only after something was written.
+    pub(crate) facts: std::sync::Mutex<Option<(i64, std::sync::Arc<crate::dashboards::Facts>)>>,
 }
 
 /// What the device knows of its sign-in, kept in `meta`.
@@ -131,6 +138,7 @@ impl Replica {
             conn,
             path: path.to_path_buf(),
             lead_form: std::sync::Mutex::new(None),
+            facts: std::sync::Mutex::new(None),
         })
     }
 

@@ -591,6 +591,12 @@ pub mod codes {
     pub const DEF_ADMIN_ONLY: &str = "def.admin_only";
     /// A key that is not `[a-z][a-z0-9_]*` (at most 40) or used twice.
     pub const DEF_KEY_INVALID: &str = "def.key.invalid";
+    /// A dashboard's period: an unknown time zone (`time_zone`), a date not `YYYY-MM-DD` (`value`), a range that
+    /// ends before it starts, an unknown preset (`value`).
+    pub const PERIOD_TIME_ZONE: &str = "period.time_zone";
+    pub const PERIOD_DATE: &str = "period.date";
+    pub const PERIOD_RANGE: &str = "period.range";
+    pub const PERIOD_PRESET: &str = "period.preset";
     pub const DEF_KEY_DUPLICATE: &str = "def.key.duplicate";
     /// A select field with no options, or an option code used twice; args: `option`.
     pub const DEF_OPTIONS: &str = "def.options";

@@ -181,9 +181,9 @@ pub struct ResponseBoard {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StepRow {
     pub form: String,
-    pub form_label: String,
+    pub form_label: crate::forms::Text,
     pub node: String,
-    pub node_label: String,
+    pub node_label: crate::forms::Text,
     /// Visits to the step that ended in the period.
     pub passed: u64,
     pub avg_ms: Option<i64>,

@@ -33,6 +33,11 @@ async fn main() -> anyhow::Result<()> {
     forms()?;
     let tmp = tempfile::tempdir()?;
     let server = TestServer::start(&tmp.path().join("server")).await;
+    dashboards(&server, tmp.path()).await?;
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("dashboards") {
+        server.stop().await;
+        return Ok(());
+    }
 
     // capture: validate + automerge change + replica rows, one transaction per save.
     {
@@ -302,5 +307,192 @@ fn forms() -> anyhow::Result<()> {
         h.record(t.elapsed().as_micros() as u64)?;
     }
     line(&format!("flow_load_replay decisions={}", log.len()), &h);
+    Ok(())
+}
+
+/// The built-in dashboards on a manager's device holding 100,000 leads (with their contacts), 200,000 tasks and
+/// 50 live sessions over half a year: each board over all of it, with the facts read (`warm`: the manager switches
+/// boards or periods) and right after a write (`cold`: the facts are read again from SQLite).
+async fn dashboards(server: &TestServer, dir: &std::path::Path) -> anyhow::Result<()> {
+    use liveline_types::metrics::{DashboardQuery, Dim, PeriodSpec};
+    const LEADS: u32 = 100_000;
+    const TASKS: u32 = 200_000;
+    let dev = Device::sign_in(server, &dir.join("dashboards"), "manager@demo.liveline").await;
+    let path = dev.replica.lock().unwrap().path().to_path_buf();
+    let team = dev.replica.lock().unwrap().session()?.unwrap().team_id;
+    let reps: Vec<String> = (0..20).map(|i| format!("rep-{i}")).collect();
+    let now = liveline_replica::now_ms();
+    const DAY: i64 = 86_400_000;
+    {
+        let mut conn = rusqlite::Connection::open(&path)?;
+        let tx = conn.transaction()?;
+        for s in 0..50 {
+            tx.execute(
+                "INSERT OR REPLACE INTO live_sessions (id, title, platform, host, starts_at, ends_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                rusqlite::params![
+                    format!("session-{s}"),
+                    format!("Stream {s}"),
+                    ["tiktok", "alibaba", "youtube"][s % 3],
+                    format!("host-{}", s % 5),
+                    now - (50 - s as i64) * 3 * DAY,
+                    now - (50 - s as i64) * 3 * DAY + 3 * 3_600_000
+                ],
+            )?;
+        }
+        let statuses = ["new", "contacted", "qualified", "quoted", "won", "lost"];
+        let channels = [
+            "tiktok_live",
+            "alibaba_live",
+            "facebook",
+            "youtube",
+            "instagram",
+            "other",
+        ];
+        let countries = ["US", "DE", "BR", "MX", "NG", "FR", "IN", "JP", "GB", "AE"];
+        {
+            let mut st = tx.prepare(
+                "INSERT INTO leads (id, team, buyer_name, company, country, phone, email, contact_kind, contact,
+                   channel, live_session, product_interest, quantity, notes, status, owner, created_by, created_at,
+                   updated_at, assigned_at, first_contact_at, contacts)
+                 VALUES (?1, ?2, ?3, '', ?4, ?5, '', 'whatsapp', '', ?6, ?7, ?8, NULL, '', ?9, ?10, 'assistant',
+                   ?11, ?11, ?12, ?13, ?14)",
+            )?;
+            for i in 0..LEADS {
+                let at = now - (i as i64 * 157 % (180 * DAY / 1000)) * 1000;
+                let status = statuses[(i as usize * 7) % 6];
+                let contacted = status != "new" && i % 10 != 0;
+                let first = if contacted {
+                    at + (i as i64 % 90) * 60_000
+                } else {
+                    0
+                };
+                let contacts = if contacted {
+                    format!(
+                        r#"[{{"at":{first},"by":"{}","kind":"whatsapp","note":"called"}}]"#,
+                        reps[i as usize % 20]
+                    )
+                } else {
+                    "[]".to_string()
+                };
+                st.execute(rusqlite::params![
+                    format!("lead-{i}"),
+                    team,
+                    format!("Buyer {i}"),
+                    countries[i as usize % 10],
+                    format!("+1555{:07}", i),
+                    channels[i as usize % 6],
+                    format!("session-{}", i % 50),
+                    format!("product {}", i % 12),
+                    status,
+                    if i % 25 == 0 {
+                        String::new()
+                    } else {
+                        reps[i as usize % 20].clone()
+                    },
+                    at,
+                    if i % 25 == 0 { 0 } else { at + 1_000 },
+                    first,
+                    contacts,
+                ])?;
+            }
+            let mut st = tx.prepare(
+                "INSERT INTO tasks (id, team, title, task_type, assignee, created_by, linked_kind, linked_id,
+                   linked_title, due_at, status, priority, snoozed_until, closed_at, closed_by, escalated_at, rule,
+                   created_at, updated_at, comments, checklist)
+                 VALUES (?1, ?2, 'Follow up', 'follow_up', ?3, 'liveline', 'lead', ?4, '', ?5, ?6, 'normal', 0, 0,
+                   '', 0, '', ?7, ?7, '[]', '[]')",
+            )?;
+            for i in 0..TASKS {
+                let due = now + ((i as i64 % 400) - 300) * 3_600_000;
+                st.execute(rusqlite::params![
+                    format!("task-{i}"),
+                    team,
+                    reps[i as usize % 20],
+                    format!("lead-{}", i % LEADS),
+                    due,
+                    if i % 3 == 0 { "done" } else { "open" },
+                    due - DAY,
+                ])?;
+            }
+        }
+        tx.commit()?;
+    }
+    let r = dev.replica.lock().unwrap();
+    let spec = |preset: &str| PeriodSpec {
+        preset: preset.into(),
+        tz: "Asia/Shanghai".into(),
+        ..Default::default()
+    };
+    let q = |dim: Dim, preset: &str| DashboardQuery {
+        dim: Some(dim),
+        period: spec(preset),
+    };
+    assert_eq!(
+        r.funnel_board(&q(Dim::All, "all"), now)?.total.counts[0],
+        LEADS as u64
+    );
+    for (name, dim, preset) in [
+        ("sessions", Dim::Session, "all"),
+        ("channels", Dim::Channel, "all"),
+        ("reps", Dim::Rep, "all"),
+        ("teams", Dim::Team, "all"),
+        ("days", Dim::Day, "all"),
+        ("weeks", Dim::Week, "all"),
+        ("sessions_month", Dim::Session, "month"),
+    ] {
+        let mut h = Histogram::<u64>::new(3)?;
+        for _ in 0..50 {
+            let t = Instant::now();
+            let table = r.funnel_board(&q(dim, preset), now)?;
+            h.record(t.elapsed().as_micros() as u64)?;
+            assert!(!table.rows.is_empty());
+        }
+        println!(
+            "dashboard board={name} p50_ms={:.3} p99_ms={:.3} leads={LEADS} tasks={TASKS}",
+            ms(&h, 0.5),
+            ms(&h, 0.99)
+        );
+    }
+    let mut h = Histogram::<u64>::new(3)?;
+    for _ in 0..50 {
+        let t = Instant::now();
+        let b = r.response_board(now)?;
+        h.record(t.elapsed().as_micros() as u64)?;
+        assert!(!b.overdue.is_empty());
+    }
+    println!(
+        "dashboard board=response p50_ms={:.3} p99_ms={:.3} leads={LEADS} tasks={TASKS}",
+        ms(&h, 0.5),
+        ms(&h, 0.99)
+    );
+    drop(r);
+    // after a write: a lead captured on this device (or arriving by sync) before each read; only its row is read
+    // again. first_load: the device's first dashboard, reading every lead and task.
+    let mut h = Histogram::<u64>::new(3)?;
+    for i in 0..50 {
+        dev.capture(&lead(&format!("Dashboard {i}")));
+        let r = dev.replica.lock().unwrap();
+        let t = Instant::now();
+        r.funnel_board(&q(Dim::Session, "all"), now)?;
+        h.record(t.elapsed().as_micros() as u64)?;
+    }
+    println!(
+        "dashboard board=sessions_after_write p50_ms={:.3} p99_ms={:.3} leads={LEADS} tasks={TASKS}",
+        ms(&h, 0.5),
+        ms(&h, 0.99)
+    );
+    let mut h = Histogram::<u64>::new(3)?;
+    for _ in 0..5 {
+        let fresh = liveline_replica::Replica::open(&path)?;
+        let t = Instant::now();
+        fresh.funnel_board(&q(Dim::Session, "all"), now)?;
+        h.record(t.elapsed().as_micros() as u64)?;
+    }
+    println!(
+        "dashboard_first_load p50_ms={:.3} p99_ms={:.3} leads={LEADS} tasks={TASKS}",
+        ms(&h, 0.5),
+        ms(&h, 0.99)
+    );
     Ok(())
 }
