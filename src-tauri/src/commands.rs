@@ -380,3 +380,50 @@ pub async fn decide(
     shell.nudge().await;
     shell.with(move |r| r.record_view(&id)).await
 }
+
+/// A period without a time zone is read in this device's.
+fn with_tz(mut p: liveline_types::metrics::PeriodSpec) -> liveline_types::metrics::PeriodSpec {
+    if p.tz.trim().is_empty() {
+        p.tz = jiff::tz::TimeZone::system()
+            .iana_name()
+            .unwrap_or("UTC")
+            .to_string();
+    }
+    p
+}
+
+#[tauri::command]
+pub async fn dashboard(
+    shell: State<'_, Shell>,
+    mut query: liveline_types::metrics::DashboardQuery,
+) -> R<liveline_types::metrics::FunnelTable> {
+    query.period = with_tz(query.period);
+    shell.with(move |r| r.funnel_board(&query, now_ms())).await
+}
+
+#[tauri::command]
+pub async fn dashboard_response(
+    shell: State<'_, Shell>,
+) -> R<liveline_types::metrics::ResponseBoard> {
+    shell.with(|r| r.response_board(now_ms())).await
+}
+
+#[tauri::command]
+pub async fn dashboard_approvals(
+    shell: State<'_, Shell>,
+    period: liveline_types::metrics::PeriodSpec,
+) -> R<Vec<liveline_types::metrics::StepRow>> {
+    let period = with_tz(period);
+    shell
+        .with(move |r| r.approval_board(&period, now_ms()))
+        .await
+}
+
+#[tauri::command]
+pub async fn dashboard_drill(
+    shell: State<'_, Shell>,
+    mut query: liveline_types::metrics::DrillQuery,
+) -> R<Vec<LeadView>> {
+    query.period = with_tz(query.period);
+    shell.with(move |r| r.drill(&query, now_ms())).await
+}

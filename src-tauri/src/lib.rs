@@ -108,6 +108,10 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             commands::get_record,
             commands::save_record,
             commands::decide,
+            commands::dashboard,
+            commands::dashboard_response,
+            commands::dashboard_approvals,
+            commands::dashboard_drill,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while running the Liveline app");

@@ -862,3 +862,157 @@ async fn an_admin_adds_a_lead_field_and_an_order_is_approved_after_a_rejection()
     rep.close().await.unwrap();
     server.stop().await;
 }
+
+/// Waits until the element `css`'s rendered text (`innerText`, which counts sticky row headers that WebDriver's
+/// visible-text rule leaves out) contains `text`.
+async fn wait_inner_text(c: &Client, css: &str, text: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let got = c
+            .execute(
+                "return document.querySelector(arguments[0])?.innerText ?? '';",
+                vec![json!(css)],
+            )
+            .await
+            .unwrap_or_default();
+        if got.as_str().is_some_and(|t| t.contains(text)) {
+            return;
+        }
+        if tokio::time::Instant::now() > deadline {
+            shot(c, "failed-wait").await;
+            panic!("no {css} with text {text:?}; it shows: {got}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The number in the dashboard table's total row at `stage`.
+async fn total_at(c: &Client, stage: &str) -> u64 {
+    let css = format!("#dash-table tr.total td[data-stage='{stage}']");
+    let text = wait_css(c, &css).await.text().await.unwrap();
+    text.chars()
+        .filter(|ch| ch.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .unwrap_or_else(|_| panic!("{css} shows no number: {text:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_sees_a_new_lead_on_the_live_session_dashboard_and_drills_into_it() {
+    if std::env::var_os("DISPLAY").is_none() {
+        panic!("the end-to-end test needs an X display: run it through scripts/test.sh, which starts Xvfb");
+    }
+    let _turn = SERIAL.lock().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let url = server.url();
+    let driver_a = start_driver().await;
+    let driver_b = start_driver().await;
+
+    let manager = open_app(&driver_a, &tmp.path().join("manager"), &url).await;
+    sign_in(&manager, "manager@demo.liveline").await;
+    manager.set_window_size(1280, 900).await.unwrap();
+    click(&manager, "#nav-dashboards").await;
+    click(&manager, "#period-all").await;
+    wait_css(&manager, "#chart-funnel svg").await;
+    let before = total_at(&manager, "captured").await;
+    assert!(before > 0, "the demo team's leads are counted");
+
+    // An assistant on another device captures a buyer; the manager's board counts it without a reload.
+    let assistant = open_app(&driver_b, &tmp.path().join("assistant"), &url).await;
+    sign_in(&assistant, "assistant@demo.liveline").await;
+    type_into(&assistant, "#lead-buyer_name", "Dashboard Buyer").await;
+    choose(&assistant, "#lead-country", "DE").await;
+    type_into(&assistant, "#lead-phone", "030 901821").await;
+    choose(&assistant, "#lead-channel", "tiktok_live").await;
+    click(&assistant, "#lead-save").await;
+    wait_text(&assistant, "#save-status", "Dashboard Buyer").await;
+
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while total_at(&manager, "captured").await != before + 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the new lead never reached the manager's dashboard"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    shot(&manager, "dashboard-sessions-desktop-en").await;
+
+    // The total "Captured" opens the leads behind it, newest first: the new buyer on top.
+    click(
+        &manager,
+        "#dash-table tr.total td[data-stage='captured'] button",
+    )
+    .await;
+    let title = wait_text(&manager, "#drill-title", "leads").await;
+    assert!(
+        title.contains(&(before + 1).to_string()),
+        "the drill-down lists as many leads as the number said: {title}"
+    );
+    let first = wait_css(&manager, "#drill-list li")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(first.contains("Dashboard Buyer"), "newest first: {first}");
+    shot(&manager, "dashboard-drill-desktop-en").await;
+
+    // Per rep: the German buyer went to Emily (the demo team's rule), whose row shows it.
+    click(&manager, "#board-reps").await;
+    wait_inner_text(&manager, "#dash-table", "Emily").await;
+    manager
+        .execute(
+            "document.querySelector('#dash-table').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    shot(&manager, "dashboard-reps-table-desktop-en").await;
+    click(&manager, "#board-response").await;
+    wait_css(&manager, "#uncontacted, #uncontacted-empty").await;
+    wait_text(&manager, "#uncontacted li", "Dashboard Buyer").await;
+    shot(&manager, "dashboard-response-desktop-en").await;
+    click(&manager, "#board-approvals").await;
+    wait_css(&manager, "#steps-table, #steps-empty").await;
+    shot(&manager, "dashboard-approvals-desktop-en").await;
+
+    // A custom range that ends before it starts is refused where the manager looks.
+    click(&manager, "#board-sessions").await;
+    click(&manager, "#period-custom").await;
+    type_into(&manager, "#period-from", "2026-12-05").await;
+    type_into(&manager, "#period-to", "2026-12-01").await;
+    manager
+        .execute(
+            "for (const id of ['period-from', 'period-to']) { const e = document.getElementById(id);
+             e.value = id === 'period-from' ? '2026-12-05' : '2026-12-01';
+             e.dispatchEvent(new Event('change', {bubbles: true})); }",
+            vec![],
+        )
+        .await
+        .unwrap();
+    wait_text(&manager, ".form-error", "ends before it starts").await;
+    click(&manager, "#period-all").await;
+    wait_css(&manager, "#chart-funnel svg").await;
+
+    // On a phone and in Chinese.
+    manager.set_window_size(390, 844).await.unwrap();
+    click(&manager, "#lang-switch").await;
+    click(&manager, "#board-sessions").await;
+    wait_css(&manager, "#chart-funnel svg").await;
+    wait_inner_text(&manager, "#dash-table", "合计").await;
+    shot(&manager, "dashboard-sessions-phone-zh").await;
+    click(&manager, "#board-response").await;
+    wait_css(&manager, "#uncontacted").await;
+    shot(&manager, "dashboard-response-phone-zh").await;
+    manager.set_window_size(1280, 900).await.unwrap();
+    click(&manager, "#board-sessions").await;
+    wait_css(&manager, "#chart-funnel svg").await;
+    shot(&manager, "dashboard-sessions-desktop-zh").await;
+    click(&manager, "#lang-switch").await;
+    manager.set_window_size(390, 844).await.unwrap();
+    wait_css(&manager, "#chart-funnel svg").await;
+    shot(&manager, "dashboard-sessions-phone-en").await;
+
+    manager.close().await.unwrap();
+    assistant.close().await.unwrap();
+}

@@ -123,9 +123,10 @@ struct InputArg<'a> {
     input: &'a LeadInput,
 }
 
+/// `{query}`: the argument of every list and dashboard query.
 #[derive(Serialize)]
-struct QueryArg<'a> {
-    query: &'a LeadQuery,
+struct QueryArg<'a, T> {
+    query: &'a T,
 }
 
 /// Who is signed in on this device, if anyone.
@@ -260,11 +261,6 @@ pub async fn admin_export_audit(query: &AuditQuery) -> Result<String, AppError> 
 // ---- tasks and assignment ---------------------------------------------------------------------------------------
 
 #[derive(Serialize)]
-struct TaskQueryArg<'a> {
-    query: &'a TaskQuery,
-}
-
-#[derive(Serialize)]
 struct OffsetArg {
     offset: i32,
 }
@@ -299,7 +295,7 @@ struct DryRunArgs<'a> {
 }
 
 pub async fn list_tasks(query: &TaskQuery) -> Result<Vec<TaskView>, AppError> {
-    invoke(commands::LIST_TASKS, &TaskQueryArg { query }).await
+    invoke(commands::LIST_TASKS, &QueryArg { query }).await
 }
 
 pub async fn get_task(id: &str) -> Result<TaskView, AppError> {
@@ -449,4 +445,31 @@ pub async fn save_record(
 
 pub async fn decide(id: &str, act: &Act, comment: &str) -> Result<RecordView, AppError> {
     invoke(commands::DECIDE, &DecideArgs { id, act, comment }).await
+}
+
+#[derive(Serialize)]
+struct PeriodArg<'a> {
+    period: &'a liveline_types::metrics::PeriodSpec,
+}
+
+pub async fn dashboard(
+    query: &liveline_types::metrics::DashboardQuery,
+) -> Result<liveline_types::metrics::FunnelTable, AppError> {
+    invoke(commands::DASHBOARD, &QueryArg { query }).await
+}
+
+pub async fn dashboard_response() -> Result<liveline_types::metrics::ResponseBoard, AppError> {
+    invoke(commands::DASHBOARD_RESPONSE, &NoArgs {}).await
+}
+
+pub async fn dashboard_approvals(
+    period: &liveline_types::metrics::PeriodSpec,
+) -> Result<Vec<liveline_types::metrics::StepRow>, AppError> {
+    invoke(commands::DASHBOARD_APPROVALS, &PeriodArg { period }).await
+}
+
+pub async fn dashboard_drill(
+    query: &liveline_types::metrics::DrillQuery,
+) -> Result<Vec<LeadView>, AppError> {
+    invoke(commands::DASHBOARD_DRILL, &QueryArg { query }).await
 }

@@ -5,9 +5,9 @@ use crate::i18n::*;
 use crate::labels::I18n;
 use crate::platform;
 use crate::screens::{
-    capture::Capture, detail::Detail, forms::Forms, leads::Leads, records::RecordScreen,
-    records::Records, refused::Refused, rules::Rules, settings::Settings, sign_in::SignIn,
-    tasks::Tasks, team::Team,
+    capture::Capture, dashboards::Dashboards, detail::Detail, forms::Forms, leads::Leads,
+    records::RecordScreen, records::Records, refused::Refused, rules::Rules, settings::Settings,
+    sign_in::SignIn, tasks::Tasks, team::Team,
 };
 use crate::state::{AppState, Screen};
 use leptos::prelude::*;
@@ -89,6 +89,7 @@ fn Screens() -> impl IntoView {
         Screen::Tasks => view! { <Tasks /> }.into_any(),
         Screen::Rules => view! { <Rules /> }.into_any(),
         Screen::Records => view! { <Records /> }.into_any(),
+        Screen::Dashboards => view! { <Dashboards /> }.into_any(),
         Screen::Record { form, id } => view! { <RecordScreen form=form id=id /> }.into_any(),
         Screen::Forms => view! { <Forms /> }.into_any(),
     }
@@ -291,12 +292,23 @@ fn Nav() -> impl IntoView {
         Screen::Team | Screen::Forms => "team",
         Screen::Tasks | Screen::Rules => "tasks",
         Screen::Records | Screen::Record { .. } => "records",
+        Screen::Dashboards => "dashboards",
     });
     let due_now = Memo::new(move |_| app.task_counts.with(|c| c.overdue + c.today));
     let is_admin = Memo::new(move |_| {
         app.session.with(|s| {
             s.as_ref()
                 .is_some_and(|s| s.role.split(',').any(|r| r == "admin"))
+        })
+    });
+    // Dashboards are for those who read the team: sales leads, managers, admins.
+    let reads_team = Memo::new(move |_| {
+        app.session.with(|s| {
+            s.as_ref().is_some_and(|s| {
+                s.role
+                    .split(',')
+                    .any(|r| matches!(r, "admin" | "manager" | "sales_lead"))
+            })
         })
     });
     let item = move |key: &'static str, target: Screen, label: AnyView, icon_path: &'static str| {
@@ -359,6 +371,18 @@ fn Nav() -> impl IntoView {
                 view! { {t!(i18n, nav.records)} }.into_any(),
                 "M9 5H7a2 2 0 0 0-2 2v12a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V7a2 2 0 0 0-2-2h-2M9 5a2 2 0 0 0 2 2h2a2 2 0 0 0 2-2M9 5a2 2 0 0 1 2-2h2a2 2 0 0 1 2 2M9 14l2 2 4-4",
             )}
+            {move || {
+                reads_team
+                    .get()
+                    .then(|| {
+                        item(
+                            "dashboards",
+                            Screen::Dashboards,
+                            view! { {t!(i18n, nav.dashboards)} }.into_any(),
+                            "M3 3v18h18M7 16v-5M12 16V8M17 16v-8",
+                        )
+                    })
+            }}
             {item(
                 "refused",
                 Screen::Refused,

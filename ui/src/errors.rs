@@ -36,6 +36,14 @@ pub fn error_text(i18n: I18n, err: &AppError) -> String {
             field = crate::labels::field_label(i18n, &arg("field"))
         )
         .to_string(),
+        codes::PERIOD_TIME_ZONE => {
+            t_string!(i18n, err.period_time_zone, time_zone = arg("time_zone")).to_string()
+        }
+        codes::PERIOD_DATE => t_string!(i18n, err.period_date, value = arg("value")).to_string(),
+        codes::PERIOD_RANGE => t_string!(i18n, err.period_range).to_string(),
+        codes::PERIOD_PRESET => {
+            t_string!(i18n, err.period_preset, value = arg("value")).to_string()
+        }
         codes::TEAM_CHANGE_FORBIDDEN => t_string!(i18n, err.team_change).to_string(),
         codes::FOREIGN_TEAM => t_string!(i18n, err.foreign_team).to_string(),
         codes::KIND_CHANGE_FORBIDDEN => t_string!(i18n, err.kind_change).to_string(),

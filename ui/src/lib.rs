@@ -9,6 +9,7 @@ pub use generated::i18n;
 
 pub mod api;
 pub mod app;
+pub mod charts;
 pub mod errors;
 pub mod fields;
 pub mod form;

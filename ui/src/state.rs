@@ -28,6 +28,8 @@ pub enum Screen {
     },
     /// The form builder and flow designer (admins).
     Forms,
+    /// Managers' dashboards.
+    Dashboards,
 }
 
 /// Search text and filters of the lead list; kept here so they survive a visit to a lead's detail.

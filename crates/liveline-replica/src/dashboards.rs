@@ -244,8 +244,8 @@ impl Replica {
             dim: Some(dim),
             rows,
             total,
-            from_ms: period.from,
-            to_ms: period.to,
+            from_ms: (period.from != Period::ALL.from).then_some(period.from),
+            to_ms: (period.to != Period::ALL.to).then_some(period.to),
         })
     }
 

@@ -728,6 +728,14 @@ pub mod commands {
     pub const SAVE_RECORD: &str = "save_record";
     /// `{id, act: Act, comment}` -> `RecordView`
     pub const DECIDE: &str = "decide";
+    /// `{query: DashboardQuery}` -> `FunnelTable` (a period with no `tz` is read in the device's time zone)
+    pub const DASHBOARD: &str = "dashboard";
+    /// `{}` -> `ResponseBoard`
+    pub const DASHBOARD_RESPONSE: &str = "dashboard_response";
+    /// `{period: PeriodSpec}` -> `Vec<StepRow>`
+    pub const DASHBOARD_APPROVALS: &str = "dashboard_approvals";
+    /// `{query: DrillQuery}` -> `Vec<LeadView>`
+    pub const DASHBOARD_DRILL: &str = "dashboard_drill";
 }
 
 #[cfg(test)]

@@ -145,9 +145,9 @@ pub struct FunnelTable {
     pub dim: Option<Dim>,
     pub rows: Vec<FunnelRow>,
     pub total: FunnelRow,
-    /// The resolved period, for the caption and the drill-down.
-    pub from_ms: i64,
-    pub to_ms: i64,
+    /// The resolved period (None: unbounded, as "all time" is; JSON numbers in the webview only hold 53 bits).
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
 }
 
 /// A lead no one has contacted yet.

@@ -1,7 +1,8 @@
 //! The screens: sign-in, capture, leads list, lead detail, the task center, assignment rules, refused edits,
-//! settings and team administration.
+//! settings, team administration, forms and flows, and the managers' dashboards.
 
 pub mod capture;
+pub mod dashboards;
 pub mod detail;
 pub mod forms;
 pub mod leads;
