@@ -9,6 +9,7 @@ pub mod dashboards;
 pub mod forms;
 pub mod replica;
 pub mod session;
+pub mod sheets;
 pub mod work;
 
 pub use admin::Admin;

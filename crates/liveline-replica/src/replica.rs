@@ -84,6 +84,8 @@ pub struct Replica {
     /// The dashboards' facts, with the database's change counters they were read at: a dashboard reads the
     /// leads and tasks again only after something was written.
     pub(crate) facts: std::sync::Mutex<Option<(i64, std::sync::Arc<crate::dashboards::Facts>)>>,
+    /// The running import's parsed file and the phones and e-mails it checks duplicates against.
+    pub(crate) import_cache: std::sync::Mutex<Option<crate::sheets::ImportCache>>,
 }
 
 /// What the device knows of its sign-in, kept in `meta`.
@@ -134,11 +136,17 @@ impl Replica {
             return Err(ReplicaError::Corrupt(check));
         }
         Migrations::from_directory(&MIGRATIONS)?.to_latest(&mut conn)?;
+        // An import that was running when the app last closed waits to be resumed or cleared.
+        conn.execute(
+            "UPDATE import_jobs SET status = 'interrupted' WHERE status = 'running'",
+            [],
+        )?;
         Ok(Self {
             conn,
             path: path.to_path_buf(),
             lead_form: std::sync::Mutex::new(None),
             facts: std::sync::Mutex::new(None),
+            import_cache: std::sync::Mutex::new(None),
         })
     }
 
@@ -162,7 +170,7 @@ impl Replica {
 
     // ---- sign-in -----------------------------------------------------------------------------------------------
 
-    fn meta(&self, key: &str) -> Result<Option<String>> {
+    pub(crate) fn meta(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .conn
             .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
@@ -775,6 +783,16 @@ impl Replica {
 }
 
 /// Writes `lead` into its document as one local change, queues the change and refreshes the row, in `tx`.
+/// Writes a lead into its document and commits it as one local change (an import's rows use this too).
+pub(crate) fn commit_local_lead(
+    tx: &Transaction<'_>,
+    id: &str,
+    doc: &mut AutoCommit,
+    lead: &Lead,
+) -> Result<()> {
+    commit_local(tx, id, doc, lead)
+}
+
 fn commit_local(tx: &Transaction<'_>, id: &str, doc: &mut AutoCommit, lead: &Lead) -> Result<()> {
     lead.save_into(doc)
         .map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
@@ -812,6 +830,8 @@ fn wipe(tx: &Transaction<'_>) -> Result<()> {
         "tasks",
         "notices",
         "orphans",
+        "import_issues",
+        "import_jobs",
     ] {
         tx.execute(&format!("DELETE FROM {t}"), [])?;
     }

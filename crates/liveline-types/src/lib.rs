@@ -6,6 +6,7 @@
 pub mod countries;
 pub mod forms;
 pub mod metrics;
+pub mod sheets;
 pub mod work;
 
 pub use work::*;
@@ -597,6 +598,15 @@ pub mod codes {
     pub const PERIOD_DATE: &str = "period.date";
     pub const PERIOD_RANGE: &str = "period.range";
     pub const PERIOD_PRESET: &str = "period.preset";
+    /// An import file: larger than the limit (`max_mb`), not a workbook or CSV the app reads (`detail`), a first
+    /// sheet with no rows; a cell holding a formula (`cell`, as `C7`), which is refused rather than guessed at; a
+    /// mapping that leaves out a required field (`field`) or names an unknown one; an unknown import job.
+    pub const IMPORT_TOO_LARGE: &str = "import.too_large";
+    pub const IMPORT_UNREADABLE: &str = "import.unreadable";
+    pub const IMPORT_EMPTY: &str = "import.empty";
+    pub const IMPORT_FORMULA: &str = "import.formula";
+    pub const IMPORT_UNMAPPED: &str = "import.unmapped";
+    pub const IMPORT_DUPLICATE: &str = "import.duplicate";
     pub const DEF_KEY_DUPLICATE: &str = "def.key.duplicate";
     /// A select field with no options, or an option code used twice; args: `option`.
     pub const DEF_OPTIONS: &str = "def.options";
