@@ -436,68 +436,20 @@ impl Replica {
         input: &liveline_types::LeadInput,
         stored: &BTreeMap<String, String>,
     ) -> Result<std::result::Result<BTreeMap<String, String>, Vec<FieldError>>> {
-        use liveline_types::forms::Value;
         let compiled = match self.lead_form_compiled()? {
             Ok(x) => x,
             Err(errors) => return Ok(Err(errors)),
         };
-        let (def, form) = (&compiled.0, &compiled.1);
-        let foundation = foundation_keys();
-        // The foundation's values stand as already saved, so the form reads them (a phone by the country, a
-        // condition or formula over them) without parsing them a second time.
-        let typed = serde_json::to_value(input).unwrap_or_default();
-        let mut previous: liveline_forms::Values = foundation
-            .iter()
-            .filter_map(|k| {
-                let text = typed.get(k)?.as_str()?.trim().to_string();
-                (!text.is_empty()).then(|| {
-                    let v = match (k.as_str(), text.parse::<rust_decimal::Decimal>()) {
-                        ("quantity", Ok(n)) => Value::Number(n),
-                        _ => Value::Text(text),
-                    };
-                    (k.clone(), v)
-                })
-            })
-            .collect();
-        for (k, json) in stored {
-            if let Ok(v) = serde_json::from_str::<Value>(json) {
-                previous.insert(k.clone(), v);
-            }
-        }
-        let added: BTreeMap<String, FieldInput> = input
-            .extra
-            .iter()
-            .filter(|(k, _)| !foundation.contains(k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
         let (roles, members) = self.saver()?;
-        let tz = jiff::tz::TimeZone::system();
-        let values = match form.validate(
-            &added,
-            &previous,
-            &liveline_forms::Ctx {
-                roles: &roles,
-                members: &members,
-                tz: &tz,
-            },
-        ) {
-            Ok(v) => v,
-            Err(errors) => return Ok(Err(errors)),
-        };
-        let mut out = stored.clone();
-        for f in def.fields.iter().filter(|f| !foundation.contains(&f.key)) {
-            match values.get(&f.key) {
-                Some(v) => {
-                    out.insert(f.key.clone(), serde_json::to_string(v).unwrap_or_default());
-                }
-                // A removed field keeps its data; a live one left empty is cleared.
-                None if !f.removed => {
-                    out.remove(&f.key);
-                }
-                None => {}
-            }
-        }
-        Ok(Ok(out))
+        Ok(lead_extras_with(&compiled, &roles, &members, input, stored))
+    }
+
+    /// What checking leads against the team's lead form needs, read once (an import checks many rows with it).
+    pub(crate) fn lead_checker(&self) -> Result<LeadChecker> {
+        Ok(LeadChecker {
+            form: self.lead_form_compiled()?,
+            saver: self.saver()?,
+        })
     }
 }
 
@@ -900,5 +852,90 @@ impl Replica {
             created_by,
             pending,
         })
+    }
+}
+
+/// The values of the fields an admin added to the lead form, checked by the form (`stored`: what the lead holds).
+pub(crate) fn lead_extras_with(
+    compiled: &(FormDef, Form),
+    roles: &[String],
+    members: &[String],
+    input: &liveline_types::LeadInput,
+    stored: &BTreeMap<String, String>,
+) -> std::result::Result<BTreeMap<String, String>, Vec<FieldError>> {
+    use liveline_types::forms::Value;
+    let (def, form) = (&compiled.0, &compiled.1);
+    let foundation = foundation_keys();
+    // The foundation's values stand as already saved, so the form reads them (a phone by the country, a
+    // condition or formula over them) without parsing them a second time.
+    let typed = serde_json::to_value(input).unwrap_or_default();
+    let mut previous: liveline_forms::Values = foundation
+        .iter()
+        .filter_map(|k| {
+            let text = typed.get(k)?.as_str()?.trim().to_string();
+            (!text.is_empty()).then(|| {
+                let v = match (k.as_str(), text.parse::<rust_decimal::Decimal>()) {
+                    ("quantity", Ok(n)) => Value::Number(n),
+                    _ => Value::Text(text),
+                };
+                (k.clone(), v)
+            })
+        })
+        .collect();
+    for (k, json) in stored {
+        if let Ok(v) = serde_json::from_str::<Value>(json) {
+            previous.insert(k.clone(), v);
+        }
+    }
+    let added: BTreeMap<String, FieldInput> = input
+        .extra
+        .iter()
+        .filter(|(k, _)| !foundation.contains(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let tz = jiff::tz::TimeZone::system();
+    let values = match form.validate(
+        &added,
+        &previous,
+        &liveline_forms::Ctx {
+            roles,
+            members,
+            tz: &tz,
+        },
+    ) {
+        Ok(v) => v,
+        Err(errors) => return Err(errors),
+    };
+    let mut out = stored.clone();
+    for f in def.fields.iter().filter(|f| !foundation.contains(&f.key)) {
+        match values.get(&f.key) {
+            Some(v) => {
+                out.insert(f.key.clone(), serde_json::to_string(v).unwrap_or_default());
+            }
+            // A removed field keeps its data; a live one left empty is cleared.
+            None if !f.removed => {
+                out.remove(&f.key);
+            }
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The team's lead form compiled (or why it cannot be), and the saver's roles and the team's members.
+pub(crate) struct LeadChecker {
+    pub form: std::result::Result<CompiledForm, Vec<FieldError>>,
+    pub saver: (Vec<String>, Vec<String>),
+}
+
+impl LeadChecker {
+    pub(crate) fn extras(
+        &self,
+        input: &liveline_types::LeadInput,
+    ) -> std::result::Result<BTreeMap<String, String>, Vec<FieldError>> {
+        match &self.form {
+            Ok(c) => lead_extras_with(c, &self.saver.0, &self.saver.1, input, &BTreeMap::new()),
+            Err(e) => Err(e.clone()),
+        }
     }
 }

@@ -783,16 +783,6 @@ impl Replica {
 }
 
 /// Writes `lead` into its document as one local change, queues the change and refreshes the row, in `tx`.
-/// Writes a lead into its document and commits it as one local change (an import's rows use this too).
-pub(crate) fn commit_local_lead(
-    tx: &Transaction<'_>,
-    id: &str,
-    doc: &mut AutoCommit,
-    lead: &Lead,
-) -> Result<()> {
-    commit_local(tx, id, doc, lead)
-}
-
 fn commit_local(tx: &Transaction<'_>, id: &str, doc: &mut AutoCommit, lead: &Lead) -> Result<()> {
     lead.save_into(doc)
         .map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
@@ -953,40 +943,7 @@ fn materialize(tx: &Transaction<'_>, id: &str, kind: DocKind, doc: &AutoCommit) 
         DocKind::Lead => {
             let l =
                 Lead::load(doc).map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
-            let mut st = tx.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO leads ({LEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)"
-            ))?;
-            let contacts =
-                serde_json::to_string(&l.view(id).contacts).unwrap_or_else(|_| "[]".into());
-            st.execute(params![
-                id,
-                l.team,
-                l.buyer_name,
-                l.company,
-                l.country,
-                l.phone,
-                l.email,
-                l.contact_kind,
-                l.contact,
-                l.channel,
-                l.live_session,
-                l.product_interest,
-                l.quantity,
-                l.notes,
-                l.status,
-                l.owner,
-                l.created_by,
-                l.created_at,
-                l.updated_at,
-                l.assigned_rule,
-                l.assigned_rule_name,
-                l.assigned_at,
-                l.duplicate_of,
-                l.first_contact_at(),
-                contacts,
-                l.language,
-                serde_json::to_string(&l.extra).unwrap_or_else(|_| "{}".into())
-            ])?;
+            insert_lead_row(tx, id, &l)?;
         }
         DocKind::Task => crate::work::materialize_task(tx, id, doc)?,
         // The rules, forms, flows and form records are read from their documents when needed.
@@ -1159,4 +1116,77 @@ fn dequeue(tx: &Transaction<'_>, doc: &str, hashes: &[Hash]) -> Result<()> {
         [doc],
     )?;
     Ok(())
+}
+
+/// Writes a lead's materialized row.
+fn insert_lead_row(tx: &Transaction<'_>, id: &str, l: &Lead) -> Result<()> {
+    let mut st = tx.prepare_cached(&format!(
+            "INSERT OR REPLACE INTO leads ({LEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)"
+        ))?;
+    let contacts = serde_json::to_string(&l.view(id).contacts).unwrap_or_else(|_| "[]".into());
+    st.execute(params![
+        id,
+        l.team,
+        l.buyer_name,
+        l.company,
+        l.country,
+        l.phone,
+        l.email,
+        l.contact_kind,
+        l.contact,
+        l.channel,
+        l.live_session,
+        l.product_interest,
+        l.quantity,
+        l.notes,
+        l.status,
+        l.owner,
+        l.created_by,
+        l.created_at,
+        l.updated_at,
+        l.assigned_rule,
+        l.assigned_rule_name,
+        l.assigned_at,
+        l.duplicate_of,
+        l.first_contact_at(),
+        contacts,
+        l.language,
+        serde_json::to_string(&l.extra).unwrap_or_else(|_| "{}".into())
+    ])?;
+    Ok(())
+}
+
+/// A new lead built away from the database (on another thread, for an import): its document's one change.
+pub(crate) struct NewLead {
+    pub id: String,
+    pub lead: Lead,
+    hash: Hash,
+    change: Vec<u8>,
+}
+
+/// Writes `lead` as the first change of a new document by `actor`.
+pub(crate) fn build_new_lead(actor: &ActorId, id: String, lead: Lead) -> Result<NewLead> {
+    let mut doc = AutoCommit::new().with_actor(actor.clone());
+    lead.save_into(&mut doc)
+        .map_err(|e| ReplicaError::Doc(id.clone(), e.to_string()))?;
+    doc.commit();
+    let mut change = doc
+        .get_last_local_change()
+        .ok_or_else(|| ReplicaError::Doc(id.clone(), "nothing to commit".into()))?;
+    Ok(NewLead {
+        hash: hash_of(&change.hash()),
+        change: change.bytes().to_vec(),
+        id,
+        lead,
+    })
+}
+
+/// Stores a new lead: its change queued for the server, the document (a document of one change loads like a
+/// saved one, so the change's bytes are stored as they are) and its row.
+pub(crate) fn insert_new_lead(tx: &Transaction<'_>, n: &NewLead) -> Result<()> {
+    tx.prepare_cached("INSERT INTO pending (doc_id, hash, bytes) VALUES (?1, ?2, ?3)")?
+        .execute(params![n.id, &n.hash[..], n.change])?;
+    tx.prepare_cached("INSERT INTO docs (id, kind, bytes) VALUES (?1, ?2, ?3)")?
+        .execute(params![n.id, DocKind::Lead.code(), n.change])?;
+    insert_lead_row(tx, &n.id, &n.lead)
 }

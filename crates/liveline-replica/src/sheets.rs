@@ -3,8 +3,8 @@
 //! each row becomes a lead through the same validation as the capture form, committed in chunks with the job's
 //! progress. Export writes any table to `.xlsx` (rust_xlsxwriter). Nothing here parses a file format by hand.
 
-use crate::replica::{commit_local_lead, Replica, ReplicaError, Result};
-use liveline_domain::lead::LeadFields;
+use crate::forms::LeadChecker;
+use crate::replica::{build_new_lead, insert_new_lead, NewLead, Replica, ReplicaError, Result};
 use liveline_domain::{validate_lead, Lead, ValidationContext};
 use liveline_types::countries::COUNTRIES;
 use liveline_types::forms::{FieldInput, Text};
@@ -13,7 +13,7 @@ use liveline_types::sheets::{
 };
 use liveline_types::{codes, AppError, FieldError, LeadInput};
 use rusqlite::{params, OptionalExtension};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -92,14 +92,18 @@ pub fn read_table(path: &Path, name: &str) -> Result<Table> {
     let width = grid.iter().map(|r| r.len()).max().unwrap_or(0);
     let mut headers = grid[h].clone();
     headers.resize(width, String::new());
+    let mut by_row: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (r, c) in &formulas {
+        by_row.entry(*r).or_default().push(*c);
+    }
     let mut rows = Vec::new();
     let mut formula_cells = HashSet::new();
     for (i, r) in grid.iter().enumerate().skip(h + 1) {
         if r.iter().all(|c| c.is_empty()) {
             continue;
         }
-        for (_, fc) in formulas.iter().filter(|(fr, _)| *fr == i) {
-            formula_cells.insert((rows.len(), *fc));
+        for c in by_row.get(&i).into_iter().flatten() {
+            formula_cells.insert((rows.len(), *c));
         }
         let mut cells = r.clone();
         cells.resize(width, String::new());
@@ -428,9 +432,72 @@ pub(crate) struct ImportCache {
     seen: HashMap<String, String>,
 }
 
-enum Outcome {
-    Import(Box<LeadFields>, BTreeMap<String, String>),
+/// A row checked and, when valid, built into its lead's document.
+enum Prepared {
+    Lead {
+        lead: Box<NewLead>,
+        row: u64,
+        cells: Vec<String>,
+    },
     Issue(ImportIssue),
+}
+
+/// Checks one row like the capture form (a mapped cell holding a formula is refused by its cell) and builds the
+/// new lead's document. Pure: runs on any thread.
+#[allow(clippy::too_many_arguments)]
+fn prepare(
+    table: &Table,
+    i: usize,
+    mapping: &[String],
+    ctx: &ValidationContext<'_>,
+    checker: &LeadChecker,
+    actor: &automerge::ActorId,
+    creds: &crate::replica::Credentials,
+    now: i64,
+) -> Prepared {
+    let (row, cells) = &table.rows[i];
+    let refused = |field: &str, error: AppError| {
+        Prepared::Issue(ImportIssue {
+            row: *row,
+            kind: "refused".into(),
+            field: field.into(),
+            error,
+            existing: String::new(),
+            values: cells.clone(),
+        })
+    };
+    if let Some(col) =
+        (0..cells.len()).find(|c| table.formulas.contains(&(i, *c)) && !mapping[*c].is_empty())
+    {
+        let cell = format!("{}{}", column_name(col), row);
+        return refused(
+            &mapping[col],
+            AppError::new(codes::IMPORT_FORMULA).with("cell", cell),
+        );
+    }
+    let input = row_input(mapping, cells);
+    let (fields, extra) = match (validate_lead(&input, ctx), checker.extras(&input)) {
+        (Ok(f), Ok(extra)) => (f, extra),
+        (domain, form) => {
+            let mut errors: Vec<FieldError> = domain.err().unwrap_or_default();
+            errors.extend(form.err().unwrap_or_default());
+            let e = errors.into_iter().next().unwrap_or_else(|| FieldError {
+                field: String::new(),
+                error: AppError::new(codes::IMPORT_UNREADABLE),
+            });
+            return refused(&e.field, e.error);
+        }
+    };
+    let mut lead = Lead::create(fields, &creds.team_id, &creds.user_id, now);
+    lead.extra = extra;
+    match build_new_lead(actor, uuid::Uuid::now_v7().to_string(), lead) {
+        Ok(lead) => Prepared::Lead {
+            lead: Box::new(lead),
+            row: *row,
+            cells: cells.clone(),
+        },
+        Err(e) => refused("", e.to_app_error()),
+    }
 }
 
 impl Replica {
@@ -554,7 +621,8 @@ impl Replica {
     }
 
     /// Imports the next chunk of a running job, committed with the job's progress. Returns where it stands; call
-    /// again while `status` is `running`.
+    /// again while `status` is `running`. Rows are checked and their documents built on two threads; the
+    /// duplicate check and the writes run in order on this one.
     pub fn import_step(&mut self, job: &str, now: i64) -> Result<ImportProgress> {
         let (path, file_name, mapping, status, next): (String, String, String, String, i64) = self
             .conn
@@ -573,39 +641,61 @@ impl Replica {
         self.import_seen(job)?;
         let start = next as usize;
         let end = (start + CHUNK).min(table.rows.len());
-        let outcomes = self.import_judge(job, &table, &mapping, start..end)?;
+        let checker = self.lead_checker()?;
+        let (members, sessions) = self.validation_lists()?;
         let (actor, creds) = self.actor()?;
+        let ctx = ValidationContext {
+            members: &members,
+            live_sessions: &sessions,
+        };
+        let rows: Vec<usize> = (start..end).collect();
+        let per = rows.len().div_ceil(2).max(1);
+        let prepared: Vec<Prepared> = std::thread::scope(|s| {
+            let parts: Vec<_> = rows
+                .chunks(per)
+                .map(|part| {
+                    let (table, mapping, ctx, checker, actor, creds) =
+                        (&table, &mapping, &ctx, &checker, &actor, &creds);
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|&i| prepare(table, i, mapping, ctx, checker, actor, creds, now))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            parts
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        let outcomes = self.import_dedupe(job, prepared)?;
         let tx = self.conn.transaction()?;
         let (mut imported, mut refused, mut dups) = (0i64, 0i64, 0i64);
         for o in outcomes {
             match o {
-                Outcome::Import(fields, extra) => {
-                    let id = uuid::Uuid::now_v7().to_string();
-                    let mut lead = Lead::create(*fields, &creds.team_id, &creds.user_id, now);
-                    lead.extra = extra;
-                    let mut doc = automerge::AutoCommit::new().with_actor(actor.clone());
-                    commit_local_lead(&tx, &id, &mut doc, &lead)?;
+                Prepared::Lead { lead, .. } => {
+                    insert_new_lead(&tx, &lead)?;
                     imported += 1;
                 }
-                Outcome::Issue(i) => {
+                Prepared::Issue(i) => {
                     if i.kind == "duplicate" {
                         dups += 1;
                     } else {
                         refused += 1;
                     }
-                    tx.execute(
+                    tx.prepare_cached(
                         "INSERT OR REPLACE INTO import_issues (job, row, kind, field, error, existing, cells)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                        params![
-                            job,
-                            i.row as i64,
-                            i.kind,
-                            i.field,
-                            serde_json::to_string(&i.error).unwrap_or_default(),
-                            i.existing,
-                            serde_json::to_string(&i.values).unwrap_or_default()
-                        ],
-                    )?;
+                    )?
+                    .execute(params![
+                        job,
+                        i.row as i64,
+                        i.kind,
+                        i.field,
+                        serde_json::to_string(&i.error).unwrap_or_default(),
+                        i.existing,
+                        serde_json::to_string(&i.values).unwrap_or_default()
+                    ])?;
                 }
             }
         }
@@ -652,96 +742,46 @@ impl Replica {
         Ok(())
     }
 
-    /// Each row of `range`: valid (to import), refused (why), or a duplicate of a lead held or an earlier row.
-    fn import_judge(
-        &self,
-        job: &str,
-        table: &Table,
-        mapping: &[String],
-        range: std::ops::Range<usize>,
-    ) -> Result<Vec<Outcome>> {
-        let (members, sessions) = self.validation_lists()?;
-        let ctx = ValidationContext {
-            members: &members,
-            live_sessions: &sessions,
-        };
+    /// In sheet order: a row whose phone or e-mail a lead already has (or an earlier row) becomes a duplicate.
+    fn import_dedupe(&self, job: &str, prepared: Vec<Prepared>) -> Result<Vec<Prepared>> {
         let mut cache = self.import_cache.lock().unwrap_or_else(|p| p.into_inner());
         let seen = &mut cache
             .as_mut()
             .filter(|c| c.job == job)
             .ok_or_else(|| ReplicaError::NotFound(job.to_string()))?
             .seen;
-        let mut out = Vec::with_capacity(range.len());
-        let empty = BTreeMap::new();
-        for i in range {
-            let (row, cells) = &table.rows[i];
-            let issue = |kind: &str, field: &str, error: AppError, existing: &str| ImportIssue {
-                row: *row,
-                kind: kind.into(),
-                field: field.into(),
-                error,
-                existing: existing.into(),
-                values: cells.clone(),
-            };
-            if let Some((_, col)) = (0..cells.len())
-                .map(|c| (i, c))
-                .find(|k| table.formulas.contains(k) && !mapping[k.1].is_empty())
-            {
-                let cell = format!("{}{}", column_name(col), row);
-                out.push(Outcome::Issue(issue(
-                    "refused",
-                    &mapping[col],
-                    AppError::new(codes::IMPORT_FORMULA).with("cell", cell),
-                    "",
-                )));
-                continue;
-            }
-            let input = row_input(mapping, cells);
-            let checked = match (
-                validate_lead(&input, &ctx),
-                self.lead_extras(&input, &empty)?,
-            ) {
-                (Ok(f), Ok(extra)) => Ok((f, extra)),
-                (domain, form) => {
-                    let mut errors: Vec<FieldError> = domain.err().unwrap_or_default();
-                    errors.extend(form.err().unwrap_or_default());
-                    Err(errors)
-                }
-            };
-            match checked {
-                Err(errors) => {
-                    let e = errors.into_iter().next().unwrap_or_else(|| FieldError {
-                        field: String::new(),
-                        error: AppError::new(codes::IMPORT_UNREADABLE),
-                    });
-                    out.push(Outcome::Issue(issue("refused", &e.field, e.error, "")));
-                }
-                Ok((fields, extra)) => {
+        Ok(prepared
+            .into_iter()
+            .map(|p| match p {
+                Prepared::Lead { lead, row, cells } => {
                     let keys = [
-                        ("phone", fields.phone.clone()),
-                        ("email", fields.email.to_lowercase()),
+                        ("phone", lead.lead.phone.clone()),
+                        ("email", lead.lead.email.to_lowercase()),
                     ];
-                    if let Some((field, existing)) = keys
+                    let hit = keys
                         .iter()
                         .filter(|(_, k)| !k.is_empty())
-                        .find_map(|(f, k)| seen.get(k).map(|id| (*f, id.clone())))
-                    {
-                        out.push(Outcome::Issue(issue(
-                            "duplicate",
-                            field,
-                            AppError::new(codes::IMPORT_DUPLICATE).with("field", field),
-                            &existing,
-                        )));
-                        continue;
+                        .find_map(|(f, k)| seen.get(k).map(|id| (*f, id.clone())));
+                    match hit {
+                        Some((field, existing)) => Prepared::Issue(ImportIssue {
+                            row,
+                            kind: "duplicate".into(),
+                            field: field.into(),
+                            error: AppError::new(codes::IMPORT_DUPLICATE).with("field", field),
+                            existing,
+                            values: cells,
+                        }),
+                        None => {
+                            for (_, k) in keys.into_iter().filter(|(_, k)| !k.is_empty()) {
+                                seen.insert(k, lead.id.clone());
+                            }
+                            Prepared::Lead { lead, row, cells }
+                        }
                     }
-                    for (_, k) in keys.into_iter().filter(|(_, k)| !k.is_empty()) {
-                        seen.insert(k, format!("row {row}"));
-                    }
-                    out.push(Outcome::Import(Box::new(fields), extra));
                 }
-            }
-        }
-        Ok(out)
+                issue => issue,
+            })
+            .collect())
     }
 
     pub fn import_progress(&self, job: &str) -> Result<ImportProgress> {
