@@ -423,7 +423,171 @@ pub async fn dashboard_approvals(
 pub async fn dashboard_drill(
     shell: State<'_, Shell>,
     mut query: liveline_types::metrics::DrillQuery,
-) -> R<Vec<LeadView>> {
+) -> R<liveline_types::metrics::DrillPage> {
     query.period = with_tz(query.period);
     shell.with(move |r| r.drill(&query, now_ms())).await
+}
+
+/// `import_open` receives the file's bytes as the request body and its name in the `x-file-name` header
+/// (percent-encoded): the file is kept in the data folder, so an import cut short can resume.
+#[tauri::command]
+pub async fn import_open(
+    shell: State<'_, Shell>,
+    request: tauri::ipc::Request<'_>,
+) -> R<liveline_types::sheets::ImportPreview> {
+    use liveline_replica::sheets::MAX_IMPORT_BYTES;
+    let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
+        return Err(
+            AppError::new(liveline_types::codes::IMPORT_UNREADABLE).with("detail", "no file")
+        );
+    };
+    if bytes.len() as u64 > MAX_IMPORT_BYTES {
+        return Err(AppError::new(liveline_types::codes::IMPORT_TOO_LARGE)
+            .with("max_mb", (MAX_IMPORT_BYTES >> 20).to_string()));
+    }
+    let name = request
+        .headers()
+        .get("x-file-name")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .to_string()
+        })
+        .unwrap_or_else(|| "import.xlsx".into());
+    let ext = name
+        .rsplit('.')
+        .next()
+        .unwrap_or("xlsx")
+        .to_ascii_lowercase();
+    let dir = shell.imports_dir();
+    let path = dir.join(format!("{}.{ext}", uuid::Uuid::now_v7()));
+    let bytes = bytes.clone();
+    {
+        let path = path.clone();
+        tauri::async_runtime::spawn_blocking(move || {
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(&path, bytes)
+        })
+        .await
+        .map_err(|_| AppError::new(liveline_types::codes::STORAGE))?
+        .map_err(|e| {
+            AppError::new(liveline_types::codes::STORAGE_READ_ONLY).with("detail", e.to_string())
+        })?;
+    }
+    let kept = path.clone();
+    let out = shell
+        .with(move |r| r.import_open(&kept, &name, now_ms()))
+        .await;
+    if out.is_err() {
+        let _ = std::fs::remove_file(&path);
+    }
+    out
+}
+
+/// Starts or resumes an import; its chunks then run in the background, one lock of the replica each, so the app
+/// stays responsive and the imported leads go to the server as they are written.
+#[tauri::command]
+pub async fn import_start<Rt: tauri::Runtime>(
+    app: tauri::AppHandle<Rt>,
+    shell: State<'_, Shell>,
+    job: String,
+    mapping: Vec<String>,
+) -> R<liveline_types::sheets::ImportProgress> {
+    use std::sync::atomic::Ordering;
+    use tauri::Manager;
+    let started = {
+        let (job, mapping) = (job.clone(), mapping.clone());
+        shell.with(move |r| r.import_start(&job, &mapping)).await?
+    };
+    if shell.importing.swap(true, Ordering::SeqCst) {
+        return Ok(started);
+    }
+    tauri::async_runtime::spawn(async move {
+        let shell = app.state::<Shell>();
+        loop {
+            let job = job.clone();
+            let step = shell.with(move |r| r.import_step(&job, now_ms())).await;
+            shell.nudge().await;
+            match step {
+                Ok(p) if p.status == "running" => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(code = %e.code, "import stopped");
+                    break;
+                }
+            }
+        }
+        shell.importing.store(false, Ordering::SeqCst);
+    });
+    Ok(started)
+}
+
+#[tauri::command]
+pub async fn import_status(
+    shell: State<'_, Shell>,
+) -> R<Option<liveline_types::sheets::ImportProgress>> {
+    shell.with(|r| r.import_latest()).await
+}
+
+#[tauri::command]
+pub async fn import_issues(
+    shell: State<'_, Shell>,
+    job: String,
+) -> R<Vec<liveline_types::sheets::ImportIssue>> {
+    shell.with(move |r| r.import_issues(&job)).await
+}
+
+#[tauri::command]
+pub async fn import_clear(shell: State<'_, Shell>, job: String) -> R<()> {
+    let file = shell.with(move |r| r.import_clear(&job)).await?;
+    if let Some(f) = file {
+        let _ = std::fs::remove_file(f);
+    }
+    Ok(())
+}
+
+/// Writes a table to an `.xlsx` file in the Downloads folder (else the app's data folder) and returns its path.
+#[tauri::command]
+pub async fn export_xlsx<Rt: tauri::Runtime>(
+    app: tauri::AppHandle<Rt>,
+    shell: State<'_, Shell>,
+    mut table: liveline_types::sheets::ExportTable,
+) -> R<String> {
+    use tauri::Manager;
+    if table.tz.trim().is_empty() {
+        table.tz = jiff::tz::TimeZone::system()
+            .iana_name()
+            .unwrap_or("UTC")
+            .to_string();
+    }
+    let dir = std::env::var_os("LIVELINE_EXPORT_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| app.path().download_dir().ok().filter(|d| d.is_dir()))
+        .unwrap_or_else(|| shell.imports_dir().with_file_name("exports"));
+    tauri::async_runtime::spawn_blocking(move || {
+        let bytes = liveline_replica::sheets::write_xlsx(&table).map_err(|e| e.to_app_error())?;
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            AppError::new(liveline_types::codes::STORAGE_READ_ONLY).with("detail", e.to_string())
+        })?;
+        let base: String = table
+            .title
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let stamp = jiff::Zoned::now().strftime("%Y%m%d-%H%M%S").to_string();
+        let path = dir.join(format!("liveline-{base}-{stamp}.xlsx"));
+        std::fs::write(&path, bytes).map_err(|e| {
+            AppError::new(liveline_types::codes::STORAGE_READ_ONLY).with("detail", e.to_string())
+        })?;
+        Ok(path.to_string_lossy().to_string())
+    })
+    .await
+    .map_err(|_| AppError::new(liveline_types::codes::STORAGE))?
 }

@@ -112,6 +112,12 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             commands::dashboard_response,
             commands::dashboard_approvals,
             commands::dashboard_drill,
+            commands::import_open,
+            commands::import_start,
+            commands::import_status,
+            commands::import_issues,
+            commands::import_clear,
+            commands::export_xlsx,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while running the Liveline app");

@@ -16,6 +16,8 @@ pub struct Shell {
     replica: Mutex<Result<Arc<Mutex<Replica>>, AppError>>,
     sync: tokio::sync::Mutex<Option<SyncHandle>>,
     notifier: Mutex<Option<Arc<Notifier>>>,
+    /// Set while an import runs in the background (one at a time).
+    pub importing: std::sync::atomic::AtomicBool,
 }
 
 fn open(path: &std::path::Path) -> Result<Arc<Mutex<Replica>>, AppError> {
@@ -38,7 +40,16 @@ impl Shell {
             replica: Mutex::new(replica),
             sync: tokio::sync::Mutex::new(None),
             notifier: Mutex::new(None),
+            importing: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Where files being imported are kept until their import is done or cleared.
+    pub fn imports_dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .map(|d| d.join("imports"))
+            .unwrap_or_else(|| PathBuf::from("imports"))
     }
 
     pub fn set_notifier(&self, n: Notifier) {

@@ -915,6 +915,139 @@ async fn a_manager_sees_a_new_lead_on_the_live_session_dashboard_and_drills_into
     click(&manager, "#nav-dashboards").await;
     click(&manager, "#period-all").await;
     wait_css(&manager, "#chart-funnel svg").await;
+    let demo = total_at(&manager, "captured").await;
+
+    // The manager imports the team's spreadsheet: 3,000 buyers (a Chinese header, phones typed as numbers), one
+    // with a bad phone and one without a name.
+    let book_path = tmp.path().join("买家名单.xlsx");
+    {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let s = book.add_worksheet();
+        for (c, h) in ["姓名", "国家", "手机号", "渠道"].iter().enumerate() {
+            s.write_string(0, c as u16, *h).unwrap();
+        }
+        for i in 0..3_000u32 {
+            let r = i + 1;
+            let name = match i {
+                7 => String::new(),
+                _ => format!("Sheet Buyer {i}"),
+            };
+            s.write_string(r, 0, name).unwrap();
+            s.write_string(r, 1, "US").unwrap();
+            if i == 3 {
+                s.write_string(r, 2, "12345").unwrap();
+            } else {
+                s.write_number(r, 2, 2_025_560_000.0 + i as f64).unwrap();
+            }
+            s.write_string(r, 3, "facebook").unwrap();
+        }
+        book.save(&book_path).unwrap();
+    }
+    click(&manager, "#nav-leads").await;
+    click(&manager, "#open-import").await;
+    wait_css(&manager, "#import-file")
+        .await
+        .send_keys(book_path.to_str().unwrap())
+        .await
+        .unwrap();
+    wait_text(&manager, "#import-rows", "3,000").await;
+    let guessed = manager
+        .execute(
+            "return [0,1,2,3].map(c => document.getElementById('map-' + c).value).join(',');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        guessed,
+        json!("buyer_name,country,phone,channel"),
+        "the Chinese headers are recognised"
+    );
+    shot(&manager, "import-mapping-desktop-en").await;
+    click(&manager, "#import-start").await;
+    if wait_css(&manager, "#import-progress, #import-done")
+        .await
+        .attr("id")
+        .await
+        .unwrap()
+        .as_deref()
+        == Some("import-progress")
+    {
+        shot(&manager, "import-progress-desktop-en").await;
+    }
+    let summary = wait_text(&manager, "#import-summary", "imported").await;
+    assert!(
+        summary.contains("2,998 imported, 2 refused, 0 duplicates"),
+        "{summary}"
+    );
+    wait_css(&manager, "#import-report tr[data-row='5']").await;
+    wait_css(&manager, "#import-report tr[data-row='9']").await;
+    let rows = manager
+        .find_all(Locator::Css("#import-report tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2, "the report lists exactly the bad rows");
+    let bad_phone = wait_css(&manager, "#import-report tr[data-row='5']")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        bad_phone.contains("Phone"),
+        "the reason names the field: {bad_phone}"
+    );
+    shot(&manager, "import-report-desktop-en").await;
+    click(&manager, "#import-download").await;
+    let saved = wait_text(&manager, "#import-saved", "Saved to").await;
+    let report_path = saved.trim_start_matches("Saved to").trim().to_string();
+    let mut report =
+        calamine::open_workbook_auto(&report_path).expect("the report opens as a workbook");
+    use calamine::Reader;
+    let sheet = report.sheet_names()[0].clone();
+    let range = report.worksheet_range(&sheet).unwrap();
+    assert_eq!(range.height(), 3, "a header and the two bad rows");
+    assert_eq!(range.get((1, 0)), Some(&calamine::Data::Float(5.0)));
+    manager.set_window_size(390, 844).await.unwrap();
+    click(&manager, "#lang-switch").await;
+    wait_text(&manager, "#import-summary", "导入").await;
+    shot(&manager, "import-report-phone-zh").await;
+    click(&manager, "#lang-switch").await;
+    manager.set_window_size(1280, 900).await.unwrap();
+
+    click(&manager, "#nav-dashboards").await;
+    click(&manager, "#period-all").await;
+    wait_css(&manager, "#chart-funnel svg").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while total_at(&manager, "captured").await != demo + 2_998 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the imported leads never reached the dashboard"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // The live-session board exports with the same numbers.
+    click(&manager, "#export-table").await;
+    let saved = wait_text(&manager, "#export-saved", "Saved to").await;
+    let export_path = saved.trim_start_matches("Saved to").trim().to_string();
+    let mut book =
+        calamine::open_workbook_auto(&export_path).expect("the export opens as a workbook");
+    let sheet = book.sheet_names()[0].clone();
+    let range = book.worksheet_range(&sheet).unwrap();
+    let last = range.height() - 1;
+    assert_eq!(
+        range.get((0, 1)),
+        Some(&calamine::Data::String("Captured".into()))
+    );
+    assert_eq!(
+        range.get((last, 0)),
+        Some(&calamine::Data::String("Total".into()))
+    );
+    assert_eq!(
+        range.get((last, 1)),
+        Some(&calamine::Data::Float((demo + 2_998) as f64)),
+        "the exported total is the one on screen"
+    );
+
     let before = total_at(&manager, "captured").await;
     assert!(before > 0, "the demo team's leads are counted");
 
@@ -945,8 +1078,10 @@ async fn a_manager_sees_a_new_lead_on_the_live_session_dashboard_and_drills_into
     )
     .await;
     let title = wait_text(&manager, "#drill-title", "leads").await;
+    let n = (before + 1).to_string();
+    let grouped = format!("{},{}", &n[..n.len() - 3], &n[n.len() - 3..]);
     assert!(
-        title.contains(&(before + 1).to_string()),
+        title.contains(&grouped),
         "the drill-down lists as many leads as the number said: {title}"
     );
     let first = wait_css(&manager, "#drill-list li")
@@ -970,7 +1105,14 @@ async fn a_manager_sees_a_new_lead_on_the_live_session_dashboard_and_drills_into
     shot(&manager, "dashboard-reps-table-desktop-en").await;
     click(&manager, "#board-response").await;
     wait_css(&manager, "#uncontacted, #uncontacted-empty").await;
-    wait_text(&manager, "#uncontacted li", "Dashboard Buyer").await;
+    // The oldest waiting leads first (the list shows the first 100 of them; the count is of all).
+    wait_text(
+        &manager,
+        "#dash-uncontacted-count",
+        "leads wait for a first contact",
+    )
+    .await;
+    wait_css(&manager, "#uncontacted li").await;
     shot(&manager, "dashboard-response-desktop-en").await;
     click(&manager, "#board-approvals").await;
     wait_css(&manager, "#steps-table, #steps-empty").await;

@@ -78,6 +78,61 @@ async fn invoke_json<A: Serialize>(cmd: &str, args: &A) -> Result<String, AppErr
         .ok_or_else(|| unknown("answer is not JSON"))
 }
 
+/// Sends the file chosen in the file input `input_id` to a command as the raw request body, with its name in the
+/// `x-file-name` header. `Ok(None)` when no file is chosen.
+async fn invoke_file<R: DeserializeOwned>(
+    cmd: &str,
+    input_id: &str,
+) -> Result<Option<R>, AppError> {
+    let (core, invoke) = invoke_function().ok_or_else(|| AppError::new(NO_SHELL))?;
+    let get =
+        |v: &JsValue, k: &str| Reflect::get(v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+    let Some(input) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(input_id))
+    else {
+        return Ok(None);
+    };
+    let file = get(&get(&input.into(), "files"), "0");
+    if file.is_undefined() || file.is_null() {
+        return Ok(None);
+    }
+    let name = get(&file, "name").as_string().unwrap_or_default();
+    let read = get(&file, "arrayBuffer")
+        .dyn_into::<Function>()
+        .map_err(|_| unknown("file cannot be read"))?
+        .call0(&file)
+        .map_err(to_app_error)?;
+    let buffer = JsFuture::from(
+        read.dyn_into::<Promise>()
+            .map_err(|_| unknown("arrayBuffer"))?,
+    )
+    .await
+    .map_err(to_app_error)?;
+    let bytes = js_sys::Uint8Array::new(&buffer);
+    let headers = js_sys::Object::new();
+    let _ = Reflect::set(
+        &headers,
+        &JsValue::from_str("x-file-name"),
+        &js_sys::encode_uri_component(&name).into(),
+    );
+    let options = js_sys::Object::new();
+    let _ = Reflect::set(&options, &JsValue::from_str("headers"), &headers);
+    let promise = invoke
+        .call3(&core, &JsValue::from_str(cmd), &bytes, &options)
+        .map_err(to_app_error)?
+        .dyn_into::<Promise>()
+        .map_err(|_| unknown("invoke did not return a promise"))?;
+    let answer = JsFuture::from(promise).await.map_err(to_app_error)?;
+    let json = JSON::stringify(&answer)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| unknown("answer is not JSON"))?;
+    serde_json::from_str(&json)
+        .map(Some)
+        .map_err(|e| unknown(format!("{cmd}: {e}")))
+}
+
 async fn invoke<A: Serialize, R: DeserializeOwned>(cmd: &str, args: &A) -> Result<R, AppError> {
     let json = invoke_json(cmd, args).await?;
     serde_json::from_str(&json).map_err(|e| unknown(format!("{cmd}: {e}")))
@@ -470,6 +525,55 @@ pub async fn dashboard_approvals(
 
 pub async fn dashboard_drill(
     query: &liveline_types::metrics::DrillQuery,
-) -> Result<Vec<LeadView>, AppError> {
+) -> Result<liveline_types::metrics::DrillPage, AppError> {
     invoke(commands::DASHBOARD_DRILL, &QueryArg { query }).await
+}
+
+pub async fn import_open(
+    input_id: &str,
+) -> Result<Option<liveline_types::sheets::ImportPreview>, AppError> {
+    invoke_file(commands::IMPORT_OPEN, input_id).await
+}
+
+#[derive(Serialize)]
+struct ImportStartArgs<'a> {
+    job: &'a str,
+    mapping: &'a [String],
+}
+
+/// Starts the import with `mapping`, or resumes it with the mapping it had when `mapping` is empty.
+pub async fn import_start(
+    job: &str,
+    mapping: &[String],
+) -> Result<liveline_types::sheets::ImportProgress, AppError> {
+    invoke(commands::IMPORT_START, &ImportStartArgs { job, mapping }).await
+}
+
+pub async fn import_status() -> Result<Option<liveline_types::sheets::ImportProgress>, AppError> {
+    invoke(commands::IMPORT_STATUS, &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct JobArg<'a> {
+    job: &'a str,
+}
+
+pub async fn import_issues(
+    job: &str,
+) -> Result<Vec<liveline_types::sheets::ImportIssue>, AppError> {
+    invoke(commands::IMPORT_ISSUES, &JobArg { job }).await
+}
+
+pub async fn import_clear(job: &str) -> Result<(), AppError> {
+    invoke_unit(commands::IMPORT_CLEAR, &JobArg { job }).await
+}
+
+#[derive(Serialize)]
+struct TableArg<'a> {
+    table: &'a liveline_types::sheets::ExportTable,
+}
+
+/// Writes the table to an `.xlsx` file; returns where it was saved.
+pub async fn export_xlsx(table: &liveline_types::sheets::ExportTable) -> Result<String, AppError> {
+    invoke(commands::EXPORT_XLSX, &TableArg { table }).await
 }

@@ -5,9 +5,9 @@ use crate::i18n::*;
 use crate::labels::I18n;
 use crate::platform;
 use crate::screens::{
-    capture::Capture, dashboards::Dashboards, detail::Detail, forms::Forms, leads::Leads,
-    records::RecordScreen, records::Records, refused::Refused, rules::Rules, settings::Settings,
-    sign_in::SignIn, tasks::Tasks, team::Team,
+    capture::Capture, dashboards::Dashboards, detail::Detail, forms::Forms, import::Import,
+    leads::Leads, records::RecordScreen, records::Records, refused::Refused, rules::Rules,
+    settings::Settings, sign_in::SignIn, tasks::Tasks, team::Team,
 };
 use crate::state::{AppState, Screen};
 use leptos::prelude::*;
@@ -90,6 +90,7 @@ fn Screens() -> impl IntoView {
         Screen::Rules => view! { <Rules /> }.into_any(),
         Screen::Records => view! { <Records /> }.into_any(),
         Screen::Dashboards => view! { <Dashboards /> }.into_any(),
+        Screen::Import => view! { <Import /> }.into_any(),
         Screen::Record { form, id } => view! { <RecordScreen form=form id=id /> }.into_any(),
         Screen::Forms => view! { <Forms /> }.into_any(),
     }
@@ -286,7 +287,7 @@ fn Nav() -> impl IntoView {
     let refused = Memo::new(move |_| app.sync.with(|s| s.refused));
     let current = Memo::new(move |_| match app.screen.get() {
         Screen::Capture => "capture",
-        Screen::Leads | Screen::Detail(_) => "leads",
+        Screen::Leads | Screen::Detail(_) | Screen::Import => "leads",
         Screen::Refused => "refused",
         Screen::Settings => "settings",
         Screen::Team | Screen::Forms => "team",

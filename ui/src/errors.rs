@@ -44,6 +44,23 @@ pub fn error_text(i18n: I18n, err: &AppError) -> String {
         codes::PERIOD_PRESET => {
             t_string!(i18n, err.period_preset, value = arg("value")).to_string()
         }
+        codes::IMPORT_TOO_LARGE => {
+            t_string!(i18n, err.import_too_large, max_mb = arg("max_mb")).to_string()
+        }
+        codes::IMPORT_UNREADABLE => {
+            t_string!(i18n, err.import_unreadable, detail = arg("detail")).to_string()
+        }
+        codes::IMPORT_EMPTY => t_string!(i18n, err.import_empty).to_string(),
+        codes::IMPORT_FORMULA => {
+            t_string!(i18n, err.import_formula, cell = arg("cell")).to_string()
+        }
+        codes::IMPORT_UNMAPPED => t_string!(
+            i18n,
+            err.import_unmapped,
+            field = crate::labels::field_label(i18n, &arg("field"))
+        )
+        .to_string(),
+        codes::IMPORT_DUPLICATE => t_string!(i18n, err.import_duplicate).to_string(),
         codes::TEAM_CHANGE_FORBIDDEN => t_string!(i18n, err.team_change).to_string(),
         codes::FOREIGN_TEAM => t_string!(i18n, err.foreign_team).to_string(),
         codes::KIND_CHANGE_FORBIDDEN => t_string!(i18n, err.kind_change).to_string(),

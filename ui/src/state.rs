@@ -30,6 +30,8 @@ pub enum Screen {
     Forms,
     /// Managers' dashboards.
     Dashboards,
+    /// Import leads from a spreadsheet.
+    Import,
 }
 
 /// Search text and filters of the lead list; kept here so they survive a visit to a lead's detail.

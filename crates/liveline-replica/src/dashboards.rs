@@ -5,7 +5,7 @@
 use crate::replica::{Replica, ReplicaError, Result};
 use liveline_metrics::{LeadFact, Period, PeriodError, TaskFact, FIRST_CONTACT_SLA_MS};
 use liveline_types::metrics::{
-    DashboardQuery, Dim, DrillQuery, FunnelTable, PeriodSpec, ResponseBoard, StepRow,
+    DashboardQuery, Dim, DrillPage, DrillQuery, FunnelTable, PeriodSpec, ResponseBoard, StepRow,
 };
 use liveline_types::{codes, AppError, LeadView};
 use rusqlite::OptionalExtension;
@@ -281,11 +281,11 @@ impl Replica {
         Ok(rows)
     }
 
-    /// The leads behind one number of a funnel, newest first (at most `DRILL_LIMIT`).
-    pub fn drill(&self, q: &DrillQuery, now: i64) -> Result<Vec<LeadView>> {
+    /// The leads behind one number of a funnel: how many, and the newest `DRILL_LIMIT` of them.
+    pub fn drill(&self, q: &DrillQuery, now: i64) -> Result<DrillPage> {
         let (period, tz) = resolve(&q.period, now)?;
         let facts = self.facts()?;
-        let ids: Vec<String> = liveline_metrics::drill(
+        let all = liveline_metrics::drill(
             &facts.leads,
             q.dim,
             &q.key,
@@ -294,11 +294,15 @@ impl Replica {
             &[],
             &tz,
             FIRST_CONTACT_SLA_MS,
-        )
-        .into_iter()
-        .take(DRILL_LIMIT)
-        .map(|l| l.id.clone())
-        .collect();
-        ids.iter().map(|id| self.get_lead(id)).collect()
+        );
+        let leads = all
+            .iter()
+            .take(DRILL_LIMIT)
+            .map(|l| self.get_lead(&l.id))
+            .collect::<Result<Vec<LeadView>>>()?;
+        Ok(DrillPage {
+            total: all.len() as u64,
+            leads,
+        })
     }
 }

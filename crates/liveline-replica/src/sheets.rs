@@ -564,8 +564,24 @@ impl Replica {
         Ok(preview)
     }
 
-    /// Starts (or resumes) a job with the mapping chosen: every required field must be mapped, once.
+    /// Starts (or resumes) a job with the mapping chosen (empty: the one it had): every required field must be
+    /// mapped, once.
     pub fn import_start(&mut self, job: &str, mapping: &[String]) -> Result<ImportProgress> {
+        let stored: Vec<String> = if mapping.is_empty() {
+            let json: String = self
+                .conn
+                .query_row(
+                    "SELECT mapping FROM import_jobs WHERE id = ?1",
+                    [job],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .ok_or_else(|| ReplicaError::NotFound(job.to_string()))?;
+            serde_json::from_str(&json).unwrap_or_default()
+        } else {
+            mapping.to_vec()
+        };
+        let mapping = &stored[..];
         let fields = self.import_fields()?;
         for key in mapping.iter().filter(|k| !k.is_empty()) {
             if !fields.iter().any(|f| &f.key == key) {

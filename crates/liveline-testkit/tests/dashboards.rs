@@ -233,6 +233,8 @@ async fn each_device_counts_what_it_holds_and_synced_changes_move_the_numbers() 
             liveline_replica::now_ms(),
         )
         .unwrap();
+    assert_eq!(drilled.total as usize, drilled.leads.len());
+    let drilled = drilled.leads;
     assert!(drilled.iter().any(|l| l.id == lead.id));
     assert!(drilled
         .iter()

@@ -746,6 +746,18 @@ pub mod commands {
     pub const DASHBOARD_APPROVALS: &str = "dashboard_approvals";
     /// `{query: DrillQuery}` -> `Vec<LeadView>`
     pub const DASHBOARD_DRILL: &str = "dashboard_drill";
+    /// body: the file's bytes; header `x-file-name` (percent-encoded) -> `ImportPreview`
+    pub const IMPORT_OPEN: &str = "import_open";
+    /// `{job, mapping: Vec<String>}` -> `ImportProgress` (the import then runs in the background)
+    pub const IMPORT_START: &str = "import_start";
+    /// `{}` -> `Option<ImportProgress>` the latest import not cleared
+    pub const IMPORT_STATUS: &str = "import_status";
+    /// `{job}` -> `Vec<ImportIssue>`
+    pub const IMPORT_ISSUES: &str = "import_issues";
+    /// `{job}` -> `()`
+    pub const IMPORT_CLEAR: &str = "import_clear";
+    /// `{table: ExportTable}` -> the written file's path
+    pub const EXPORT_XLSX: &str = "export_xlsx";
 }
 
 #[cfg(test)]

@@ -206,3 +206,10 @@ pub struct DrillQuery {
     pub stage: Stage,
     pub period: PeriodSpec,
 }
+
+/// The leads behind a number: how many there are, and the newest of them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DrillPage {
+    pub total: u64,
+    pub leads: Vec<crate::LeadView>,
+}

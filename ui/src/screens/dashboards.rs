@@ -10,11 +10,13 @@ use crate::labels::{self, I18n};
 use crate::platform;
 use crate::state::{AppState, Screen};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use liveline_types::metrics::{
     DashboardQuery, Dim, DrillQuery, FunnelRow, FunnelTable, PeriodSpec, ResponseBoard, Stage,
     StepRow,
 };
-use liveline_types::{AppError, LeadView};
+use liveline_types::sheets::{Cell, ExportTable};
+use liveline_types::AppError;
 use plotters::style::RGBColor;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -403,6 +405,43 @@ fn funnel_board(
         ..table.total.clone()
     };
     let total_name = t_string!(i18n, dash.total).to_string();
+    let export = {
+        let mut headers = vec![board.name(i18n)];
+        headers.extend(shown.iter().map(|s| stage_name(i18n, *s)));
+        headers.push(t_string!(i18n, dash.conversion).to_string());
+        headers.push(format!("{} (min)", t_string!(i18n, dash.contact_time)));
+        let minutes = |ms: Option<i64>| ms.map(|m| format!("{:.1}", m as f64 / 60_000.0));
+        let line = |r: &FunnelRow, name: &str| {
+            let mut cells = vec![Cell::Text(name.to_string())];
+            cells.extend(shown.iter().map(|s| Cell::Int(r.count(*s) as i64)));
+            cells.push(
+                r.conversion(Stage::Won)
+                    .map(Cell::Percent)
+                    .unwrap_or(Cell::Empty),
+            );
+            cells.push(
+                match (minutes(r.contact_p50_ms), minutes(r.contact_p90_ms)) {
+                    (Some(a), Some(b)) => Cell::Text(format!("{a} / {b}")),
+                    _ => Cell::Empty,
+                },
+            );
+            cells
+        };
+        let mut rows: Vec<Vec<Cell>> = table
+            .rows
+            .iter()
+            .zip(&names)
+            .map(|(r, n)| line(r, n))
+            .collect();
+        rows.push(line(&total, &total_name));
+        StoredValue::new(ExportTable {
+            title: board.name(i18n),
+            headers,
+            rows,
+            tz: String::new(),
+        })
+    };
+    let saved = RwSignal::new(None::<Result<String, AppError>>);
     view! {
         <div class="dash-charts">
             <figure class="chart" id="chart-funnel">
@@ -420,7 +459,17 @@ fn funnel_board(
                 </figure>
             })}
         </div>
-        <p class="muted">{t!(i18n, dash.drill_hint)}</p>
+        <div class="dash-actions">
+            <p class="muted">{t!(i18n, dash.drill_hint)}</p>
+            <button type="button" class="secondary" id="export-table" on:click=move |_| {
+                let t = export.get_value();
+                spawn_local(async move { saved.set(Some(api::export_xlsx(&t).await)); });
+            }>{t!(i18n, imp.export)}</button>
+        </div>
+        {move || saved.get().map(|r| match r {
+            Ok(path) => view! { <p class="saved" id="export-saved">{t!(i18n, imp.saved, path = path.clone())}</p> }.into_any(),
+            Err(e) => view! { <p class="form-error" role="alert">{crate::errors::error_text(i18n, &e)}</p> }.into_any(),
+        })}
         <div class="table-scroll">
             <table class="dash-table" id="dash-table">
                 <thead>
@@ -476,7 +525,7 @@ fn response_board(
             view! { <p class="empty-state" id="uncontacted-empty">{t!(i18n, dash.uncontacted_empty)}</p> }.into_any()
         } else {
             view! {
-                <p class="muted">{t!(i18n, dash.uncontacted_count, n = platform::group_digits(board.uncontacted_total))}</p>
+                <p class="muted" id="dash-uncontacted-count">{t!(i18n, dash.uncontacted_count, n = platform::group_digits(board.uncontacted_total))}</p>
                 <ul class="dash-list" id="uncontacted">
                     {board.uncontacted.into_iter().map(|w| {
                         let id = w.id.clone();
@@ -599,7 +648,7 @@ fn drill_panel(
     i18n: I18n,
     app: AppState,
     o: Opened,
-    leads: Option<Result<Vec<LeadView>, AppError>>,
+    leads: Option<Result<liveline_types::metrics::DrillPage, AppError>>,
     opened: RwSignal<Option<Opened>>,
 ) -> impl IntoView {
     let lang = labels::lang_tag(i18n.get_locale());
@@ -609,11 +658,12 @@ fn drill_panel(
             let text = crate::errors::error_text(i18n, &e);
             view! { <p class="form-error" role="alert">{text}</p> }.into_any()
         }
-        Some(Ok(leads)) => {
-            let n = leads.len();
+        Some(Ok(page)) => {
+            let n = page.total as usize;
+            let leads = page.leads;
             view! {
                 <h2 id="drill-title">{t!(i18n, dash.drill_title, n = platform::group_digits(n as u64), what = o.what.clone())}</h2>
-                {(n >= 500).then(|| view! { <p class="muted">{t!(i18n, dash.drill_more)}</p> })}
+                {(n > leads.len()).then(|| view! { <p class="muted">{t!(i18n, dash.drill_more)}</p> })}
                 <ul class="dash-list" id="drill-list">
                     {leads.into_iter().map(|l| {
                         let id = l.id.clone();

@@ -303,6 +303,10 @@ pub fn Leads() -> impl IntoView {
                             })
                     }}
                 </p>
+                <button type="button" class="secondary" id="open-import"
+                    on:click=move |_| AppState::get().screen.set(crate::state::Screen::Import)>
+                    {t!(i18n, imp.open)}
+                </button>
             </div>
             <div class="search">
                 <label for="lead-search" class="visually-hidden">

@@ -5,6 +5,7 @@ pub mod capture;
 pub mod dashboards;
 pub mod detail;
 pub mod forms;
+pub mod import;
 pub mod leads;
 pub mod records;
 pub mod refused;
