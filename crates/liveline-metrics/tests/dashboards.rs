@@ -391,32 +391,18 @@ fn filters_narrow_a_widget_and_drill_down_lists_the_leads_behind_a_number() {
 fn response_lists_the_oldest_uncontacted_first_and_overdue_tasks_per_rep() {
     let leads = team();
     let n = now();
+    let task = |assignee: &str, due_at: i64, open: bool| TaskFact {
+        id: format!("{assignee}-{due_at}"),
+        assignee: assignee.into(),
+        due_at,
+        open,
+    };
     let tasks = vec![
-        TaskFact {
-            assignee: "rep_a".into(),
-            due_at: n - 2 * HOUR,
-            open: true,
-        },
-        TaskFact {
-            assignee: "rep_a".into(),
-            due_at: n - HOUR,
-            open: true,
-        },
-        TaskFact {
-            assignee: "rep_a".into(),
-            due_at: n - 5 * HOUR,
-            open: false,
-        },
-        TaskFact {
-            assignee: "rep_b".into(),
-            due_at: n + HOUR,
-            open: true,
-        },
-        TaskFact {
-            assignee: "rep_b".into(),
-            due_at: n - 3 * HOUR,
-            open: true,
-        },
+        task("rep_a", n - 2 * HOUR, true),
+        task("rep_a", n - HOUR, true),
+        task("rep_a", n - 5 * HOUR, false),
+        task("rep_b", n + HOUR, true),
+        task("rep_b", n - 3 * HOUR, true),
     ];
     let r = response(&leads, &tasks, n, 10);
     // Still new with no contact: L7 (25 November), then L4 (today). L6 is contacted by status.

@@ -81,26 +81,27 @@ const TASK_FACTS: &str = "SELECT id, assignee, due_at, status = 'open' FROM task
 /// Notes the id of every lead and task row this connection writes, so the facts are refreshed row by row. They
 /// are temporary (this connection only): a device that never opens a dashboard pays nothing. A session's host or
 /// platform edited leaves its leads' rows alone, so a live session written marks its leads.
-const TRIGGERS: &str = "
-CREATE TEMP TABLE IF NOT EXISTS dirty_leads (id TEXT PRIMARY KEY) WITHOUT ROWID;
-CREATE TEMP TABLE IF NOT EXISTS dirty_tasks (id TEXT PRIMARY KEY) WITHOUT ROWID;
-CREATE TEMP TRIGGER IF NOT EXISTS facts_lead_in AFTER INSERT ON main.leads
-  BEGIN INSERT OR IGNORE INTO dirty_leads VALUES (new.id); END;
-CREATE TEMP TRIGGER IF NOT EXISTS facts_lead_up AFTER UPDATE ON main.leads
-  BEGIN INSERT OR IGNORE INTO dirty_leads VALUES (old.id); INSERT OR IGNORE INTO dirty_leads VALUES (new.id); END;
-CREATE TEMP TRIGGER IF NOT EXISTS facts_lead_del AFTER DELETE ON main.leads
-  BEGIN INSERT OR IGNORE INTO dirty_leads VALUES (old.id); END;
-CREATE TEMP TRIGGER IF NOT EXISTS facts_task_in AFTER INSERT ON main.tasks
-  BEGIN INSERT OR IGNORE INTO dirty_tasks VALUES (new.id); END;
-CREATE TEMP TRIGGER IF NOT EXISTS facts_task_up AFTER UPDATE ON main.tasks
-  BEGIN INSERT OR IGNORE INTO dirty_tasks VALUES (old.id); INSERT OR IGNORE INTO dirty_tasks VALUES (new.id); END;
-CREATE TEMP TRIGGER IF NOT EXISTS facts_task_del AFTER DELETE ON main.tasks
-  BEGIN INSERT OR IGNORE INTO dirty_tasks VALUES (old.id); END;
-CREATE TEMP TRIGGER IF NOT EXISTS facts_session AFTER UPDATE ON main.live_sessions
-  BEGIN INSERT OR IGNORE INTO dirty_leads SELECT id FROM main.leads WHERE live_session = new.id; END;
-CREATE TEMP TRIGGER IF NOT EXISTS facts_session_in AFTER INSERT ON main.live_sessions
-  BEGIN INSERT OR IGNORE INTO dirty_leads SELECT id FROM main.leads WHERE live_session = new.id; END;
-";
+fn triggers() -> String {
+    let mut sql = String::new();
+    for (table, dirty) in [("leads", "dirty_leads"), ("tasks", "dirty_tasks")] {
+        sql.push_str(&format!(
+            "CREATE TEMP TABLE IF NOT EXISTS {dirty} (id TEXT PRIMARY KEY) WITHOUT ROWID;
+             CREATE TEMP TRIGGER IF NOT EXISTS {dirty}_in AFTER INSERT ON main.{table}
+               BEGIN INSERT OR IGNORE INTO {dirty} VALUES (new.id); END;
+             CREATE TEMP TRIGGER IF NOT EXISTS {dirty}_up AFTER UPDATE ON main.{table}
+               BEGIN INSERT OR IGNORE INTO {dirty} VALUES (old.id); INSERT OR IGNORE INTO {dirty} VALUES (new.id); END;
+             CREATE TEMP TRIGGER IF NOT EXISTS {dirty}_del AFTER DELETE ON main.{table}
+               BEGIN INSERT OR IGNORE INTO {dirty} VALUES (old.id); END;"
+        ));
+    }
+    for event in ["INSERT", "UPDATE"] {
+        sql.push_str(&format!(
+            "CREATE TEMP TRIGGER IF NOT EXISTS dirty_session_{event} AFTER {event} ON main.live_sessions
+               BEGIN INSERT OR IGNORE INTO dirty_leads SELECT id FROM main.leads WHERE live_session = new.id; END;"
+        ));
+    }
+    sql
+}
 
 /// Takes the ids noted in a dirty table.
 fn dirty(conn: &rusqlite::Connection, table: &str) -> Result<Vec<String>> {
@@ -189,7 +190,7 @@ impl Replica {
             }
             _ => {}
         }
-        self.conn.execute_batch(TRIGGERS)?;
+        self.conn.execute_batch(&triggers())?;
         self.conn
             .execute_batch("DELETE FROM temp.dirty_leads; DELETE FROM temp.dirty_tasks;")?;
         let mut facts = Facts::default();

@@ -25,14 +25,14 @@ fn today() -> PeriodSpec {
 }
 
 fn board(dev: &Device, dim: Dim) -> FunnelTable {
-    let q = DashboardQuery {
-        dim: Some(dim),
-        period: today(),
-    };
+    board_over(dev, Some(dim), today())
+}
+
+fn board_over(dev: &Device, dim: Option<Dim>, period: PeriodSpec) -> FunnelTable {
     dev.replica
         .lock()
         .unwrap()
-        .funnel_board(&q, liveline_replica::now_ms())
+        .funnel_board(&DashboardQuery { dim, period }, liveline_replica::now_ms())
         .unwrap()
 }
 
@@ -84,23 +84,16 @@ async fn each_device_counts_what_it_holds_and_synced_changes_move_the_numbers() 
     let before = board(&manager, Dim::Rep);
     let before_mine = board(&rep1, Dim::Rep);
     // A day with nothing captured has no rows and no rates.
-    let empty = manager
-        .replica
-        .lock()
-        .unwrap()
-        .funnel_board(
-            &DashboardQuery {
-                dim: Some(Dim::Rep),
-                period: PeriodSpec {
-                    preset: "custom".into(),
-                    from: "2020-01-01".into(),
-                    to: "2020-01-01".into(),
-                    tz: "Asia/Shanghai".into(),
-                },
-            },
-            liveline_replica::now_ms(),
-        )
-        .unwrap();
+    let empty = board_over(
+        &manager,
+        Some(Dim::Rep),
+        PeriodSpec {
+            preset: "custom".into(),
+            from: "2020-01-01".into(),
+            to: "2020-01-01".into(),
+            tz: "Asia/Shanghai".into(),
+        },
+    );
     assert!(empty.rows.is_empty());
     assert_eq!(empty.total.conversion(Stage::Won), None);
 
@@ -151,41 +144,17 @@ async fn each_device_counts_what_it_holds_and_synced_changes_move_the_numbers() 
     .await;
     assert_eq!(mine.rows.len(), 1, "only rep1's row: {:?}", mine.rows);
     assert_eq!(mine.rows[0].key, "u-rep1");
-    let all_time = rep1
-        .replica
-        .lock()
-        .unwrap()
-        .funnel_board(
-            &DashboardQuery {
-                dim: Some(Dim::Rep),
-                period: PeriodSpec {
-                    preset: "all".into(),
-                    ..today()
-                },
-            },
-            liveline_replica::now_ms(),
-        )
-        .unwrap();
+    let all = || PeriodSpec {
+        preset: "all".into(),
+        ..today()
+    };
+    let all_time = board_over(&rep1, Some(Dim::Rep), all());
     assert_eq!(
         all_time.total.count(Stage::Captured),
         rep1.replica.lock().unwrap().lead_count().unwrap(),
         "every lead rep1's device holds, and no other"
     );
-    let team_all_time = manager
-        .replica
-        .lock()
-        .unwrap()
-        .funnel_board(
-            &DashboardQuery {
-                dim: None,
-                period: PeriodSpec {
-                    preset: "all".into(),
-                    ..today()
-                },
-            },
-            liveline_replica::now_ms(),
-        )
-        .unwrap();
+    let team_all_time = board_over(&manager, None, all());
     assert!(all_time.total.count(Stage::Captured) < team_all_time.total.count(Stage::Captured));
     assert_eq!(
         per_rep(&t, Stage::Captured)["u-rep1"],

@@ -363,16 +363,7 @@ fn funnel_board(
             .collect();
         charts::line(&labels, &values)
     });
-    let shown = [
-        Stage::Captured,
-        Stage::Assigned,
-        Stage::ContactedInSla,
-        Stage::Contacted,
-        Stage::Qualified,
-        Stage::Quoted,
-        Stage::Won,
-        Stage::Lost,
-    ];
+    let shown = Stage::ALL;
     let cell = move |row: &FunnelRow, s: Stage, name: String| {
         let n = row.count(s);
         let key = row.key.clone();
