@@ -349,10 +349,7 @@ pub async fn save_record(
     id: Option<String>,
     input: BTreeMap<String, FieldInput>,
 ) -> R<RecordSaved> {
-    let tz = jiff::tz::TimeZone::system()
-        .iana_name()
-        .unwrap_or("UTC")
-        .to_string();
+    let tz = device_tz();
     let out = shell
         .with(move |r| r.save_record(&form, id.as_deref(), &input, &tz))
         .await?;
@@ -381,13 +378,23 @@ pub async fn decide(
     shell.with(move |r| r.record_view(&id)).await
 }
 
+/// This device's IANA time zone (UTC when the system names none).
+fn device_tz() -> String {
+    jiff::tz::TimeZone::system()
+        .iana_name()
+        .unwrap_or("UTC")
+        .to_string()
+}
+
+/// A file the app could not write, with why.
+fn write_failed(e: std::io::Error) -> AppError {
+    AppError::new(liveline_types::codes::STORAGE_READ_ONLY).with("detail", e.to_string())
+}
+
 /// A period without a time zone is read in this device's.
 fn with_tz(mut p: liveline_types::metrics::PeriodSpec) -> liveline_types::metrics::PeriodSpec {
     if p.tz.trim().is_empty() {
-        p.tz = jiff::tz::TimeZone::system()
-            .iana_name()
-            .unwrap_or("UTC")
-            .to_string();
+        p.tz = device_tz();
     }
     p
 }
@@ -471,9 +478,7 @@ pub async fn import_open(
         })
         .await
         .map_err(|_| AppError::new(liveline_types::codes::STORAGE))?
-        .map_err(|e| {
-            AppError::new(liveline_types::codes::STORAGE_READ_ONLY).with("detail", e.to_string())
-        })?;
+        .map_err(write_failed)?;
     }
     let kept = path.clone();
     let out = shell
@@ -556,10 +561,7 @@ pub async fn export_xlsx<Rt: tauri::Runtime>(
 ) -> R<String> {
     use tauri::Manager;
     if table.tz.trim().is_empty() {
-        table.tz = jiff::tz::TimeZone::system()
-            .iana_name()
-            .unwrap_or("UTC")
-            .to_string();
+        table.tz = device_tz();
     }
     let dir = std::env::var_os("LIVELINE_EXPORT_DIR")
         .map(std::path::PathBuf::from)
@@ -567,9 +569,7 @@ pub async fn export_xlsx<Rt: tauri::Runtime>(
         .unwrap_or_else(|| shell.imports_dir().with_file_name("exports"));
     tauri::async_runtime::spawn_blocking(move || {
         let bytes = liveline_replica::sheets::write_xlsx(&table).map_err(|e| e.to_app_error())?;
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            AppError::new(liveline_types::codes::STORAGE_READ_ONLY).with("detail", e.to_string())
-        })?;
+        std::fs::create_dir_all(&dir).map_err(write_failed)?;
         let base: String = table
             .title
             .chars()
@@ -583,9 +583,7 @@ pub async fn export_xlsx<Rt: tauri::Runtime>(
             .collect();
         let stamp = jiff::Zoned::now().strftime("%Y%m%d-%H%M%S").to_string();
         let path = dir.join(format!("liveline-{base}-{stamp}.xlsx"));
-        std::fs::write(&path, bytes).map_err(|e| {
-            AppError::new(liveline_types::codes::STORAGE_READ_ONLY).with("detail", e.to_string())
-        })?;
+        std::fs::write(&path, bytes).map_err(write_failed)?;
         Ok(path.to_string_lossy().to_string())
     })
     .await

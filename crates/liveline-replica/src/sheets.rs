@@ -567,17 +567,17 @@ impl Replica {
     /// Starts (or resumes) a job with the mapping chosen (empty: the one it had): every required field must be
     /// mapped, once.
     pub fn import_start(&mut self, job: &str, mapping: &[String]) -> Result<ImportProgress> {
+        let (path, file_name, kept): (String, String, String) = self
+            .conn
+            .query_row(
+                "SELECT path, file_name, mapping FROM import_jobs WHERE id = ?1",
+                [job],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?
+            .ok_or_else(|| ReplicaError::NotFound(job.to_string()))?;
         let stored: Vec<String> = if mapping.is_empty() {
-            let json: String = self
-                .conn
-                .query_row(
-                    "SELECT mapping FROM import_jobs WHERE id = ?1",
-                    [job],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .ok_or_else(|| ReplicaError::NotFound(job.to_string()))?;
-            serde_json::from_str(&json).unwrap_or_default()
+            serde_json::from_str(&kept).unwrap_or_default()
         } else {
             mapping.to_vec()
         };
@@ -597,15 +597,6 @@ impl Replica {
                 ));
             }
         }
-        let (path, file_name): (String, String) = self
-            .conn
-            .query_row(
-                "SELECT path, file_name FROM import_jobs WHERE id = ?1",
-                [job],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?
-            .ok_or_else(|| ReplicaError::NotFound(job.to_string()))?;
         let headers = self
             .import_table(job, Path::new(&path), &file_name)?
             .headers
@@ -802,12 +793,7 @@ impl Replica {
 
     pub fn import_progress(&self, job: &str) -> Result<ImportProgress> {
         self.conn
-            .query_row(
-                "SELECT id, file_name, status, total, next_row, imported, refused, duplicates FROM import_jobs
-                 WHERE id = ?1",
-                [job],
-                progress_row,
-            )
+            .query_row(&format!("{PROGRESS} WHERE id = ?1"), [job], progress_row)
             .optional()?
             .ok_or_else(|| ReplicaError::NotFound(job.to_string()))
     }
@@ -817,8 +803,7 @@ impl Replica {
         Ok(self
             .conn
             .query_row(
-                "SELECT id, file_name, status, total, next_row, imported, refused, duplicates FROM import_jobs
-                 WHERE status != 'mapping' ORDER BY created_at DESC, id DESC LIMIT 1",
+                &format!("{PROGRESS} WHERE status != 'mapping' ORDER BY created_at DESC, id DESC LIMIT 1"),
                 [],
                 progress_row,
             )
@@ -883,6 +868,10 @@ fn is_foundation(key: &str) -> bool {
             | "owner"
     )
 }
+
+/// A job's progress, as `progress_row` reads it.
+const PROGRESS: &str =
+    "SELECT id, file_name, status, total, next_row, imported, refused, duplicates FROM import_jobs";
 
 fn progress_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ImportProgress> {
     Ok(ImportProgress {

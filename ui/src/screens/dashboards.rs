@@ -570,14 +570,7 @@ fn steps_board(i18n: I18n, rows: Option<Result<Vec<StepRow>, AppError>>) -> impl
     if rows.is_empty() {
         return view! { <p class="empty-state" id="steps-empty">{t!(i18n, dash.approvals_empty)}</p> }.into_any();
     }
-    let zh = i18n.get_locale() == Locale::zh_CN;
-    let text = move |t: &liveline_types::forms::Text| {
-        if zh && !t.zh.is_empty() {
-            t.zh.clone()
-        } else {
-            t.en.clone()
-        }
-    };
+    let text = move |t: &liveline_types::forms::Text| crate::fields::text_of(i18n, t);
     let names: Vec<String> = rows
         .iter()
         .map(|r| format!("{} · {}", text(&r.form_label), text(&r.node_label)))

@@ -4,6 +4,7 @@
 
 use crate::api;
 use crate::errors::error_text;
+use crate::fields::text_of;
 use crate::i18n::*;
 use crate::labels::{self, I18n};
 use crate::platform;
@@ -16,14 +17,6 @@ use std::time::Duration;
 
 /// Rows of the report shown on screen (the download has them all).
 const SHOWN: usize = 200;
-
-fn text(i18n: I18n, t: &liveline_types::forms::Text) -> String {
-    if i18n.get_locale() == Locale::zh_CN && !t.zh.is_empty() {
-        t.zh.clone()
-    } else {
-        t.en.clone()
-    }
-}
 
 /// Why a row was not imported, in the viewer's language.
 fn problem(i18n: I18n, i: &ImportIssue) -> String {
@@ -295,9 +288,9 @@ fn chooser(
                                                 {fields.into_iter().map(|f| {
                                                     let key = f.key.clone();
                                                     let label = if f.required {
-                                                        format!("{} ({})", text(i18n, &f.label), t_string!(i18n, imp.required))
+                                                        format!("{} ({})", text_of(i18n, &f.label), t_string!(i18n, imp.required))
                                                     } else {
-                                                        text(i18n, &f.label)
+                                                        text_of(i18n, &f.label)
                                                     };
                                                     view! {
                                                         <option value=f.key.clone() selected=move || mapping.with(|m| m.get(c) == Some(&key))>{label}</option>
