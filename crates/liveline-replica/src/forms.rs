@@ -394,12 +394,16 @@ impl Replica {
 
 /// The lead form's fields the foundation's lead document holds as its own (validated by `liveline-domain`); every
 /// other field of the published lead form is an added one, kept in the lead's `extra` map.
-fn foundation_keys() -> Vec<String> {
-    builtin::lead_form()
-        .fields
-        .into_iter()
-        .map(|f| f.key)
-        .collect()
+/// The built-in lead form's keys, made once (an import asks for them on every row).
+fn foundation_keys() -> &'static [String] {
+    static KEYS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        builtin::lead_form()
+            .fields
+            .into_iter()
+            .map(|f| f.key)
+            .collect()
+    })
 }
 
 impl Replica {
@@ -445,6 +449,7 @@ impl Replica {
     }
 
     /// What checking leads against the team's lead form needs, read once (an import checks many rows with it).
+    #[cfg(feature = "sheets")]
     pub(crate) fn lead_checker(&self) -> Result<LeadChecker> {
         Ok(LeadChecker {
             form: self.lead_form_compiled()?,
@@ -923,11 +928,13 @@ pub(crate) fn lead_extras_with(
 }
 
 /// The team's lead form compiled (or why it cannot be), and the saver's roles and the team's members.
+#[cfg(feature = "sheets")]
 pub(crate) struct LeadChecker {
     pub form: std::result::Result<CompiledForm, Vec<FieldError>>,
     pub saver: (Vec<String>, Vec<String>),
 }
 
+#[cfg(feature = "sheets")]
 impl LeadChecker {
     pub(crate) fn extras(
         &self,

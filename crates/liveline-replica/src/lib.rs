@@ -9,6 +9,7 @@ pub mod dashboards;
 pub mod forms;
 pub mod replica;
 pub mod session;
+#[cfg(feature = "sheets")]
 pub mod sheets;
 pub mod work;
 

@@ -21,6 +21,10 @@ use std::sync::Arc;
 pub const MAX_IMPORT_BYTES: u64 = 50 * 1024 * 1024;
 /// Rows committed together (with the job's progress).
 pub const CHUNK: usize = 1_000;
+/// Rows a worker checks and builds before handing them to the writer.
+const BATCH: usize = 100;
+/// Threads that check rows and build documents (the writer is a third).
+const WORKERS: usize = 2;
 /// Rows shown under the headers when mapping.
 const SAMPLES: usize = 5;
 
@@ -656,56 +660,69 @@ impl Replica {
             live_sessions: &sessions,
         };
         let rows: Vec<usize> = (start..end).collect();
-        let per = rows.len().div_ceil(2).max(1);
-        let prepared: Vec<Prepared> = std::thread::scope(|s| {
-            let parts: Vec<_> = rows
-                .chunks(per)
-                .map(|part| {
-                    let (table, mapping, ctx, checker, actor, creds) =
-                        (&table, &mapping, &ctx, &checker, &actor, &creds);
-                    s.spawn(move || {
-                        part.iter()
-                            .map(|&i| prepare(table, i, mapping, ctx, checker, actor, creds, now))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            parts
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        });
-        let outcomes = self.import_dedupe(job, prepared)?;
-        let tx = self.conn.transaction()?;
+        let batches: Vec<&[usize]> = rows.chunks(BATCH).collect();
+        // A pipeline: two threads check rows and build their documents, batch by batch, while this one checks
+        // each batch for duplicates and writes it, in sheet order, in the chunk's one transaction.
+        let tx = self.conn.unchecked_transaction()?;
         let (mut imported, mut refused, mut dups) = (0i64, 0i64, 0i64);
-        for o in outcomes {
-            match o {
-                Prepared::Lead { lead, .. } => {
-                    insert_new_lead(&tx, &lead)?;
-                    imported += 1;
-                }
-                Prepared::Issue(i) => {
-                    if i.kind == "duplicate" {
-                        dups += 1;
-                    } else {
-                        refused += 1;
+        std::thread::scope(|s| -> Result<()> {
+            let mut inbox = Vec::with_capacity(WORKERS);
+            for w in 0..WORKERS {
+                let (send, recv) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(2);
+                inbox.push(recv);
+                let mine: Vec<&[usize]> =
+                    batches.iter().skip(w).step_by(WORKERS).copied().collect();
+                let (table, mapping, ctx, checker, actor, creds) =
+                    (&table, &mapping, &ctx, &checker, &actor, &creds);
+                s.spawn(move || {
+                    for part in mine {
+                        let p = part
+                            .iter()
+                            .map(|&i| prepare(table, i, mapping, ctx, checker, actor, creds, now))
+                            .collect();
+                        // The writer has stopped (a failed write): nothing more to do.
+                        if send.send(p).is_err() {
+                            return;
+                        }
                     }
-                    tx.prepare_cached(
-                        "INSERT OR REPLACE INTO import_issues (job, row, kind, field, error, existing, cells)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    )?
-                    .execute(params![
-                        job,
-                        i.row as i64,
-                        i.kind,
-                        i.field,
-                        serde_json::to_string(&i.error).unwrap_or_default(),
-                        i.existing,
-                        serde_json::to_string(&i.values).unwrap_or_default()
-                    ])?;
+                });
+            }
+            for b in 0..batches.len() {
+                // A worker that panicked drops its sender: the chunk fails whole rather than skip its rows.
+                let prepared = inbox[b % WORKERS].recv().map_err(|_| {
+                    ReplicaError::Doc(job.to_string(), "an import worker stopped".into())
+                })?;
+                for o in self.import_dedupe(job, prepared)? {
+                    match o {
+                        Prepared::Lead { lead, .. } => {
+                            insert_new_lead(&tx, &lead)?;
+                            imported += 1;
+                        }
+                        Prepared::Issue(i) => {
+                            if i.kind == "duplicate" {
+                                dups += 1;
+                            } else {
+                                refused += 1;
+                            }
+                            tx.prepare_cached(
+                                "INSERT OR REPLACE INTO import_issues (job, row, kind, field, error, existing, cells)
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                            )?
+                            .execute(params![
+                                job,
+                                i.row as i64,
+                                i.kind,
+                                i.field,
+                                serde_json::to_string(&i.error).unwrap_or_default(),
+                                i.existing,
+                                serde_json::to_string(&i.values).unwrap_or_default()
+                            ])?;
+                        }
+                    }
                 }
             }
-        }
+            Ok(())
+        })?;
         let done = end >= table.rows.len();
         tx.execute(
             "UPDATE import_jobs SET next_row = ?2, imported = imported + ?3, refused = refused + ?4,

@@ -33,9 +33,12 @@ async fn main() -> anyhow::Result<()> {
     forms()?;
     let tmp = tempfile::tempdir()?;
     let server = TestServer::start(&tmp.path().join("server")).await;
-    dashboards(&server, tmp.path()).await?;
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    if only != "import" {
+        dashboards(&server, tmp.path()).await?;
+    }
     import(&server, tmp.path()).await?;
-    if std::env::var("BENCH_ONLY").as_deref() == Ok("device") {
+    if only == "device" || only == "import" {
         server.stop().await;
         return Ok(());
     }
