@@ -48,6 +48,8 @@ pub enum DocKind {
     FlowDef,
     /// A record made with a form (an order, a proposal): its values and its flow's decisions.
     Record,
+    /// A custom dashboard a manager composed, shared with the team.
+    Dashboard,
 }
 
 impl DocKind {
@@ -64,6 +66,7 @@ impl DocKind {
             DocKind::FormDef => "form_def",
             DocKind::FlowDef => "flow_def",
             DocKind::Record => "record",
+            DocKind::Dashboard => "dashboard",
         }
     }
     pub fn from_code(s: &str) -> Option<Self> {
@@ -75,6 +78,7 @@ impl DocKind {
             "form_def" => Some(DocKind::FormDef),
             "flow_def" => Some(DocKind::FlowDef),
             "record" => Some(DocKind::Record),
+            "dashboard" => Some(DocKind::Dashboard),
             _ => None,
         }
     }

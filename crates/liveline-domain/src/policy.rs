@@ -191,7 +191,8 @@ pub fn buckets_for(meta: &RecordMeta) -> Vec<Bucket> {
     if meta.kind == DocKind::LiveSession {
         out.push(kind_bucket(t, meta.kind));
     }
-    if meta.kind == DocKind::AssignmentRules {
+    // The team's rules and custom dashboards: read by the roles that read the whole team.
+    if matches!(meta.kind, DocKind::AssignmentRules | DocKind::Dashboard) {
         return out;
     }
     if meta.kind.is_definition() {
@@ -250,7 +251,9 @@ fn refuse(path: &str, code: &'static str) -> Result<(), Refusal> {
 fn may_write_kind(who: &Principal, team: &str, kind: DocKind) -> bool {
     match kind {
         DocKind::Lead => who.any(team, Role::works_leads),
-        DocKind::LiveSession | DocKind::AssignmentRules => who.any(team, Role::team_wide),
+        DocKind::LiveSession | DocKind::AssignmentRules | DocKind::Dashboard => {
+            who.any(team, Role::team_wide)
+        }
         DocKind::Task => !who.roles_in(team).is_empty(),
         DocKind::FormDef | DocKind::FlowDef => who.any(team, |r| r == Role::Admin),
         // Whoever reads a record may act on it (an approver at their step); who may create one is checked apart.

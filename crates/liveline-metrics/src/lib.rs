@@ -69,11 +69,7 @@ pub struct StepVisit {
 }
 
 /// Narrows the leads to those whose value for `dim` is `key` (a custom widget's filter, a drill-down).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Filter {
-    pub dim: Dim,
-    pub key: String,
-}
+pub use liveline_types::metrics::Filter;
 
 /// True when the lead reached `stage`.
 pub fn reached(l: &LeadFact, stage: Stage, sla_ms: i64) -> bool {

@@ -210,7 +210,7 @@ impl Replica {
 
     /// Names for the keys a funnel is grouped by: session titles, people's names, the team's name. Codes
     /// (channels, statuses, countries) are named by the UI in the viewer's language.
-    fn labels(&self, dim: Dim) -> Result<HashMap<String, String>> {
+    pub(crate) fn labels(&self, dim: Dim) -> Result<HashMap<String, String>> {
         let sql = match dim {
             Dim::Session => "SELECT id, title FROM live_sessions",
             Dim::Rep | Dim::Host => "SELECT id, name FROM members",
@@ -233,8 +233,14 @@ impl Replica {
         let (period, tz) = resolve(&q.period, now)?;
         let dim = q.dim.unwrap_or(Dim::All);
         let facts = self.facts()?;
-        let (mut rows, total) =
-            liveline_metrics::funnel(&facts.leads, dim, &period, &[], &tz, FIRST_CONTACT_SLA_MS);
+        let (mut rows, total) = liveline_metrics::funnel(
+            &facts.leads,
+            dim,
+            &period,
+            &q.filters,
+            &tz,
+            FIRST_CONTACT_SLA_MS,
+        );
         let names = self.labels(dim)?;
         for r in &mut rows {
             if let Some(n) = names.get(&r.key) {
@@ -292,7 +298,7 @@ impl Replica {
             &q.key,
             q.stage,
             &period,
-            &[],
+            &q.filters,
             &tz,
             FIRST_CONTACT_SLA_MS,
         );

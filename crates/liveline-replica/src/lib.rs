@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod client;
+pub mod custom;
 pub mod dashboards;
 pub mod forms;
 pub mod replica;

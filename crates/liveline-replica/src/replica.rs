@@ -952,7 +952,11 @@ fn materialize(tx: &Transaction<'_>, id: &str, kind: DocKind, doc: &AutoCommit) 
         }
         DocKind::Task => crate::work::materialize_task(tx, id, doc)?,
         // The rules, forms, flows and form records are read from their documents when needed.
-        DocKind::AssignmentRules | DocKind::FormDef | DocKind::FlowDef | DocKind::Record => {}
+        DocKind::AssignmentRules
+        | DocKind::FormDef
+        | DocKind::FlowDef
+        | DocKind::Record
+        | DocKind::Dashboard => {}
         DocKind::LiveSession => {
             let s: LiveSession = autosurgeon::hydrate(doc)
                 .map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;

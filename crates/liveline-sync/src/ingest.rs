@@ -274,6 +274,11 @@ pub fn ingest(
                     .map_err(|r| (r.path, AppError::new(r.code)))
                     // A published form or flow must be one the app can use; the refusal names the fault.
                     .and_then(|_| liveline_forms::defs::check_document(after.kind, &doc))
+                    // A custom dashboard must stay one the app can show.
+                    .and_then(|_| match after.kind {
+                        DocKind::Dashboard => liveline_domain::dashboard::check_document(&doc),
+                        _ => Ok(()),
+                    })
                     .and_then(|_| match after.kind {
                         DocKind::Record => {
                             let (decisions, edits) = decisions_before.clone().unwrap_or_default();

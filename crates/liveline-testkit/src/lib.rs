@@ -278,6 +278,18 @@ pub fn lead(name: &str) -> LeadInput {
 /// server does with input no well-behaved device would send.
 pub mod raw {
     use futures_util::StreamExt;
+
+    /// Sends without the `SinkExt` import at every call site.
+    #[allow(async_fn_in_trait)]
+    pub trait WsExt {
+        async fn send_msg(&mut self, m: tokio_tungstenite::tungstenite::Message);
+    }
+    impl WsExt for Ws {
+        async fn send_msg(&mut self, m: tokio_tungstenite::tungstenite::Message) {
+            use futures_util::SinkExt;
+            self.send(m).await.expect("send");
+        }
+    }
     use liveline_sync::{decode, encode, ClientMsg, DocChanges, ServerMsg};
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     use tokio_tungstenite::tungstenite::Message;

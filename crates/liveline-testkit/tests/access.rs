@@ -7,12 +7,13 @@
 use std::time::Duration;
 
 use automerge::{transaction::Transactable, ActorId, AutoCommit, ROOT};
+use liveline_domain::dashboard::Dashboard;
 use liveline_domain::doc::uuid_bytes;
 use liveline_domain::{Lead, LiveSession, RecordMeta};
 use liveline_replica::sign_in;
 use liveline_sync::ServerMsg;
 use liveline_sync_server::{auth, demo, Store};
-use liveline_testkit::raw::{connect, hello, next_reply, push};
+use liveline_testkit::raw::{connect, hello, next_reply, push, WsExt};
 use liveline_testkit::{lead, Device, TestServer};
 use liveline_types::{codes, AppError, AuditEntryView, LeadInput};
 use serde_json::json;
@@ -21,46 +22,47 @@ use serde_json::json;
 const ROLES: [&str; 7] = liveline_types::ROLE_CODES;
 
 /// The records each role's user is tested against, from that user's point of view.
-const RECORDS: [&str; 6] = [
+const RECORDS: [&str; 7] = [
     "lead they own",
     "lead they captured",
     "lead of a teammate",
     "session they work",
     "session of the team",
     "lead in another team",
+    "custom dashboard of the team",
 ];
 
 const Y: bool = true;
 const N: bool = false;
 
 /// Rows follow `ROLES`, columns `RECORDS`.
-const READS: [[bool; 6]; 7] = [
-    [Y, Y, N, Y, N, N],
-    [Y, Y, N, Y, Y, N],
-    [Y, Y, Y, Y, Y, N],
-    [N, N, N, N, N, N],
-    [N, N, N, N, N, N],
-    [Y, Y, Y, Y, Y, N],
-    [Y, Y, Y, Y, Y, N],
+const READS: [[bool; 7]; 7] = [
+    [Y, Y, N, Y, N, N, N],
+    [Y, Y, N, Y, Y, N, N],
+    [Y, Y, Y, Y, Y, N, Y],
+    [N, N, N, N, N, N, N],
+    [N, N, N, N, N, N, N],
+    [Y, Y, Y, Y, Y, N, Y],
+    [Y, Y, Y, Y, Y, N, Y],
 ];
-const EDITS: [[bool; 6]; 7] = [
-    [Y, Y, N, N, N, N],
-    [Y, Y, N, N, N, N],
-    [Y, Y, Y, Y, Y, N],
-    [N, N, N, N, N, N],
-    [N, N, N, N, N, N],
-    [Y, Y, Y, Y, Y, N],
-    [Y, Y, Y, Y, Y, N],
+const EDITS: [[bool; 7]; 7] = [
+    [Y, Y, N, N, N, N, N],
+    [Y, Y, N, N, N, N, N],
+    [Y, Y, Y, Y, Y, N, Y],
+    [N, N, N, N, N, N, N],
+    [N, N, N, N, N, N, N],
+    [Y, Y, Y, Y, Y, N, Y],
+    [Y, Y, Y, Y, Y, N, Y],
 ];
-/// Creating: a lead in the own team, a live session in the own team, a lead in another team.
-const CREATES: [[bool; 3]; 7] = [
-    [Y, N, N],
-    [Y, N, N],
-    [Y, Y, N],
-    [N, N, N],
-    [N, N, N],
-    [Y, Y, N],
-    [Y, Y, N],
+/// Creating: a lead in the own team, a live session in the own team, a lead in another team, a custom dashboard.
+const CREATES: [[bool; 4]; 7] = [
+    [Y, N, N, N],
+    [Y, N, N, N],
+    [Y, Y, N, Y],
+    [N, N, N, N],
+    [N, N, N, N],
+    [Y, Y, N, Y],
+    [Y, Y, N, Y],
 ];
 
 fn record_id(role: usize, rec: usize) -> String {
@@ -94,6 +96,14 @@ fn session_doc(team: &str, staff: &str, created_by: &str, actor: &ActorId) -> Au
         ..Default::default()
     };
     autosurgeon::reconcile(&mut doc, &s).unwrap();
+    doc
+}
+
+fn dashboard_doc(team: &str, created_by: &str, actor: &ActorId) -> AutoCommit {
+    let mut doc = AutoCommit::new().with_actor(actor.clone());
+    Dashboard::new(team, created_by, "Matrix board", 1)
+        .save_into(&mut doc)
+        .unwrap();
     doc
 }
 
@@ -153,6 +163,7 @@ async fn authorization_matrix_role_by_record_by_read_and_write() {
             session_doc("demo", "m-other", "m-other", &seeder),
             // Owned and created by "me", but in a team "me" is not in: still not theirs.
             lead_doc("t2", &me, &me, "elsewhere"),
+            dashboard_doc("demo", "m-other", &seeder),
         ];
         for (i, d) in docs.into_iter().enumerate() {
             commits.push(demo::commit(&record_id(r, i), d));
@@ -218,7 +229,7 @@ async fn authorization_matrix_role_by_record_by_read_and_write() {
                 );
             }
         }
-        let news: [(&str, AutoCommit); 3] = [
+        let news: [(&str, AutoCommit); 4] = [
             ("creates a lead", {
                 let mut d = AutoCommit::new().with_actor(actor.clone());
                 Lead {
@@ -249,6 +260,10 @@ async fn authorization_matrix_role_by_record_by_read_and_write() {
                 .unwrap();
                 d
             }),
+            (
+                "creates a dashboard",
+                dashboard_doc("demo", &format!("m-{role}"), &actor),
+            ),
         ];
         for (i, (what, mut d)) in news.into_iter().enumerate() {
             d.commit();
@@ -276,17 +291,6 @@ async fn authorization_matrix_role_by_record_by_read_and_write() {
     );
     assert!(store.integrity_ok().unwrap());
     server.stop().await;
-}
-
-/// Sends without the `SinkExt` import at every call site.
-trait SendMsg {
-    async fn send_msg(&mut self, m: tokio_tungstenite::tungstenite::Message);
-}
-impl SendMsg for liveline_testkit::raw::Ws {
-    async fn send_msg(&mut self, m: tokio_tungstenite::tungstenite::Message) {
-        use futures_util::SinkExt;
-        self.send(m).await.expect("send");
-    }
 }
 
 struct Api {

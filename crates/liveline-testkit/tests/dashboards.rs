@@ -1,9 +1,14 @@
 //! The managers' dashboards on real devices of a real server: each device counts what it holds (a rep's board is
 //! their own leads; the manager's the team's), and a change that arrives by sync moves the numbers.
 
+use liveline_sync_server::Store;
+use liveline_testkit::raw::{self, WsExt};
 use liveline_testkit::{eventually, Device, TestServer};
-use liveline_types::metrics::{DashboardQuery, Dim, DrillQuery, FunnelTable, PeriodSpec, Stage};
-use liveline_types::{codes, LeadInput};
+use liveline_types::metrics::{
+    ChartKind, DashboardEdit, DashboardQuery, DashboardView, Dim, DrillQuery, Filter, FunnelTable,
+    Measure, PeriodSpec, Stage, WidgetSpec,
+};
+use liveline_types::{codes, AppError, LeadInput};
 use std::collections::BTreeMap;
 
 fn buyer(name: &str, country: &str, phone: &str) -> LeadInput {
@@ -32,7 +37,14 @@ fn board_over(dev: &Device, dim: Option<Dim>, period: PeriodSpec) -> FunnelTable
     dev.replica
         .lock()
         .unwrap()
-        .funnel_board(&DashboardQuery { dim, period }, liveline_replica::now_ms())
+        .funnel_board(
+            &DashboardQuery {
+                dim,
+                period,
+                filters: Vec::new(),
+            },
+            liveline_replica::now_ms(),
+        )
         .unwrap()
 }
 
@@ -198,6 +210,7 @@ async fn each_device_counts_what_it_holds_and_synced_changes_move_the_numbers() 
                 key: "u-rep1".into(),
                 stage: Stage::Contacted,
                 period: today(),
+                filters: Vec::new(),
             },
             liveline_replica::now_ms(),
         )
@@ -258,6 +271,7 @@ async fn each_device_counts_what_it_holds_and_synced_changes_move_the_numbers() 
             tz: "Mars/Olympus".into(),
             ..today()
         },
+        filters: Vec::new(),
     };
     let err = manager
         .replica
@@ -276,5 +290,306 @@ async fn each_device_counts_what_it_holds_and_synced_changes_move_the_numbers() 
     for d in [&mut assistant, &mut manager, &mut rep1] {
         d.offline().await;
     }
+    server.stop().await;
+}
+
+fn widget(id: &str, title: &str, measure: Measure, dim: Dim, filters: Vec<Filter>) -> WidgetSpec {
+    WidgetSpec {
+        id: id.into(),
+        title: title.into(),
+        measure,
+        stage: Stage::Captured,
+        dim,
+        chart: ChartKind::Bar,
+        filters,
+    }
+}
+
+fn edit(dev: &Device, id: Option<&str>, e: DashboardEdit) -> Result<DashboardView, AppError> {
+    let out = dev
+        .replica
+        .lock()
+        .unwrap()
+        .dashboard_edit(id, &e, liveline_replica::now_ms())
+        .map_err(|e| e.to_app_error());
+    dev.nudge();
+    out
+}
+
+fn customs(dev: &Device) -> Vec<DashboardView> {
+    dev.replica.lock().unwrap().custom_dashboards().unwrap()
+}
+
+fn titles(d: &DashboardView) -> Vec<&str> {
+    d.widgets.iter().map(|w| w.title.as_str()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_dashboard_is_shared_with_the_team_and_edits_made_offline_merge() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let mut manager = Device::ready(&server, tmp.path(), "manager@demo.liveline").await;
+    let mut lead = Device::ready(&server, tmp.path(), "lead@demo.liveline").await;
+    let mut rep1 = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
+    let assistant = Device::ready(&server, tmp.path(), "assistant@demo.liveline").await;
+
+    // The manager composes: captured per channel, and captured per country of TikTok leads only.
+    let tiktok = vec![Filter {
+        dim: Dim::Channel,
+        key: "tiktok_live".into(),
+    }];
+    let d = edit(
+        &manager,
+        None,
+        DashboardEdit::Create {
+            title: "Weekly review".into(),
+        },
+    )
+    .unwrap();
+    for w in [
+        widget(
+            "w-channels",
+            "Leads per channel",
+            Measure::Count,
+            Dim::Channel,
+            vec![],
+        ),
+        widget(
+            "w-tiktok",
+            "TikTok leads per country",
+            Measure::Count,
+            Dim::Country,
+            tiktok.clone(),
+        ),
+        widget(
+            "w-speed",
+            "First contact per rep",
+            Measure::ContactP50,
+            Dim::Rep,
+            vec![],
+        ),
+    ] {
+        edit(
+            &manager,
+            Some(&d.id),
+            DashboardEdit::PutWidget { widget: w },
+        )
+        .unwrap();
+    }
+    // A title no one can read, and a rep composing, are refused; nothing is saved.
+    let e = edit(
+        &manager,
+        Some(&d.id),
+        DashboardEdit::Rename { title: " ".into() },
+    )
+    .unwrap_err();
+    assert_eq!(e.code, codes::DASHBOARD_TITLE);
+    let e = edit(
+        &rep1,
+        None,
+        DashboardEdit::Create {
+            title: "Mine".into(),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.code, codes::DASHBOARD_FORBIDDEN);
+    assert!(customs(&rep1).is_empty());
+
+    // It reaches the sales lead's device as the manager arranged it.
+    let shared = eventually("the sales lead holds the dashboard", || {
+        customs(&lead).into_iter().find(|x| x.id == d.id)
+    })
+    .await;
+    assert_eq!(shared.title, "Weekly review");
+    assert_eq!(shared.created_by_name, customs(&manager)[0].created_by_name);
+    assert_eq!(
+        titles(&shared),
+        [
+            "Leads per channel",
+            "TikTok leads per country",
+            "First contact per rep"
+        ]
+    );
+
+    // A widget's numbers: the filter keeps only TikTok leads. Two captures move it: a TikTok one by +1, a
+    // Facebook one not at all; the per-channel widget moves by +1 for each channel.
+    let query = |w: &WidgetSpec| DashboardQuery {
+        dim: Some(w.dim),
+        period: today(),
+        filters: w.filters.clone(),
+    };
+    let count = |dev: &Device, w: &WidgetSpec, key: &str| {
+        let t = dev
+            .replica
+            .lock()
+            .unwrap()
+            .funnel_board(&query(w), liveline_replica::now_ms())
+            .unwrap();
+        t.rows
+            .iter()
+            .find(|r| r.key == key)
+            .map(|r| r.count(w.stage))
+            .unwrap_or(0)
+    };
+    let (by_channel, by_country) = (&shared.widgets[0], &shared.widgets[1]);
+    let before = (
+        count(&lead, by_country, "DE"),
+        count(&lead, by_channel, "tiktok_live"),
+        count(&lead, by_channel, "facebook"),
+    );
+    assistant.capture(&buyer("Custom Widget Tik", "DE", "151 2345 2001"));
+    assistant.capture(&LeadInput {
+        channel: "facebook".into(),
+        ..buyer("Custom Widget Face", "DE", "151 2345 2002")
+    });
+    lead.wait_for("Custom Widget").await;
+    eventually("both captures reached the sales lead", || {
+        (lead.find("Custom Widget").len() == 2).then_some(())
+    })
+    .await;
+    assert_eq!(
+        (
+            count(&lead, by_country, "DE"),
+            count(&lead, by_channel, "tiktok_live"),
+            count(&lead, by_channel, "facebook"),
+        ),
+        (before.0 + 1, before.1 + 1, before.2 + 1)
+    );
+    // The drill-down of a filtered widget lists only what the widget counted.
+    let drilled = lead
+        .replica
+        .lock()
+        .unwrap()
+        .drill(
+            &DrillQuery {
+                dim: Dim::Country,
+                key: "DE".into(),
+                stage: Stage::Captured,
+                period: today(),
+                filters: tiktok.clone(),
+            },
+            liveline_replica::now_ms(),
+        )
+        .unwrap();
+    assert_eq!(drilled.total, before.0 + 1);
+    assert!(drilled
+        .leads
+        .iter()
+        .all(|l| l.channel == "tiktok_live" && l.country == "DE"));
+    assert!(drilled
+        .leads
+        .iter()
+        .any(|l| l.buyer_name == "Custom Widget Tik"));
+
+    // Offline on both devices: the manager moves "First contact" to the top; the sales lead renames the board,
+    // retitles the TikTok widget and adds one. Back online, both hold every edit, in one order.
+    manager.offline().await;
+    lead.offline().await;
+    edit(
+        &manager,
+        Some(&d.id),
+        DashboardEdit::MoveWidget {
+            id: "w-speed".into(),
+            before: Some("w-channels".into()),
+        },
+    )
+    .unwrap();
+    edit(
+        &lead,
+        Some(&d.id),
+        DashboardEdit::Rename {
+            title: "周报 Weekly".into(),
+        },
+    )
+    .unwrap();
+    let mut retitled = by_country.clone();
+    retitled.title = "TikTok by country".into();
+    edit(
+        &lead,
+        Some(&d.id),
+        DashboardEdit::PutWidget { widget: retitled },
+    )
+    .unwrap();
+    edit(
+        &lead,
+        Some(&d.id),
+        DashboardEdit::PutWidget {
+            widget: widget(
+                "w-won",
+                "Won per team",
+                Measure::Conversion,
+                Dim::Team,
+                vec![],
+            ),
+        },
+    )
+    .unwrap();
+    manager.online();
+    lead.online();
+    let want = [
+        "First contact per rep",
+        "Leads per channel",
+        "TikTok by country",
+        "Won per team",
+    ];
+    for dev in [&manager, &lead] {
+        let merged = eventually("both devices hold both sets of edits", || {
+            customs(dev).into_iter().find(|x| {
+                x.id == d.id
+                    && x.title == "周报 Weekly"
+                    && x.widgets.len() == 4
+                    && x.widgets[0].id == "w-speed"
+            })
+        })
+        .await;
+        assert_eq!(titles(&merged), want);
+    }
+
+    // A rep's device never receives it, and a hand-made dashboard the app cannot show is refused by the server.
+    rep1.online();
+    rep1.synced().await;
+    assert!(customs(&rep1).is_empty());
+    assert!(rep1
+        .replica
+        .lock()
+        .unwrap()
+        .doc_bytes(&d.id)
+        .unwrap()
+        .is_none());
+    let before_server = server.state.store.doc(&d.id).unwrap();
+    let creds = manager
+        .replica
+        .lock()
+        .unwrap()
+        .credentials()
+        .unwrap()
+        .unwrap();
+    let mut doc = automerge::AutoCommit::load(&before_server.clone().unwrap())
+        .unwrap()
+        .with_actor(automerge::ActorId::from(
+            &liveline_domain::doc::uuid_bytes::parse(&creds.device_id).unwrap()[..],
+        ));
+    let mut bad = liveline_domain::dashboard::Dashboard::load(&doc).unwrap();
+    bad.widgets.get_mut("w-won").unwrap().measure = "revenue".into();
+    bad.save_into(&mut doc).unwrap();
+    doc.commit();
+    let change = doc.get_last_local_change().unwrap().bytes().into_owned();
+    let mut ws = raw::connect(&server, Some(&creds.token)).await.unwrap();
+    ws.send_msg(raw::hello()).await;
+    ws.send_msg(raw::push(&d.id, vec![change])).await;
+    match raw::next_reply(&mut ws).await {
+        liveline_sync::ServerMsg::Refused { error, .. } => {
+            assert_eq!(error.code, codes::DASHBOARD_WIDGET)
+        }
+        other => panic!("a dashboard with an unknown measure: {other:?}"),
+    }
+    assert_eq!(server.state.store.doc(&d.id).unwrap(), before_server);
+
+    // Deleted: gone from the list on every device of the team.
+    edit(&manager, Some(&d.id), DashboardEdit::Delete).unwrap();
+    eventually("the sales lead no longer lists it", || {
+        customs(&lead).is_empty().then_some(())
+    })
+    .await;
     server.stop().await;
 }

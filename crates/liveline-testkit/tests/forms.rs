@@ -642,7 +642,7 @@ async fn the_server_escalates_overdue_steps_and_carries_out_automatic_ones() {
     let addr = l.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(l, hook).await.unwrap() });
 
-    let mut admin = Device::ready(&server, tmp.path(), "admin@demo.liveline").await;
+    let admin = Device::ready(&server, tmp.path(), "admin@demo.liveline").await;
     let r = reqwest::Client::new()
         .put(format!("{}/v1/admin/webhooks", server.url()))
         .bearer_auth(admin.token())

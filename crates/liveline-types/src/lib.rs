@@ -598,6 +598,14 @@ pub mod codes {
     pub const PERIOD_DATE: &str = "period.date";
     pub const PERIOD_RANGE: &str = "period.range";
     pub const PERIOD_PRESET: &str = "period.preset";
+    /// A custom dashboard: a title empty or longer than `max` characters; more than `max` widgets; a widget
+    /// whose measure, stage, dimension, chart or filter the app does not know (`widget` names it); only sales
+    /// leads, managers and admins compose dashboards; a dashboard or widget that is not there (`id`).
+    pub const DASHBOARD_TITLE: &str = "dashboard.title";
+    pub const DASHBOARD_TOO_MANY: &str = "dashboard.too_many";
+    pub const DASHBOARD_WIDGET: &str = "dashboard.widget";
+    pub const DASHBOARD_FORBIDDEN: &str = "dashboard.forbidden";
+    pub const DASHBOARD_MISSING: &str = "dashboard.missing";
     /// An import file: larger than the limit (`max_mb`), not a workbook or CSV the app reads (`detail`), a first
     /// sheet with no rows; a cell holding a formula (`cell`, as `C7`), which is refused rather than guessed at; a
     /// mapping that leaves out a required field (`field`) or names an unknown one; an unknown import job.
@@ -740,6 +748,10 @@ pub mod commands {
     pub const DECIDE: &str = "decide";
     /// `{query: DashboardQuery}` -> `FunnelTable` (a period with no `tz` is read in the device's time zone)
     pub const DASHBOARD: &str = "dashboard";
+    /// `{}` -> `Vec<DashboardView>` the team's custom dashboards, by title
+    pub const DASHBOARDS_CUSTOM: &str = "dashboards_custom";
+    /// `{id: Option<String>, edit: DashboardEdit}` -> `DashboardView` (None with `Create`)
+    pub const DASHBOARD_EDIT: &str = "dashboard_edit";
     /// `{}` -> `ResponseBoard`
     pub const DASHBOARD_RESPONSE: &str = "dashboard_response";
     /// `{period: PeriodSpec}` -> `Vec<StepRow>`

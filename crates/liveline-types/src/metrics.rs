@@ -45,6 +45,9 @@ impl Stage {
     pub fn index(self) -> usize {
         Self::ALL.iter().position(|s| *s == self).unwrap_or(0)
     }
+    pub fn from_code(c: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.code() == c)
+    }
 }
 
 /// What a funnel table is grouped by.
@@ -98,6 +101,9 @@ impl Dim {
             Dim::Week => "week",
             Dim::Day => "day",
         }
+    }
+    pub fn from_code(c: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.code() == c)
     }
 }
 
@@ -196,6 +202,16 @@ pub struct StepRow {
 pub struct DashboardQuery {
     pub dim: Option<Dim>,
     pub period: PeriodSpec,
+    /// Only leads whose group under each filter's dimension is its key (a custom widget's filters).
+    #[serde(default)]
+    pub filters: Vec<Filter>,
+}
+
+/// Keeps the leads whose group under `dim` is `key` (the session `s-1`, the channel `tiktok_live`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filter {
+    pub dim: Dim,
+    pub key: String,
 }
 
 /// Which leads a number was made of.
@@ -205,6 +221,8 @@ pub struct DrillQuery {
     pub key: String,
     pub stage: Stage,
     pub period: PeriodSpec,
+    #[serde(default)]
+    pub filters: Vec<Filter>,
 }
 
 /// The leads behind a number: how many there are, and the newest of them.
@@ -213,3 +231,137 @@ pub struct DrillPage {
     pub total: u64,
     pub leads: Vec<crate::LeadView>,
 }
+
+/// What a custom widget shows of each group's funnel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// Leads that reached the widget's stage.
+    Count,
+    /// The share of captured leads that reached the widget's stage.
+    Conversion,
+    /// Time from capture to first contact, median.
+    ContactP50,
+    /// Time from capture to first contact, 90th percentile.
+    ContactP90,
+}
+
+impl Measure {
+    pub const ALL: [Measure; 4] = [
+        Measure::Count,
+        Measure::Conversion,
+        Measure::ContactP50,
+        Measure::ContactP90,
+    ];
+    pub fn code(self) -> &'static str {
+        match self {
+            Measure::Count => "count",
+            Measure::Conversion => "conversion",
+            Measure::ContactP50 => "contact_p50",
+            Measure::ContactP90 => "contact_p90",
+        }
+    }
+    pub fn from_code(c: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.code() == c)
+    }
+    /// Whether the measure is read at a funnel stage (a duration is not).
+    pub fn uses_stage(self) -> bool {
+        matches!(self, Measure::Count | Measure::Conversion)
+    }
+    /// The measure's value for one group: a count, a share (0..1), or milliseconds.
+    pub fn value(self, row: &FunnelRow, stage: Stage) -> Option<f64> {
+        match self {
+            Measure::Count => Some(row.count(stage) as f64),
+            Measure::Conversion => row.conversion(stage),
+            Measure::ContactP50 => row.contact_p50_ms.map(|v| v as f64),
+            Measure::ContactP90 => row.contact_p90_ms.map(|v| v as f64),
+        }
+    }
+}
+
+/// How a widget is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChartKind {
+    Bar,
+    Line,
+    Funnel,
+    Table,
+}
+
+impl ChartKind {
+    pub const ALL: [ChartKind; 4] = [
+        ChartKind::Bar,
+        ChartKind::Line,
+        ChartKind::Funnel,
+        ChartKind::Table,
+    ];
+    pub fn code(self) -> &'static str {
+        match self {
+            ChartKind::Bar => "bar",
+            ChartKind::Line => "line",
+            ChartKind::Funnel => "funnel",
+            ChartKind::Table => "table",
+        }
+    }
+    pub fn from_code(c: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.code() == c)
+    }
+}
+
+/// One widget of a custom dashboard: a measure of the lead funnel per group of a dimension, filtered, drawn.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WidgetSpec {
+    /// Chosen by the device that adds the widget.
+    pub id: String,
+    pub title: String,
+    pub measure: Measure,
+    /// The funnel step counted (for a count or a conversion).
+    pub stage: Stage,
+    pub dim: Dim,
+    pub chart: ChartKind,
+    #[serde(default)]
+    pub filters: Vec<Filter>,
+}
+
+/// A custom dashboard as the team shares it; widgets in their arranged order.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DashboardView {
+    pub id: String,
+    pub title: String,
+    pub created_by: String,
+    pub created_by_name: String,
+    pub updated_at: i64,
+    pub widgets: Vec<WidgetSpec>,
+}
+
+/// One edit of a custom dashboard. Each touches only what it names, so edits made offline on two devices merge
+/// (two people who move the same widget: the later move stands).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum DashboardEdit {
+    Create {
+        title: String,
+    },
+    Rename {
+        title: String,
+    },
+    Delete,
+    /// Adds the widget, or replaces the one with its id (keeping its place).
+    PutWidget {
+        widget: WidgetSpec,
+    },
+    RemoveWidget {
+        id: String,
+    },
+    /// Places the widget just before `before`, or last when `before` is None.
+    MoveWidget {
+        id: String,
+        before: Option<String>,
+    },
+}
+
+/// At most this many widgets on one dashboard.
+pub const MAX_WIDGETS: usize = 24;
+/// Titles are at most this many characters.
+pub const MAX_TITLE_CHARS: usize = 80;

@@ -167,6 +167,7 @@ pub fn Dashboards() -> impl IntoView {
                 api::dashboard(&DashboardQuery {
                     dim: Some(dim),
                     period,
+                    filters: Vec::new(),
                 })
                 .await,
             )
@@ -183,6 +184,7 @@ pub fn Dashboards() -> impl IntoView {
             api::dashboard(&DashboardQuery {
                 dim: Some(Dim::Day),
                 period,
+                filters: Vec::new(),
             })
             .await
             .ok()
@@ -233,6 +235,7 @@ pub fn Dashboards() -> impl IntoView {
                 key,
                 stage,
                 period: period.get_untracked(),
+                filters: Vec::new(),
             },
             what,
         }));

@@ -431,6 +431,7 @@ async fn dashboards(server: &TestServer, dir: &std::path::Path) -> anyhow::Resul
     let q = |dim: Dim, preset: &str| DashboardQuery {
         dim: Some(dim),
         period: spec(preset),
+        filters: Vec::new(),
     };
     assert_eq!(
         r.funnel_board(&q(Dim::All, "all"), now)?.total.counts[0],
