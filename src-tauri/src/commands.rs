@@ -427,6 +427,27 @@ pub async fn dashboard_approvals(
 }
 
 #[tauri::command]
+pub async fn dashboards_custom(
+    shell: State<'_, Shell>,
+) -> R<Vec<liveline_types::metrics::DashboardView>> {
+    shell.with(|r| r.custom_dashboards()).await
+}
+
+/// One edit of a custom dashboard (`id` None creates one); the team receives it by sync.
+#[tauri::command]
+pub async fn dashboard_edit(
+    shell: State<'_, Shell>,
+    id: Option<String>,
+    edit: liveline_types::metrics::DashboardEdit,
+) -> R<liveline_types::metrics::DashboardView> {
+    let out = shell
+        .with(move |r| r.dashboard_edit(id.as_deref(), &edit, now_ms()))
+        .await?;
+    shell.nudge().await;
+    Ok(out)
+}
+
+#[tauri::command]
 pub async fn dashboard_drill(
     shell: State<'_, Shell>,
     mut query: liveline_types::metrics::DrillQuery,

@@ -112,6 +112,8 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             commands::dashboard_response,
             commands::dashboard_approvals,
             commands::dashboard_drill,
+            commands::dashboards_custom,
+            commands::dashboard_edit,
             commands::import_open,
             commands::import_start,
             commands::import_status,

@@ -529,6 +529,23 @@ pub async fn dashboard_drill(
     invoke(commands::DASHBOARD_DRILL, &QueryArg { query }).await
 }
 
+pub async fn dashboards_custom() -> Result<Vec<liveline_types::metrics::DashboardView>, AppError> {
+    invoke(commands::DASHBOARDS_CUSTOM, &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct DashboardEditArgs<'a> {
+    id: Option<&'a str>,
+    edit: &'a liveline_types::metrics::DashboardEdit,
+}
+
+pub async fn dashboard_edit(
+    id: Option<&str>,
+    edit: &liveline_types::metrics::DashboardEdit,
+) -> Result<liveline_types::metrics::DashboardView, AppError> {
+    invoke(commands::DASHBOARD_EDIT, &DashboardEditArgs { id, edit }).await
+}
+
 pub async fn import_open(
     input_id: &str,
 ) -> Result<Option<liveline_types::sheets::ImportPreview>, AppError> {

@@ -44,6 +44,15 @@ pub fn error_text(i18n: I18n, err: &AppError) -> String {
         codes::PERIOD_PRESET => {
             t_string!(i18n, err.period_preset, value = arg("value")).to_string()
         }
+        codes::DASHBOARD_TITLE => t_string!(i18n, err.dashboard_title, max = arg("max")).to_string(),
+        codes::DASHBOARD_TOO_MANY => {
+            t_string!(i18n, err.dashboard_too_many, max = arg("max")).to_string()
+        }
+        codes::DASHBOARD_WIDGET => {
+            t_string!(i18n, err.dashboard_widget, widget = arg("widget")).to_string()
+        }
+        codes::DASHBOARD_FORBIDDEN => t_string!(i18n, err.dashboard_forbidden).to_string(),
+        codes::DASHBOARD_MISSING => t_string!(i18n, err.dashboard_missing).to_string(),
         codes::IMPORT_TOO_LARGE => {
             t_string!(i18n, err.import_too_large, max_mb = arg("max_mb")).to_string()
         }

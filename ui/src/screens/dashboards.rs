@@ -2,6 +2,7 @@
 //! session, channel, rep and team; who waits for a first contact and whose follow-ups are overdue; how long each
 //! approval step takes. Any period in the viewer's time zone; every number opens the leads behind it.
 
+use super::custom_dash::CustomBoards;
 use crate::api;
 use crate::charts;
 use crate::errors::error_alert;
@@ -25,17 +26,23 @@ enum Board {
     Channels,
     Reps,
     Teams,
+    Hosts,
+    Platforms,
     Response,
     Approvals,
+    Custom,
 }
 
-const BOARDS: [Board; 6] = [
+const BOARDS: [Board; 9] = [
     Board::Sessions,
     Board::Channels,
     Board::Reps,
     Board::Teams,
+    Board::Hosts,
+    Board::Platforms,
     Board::Response,
     Board::Approvals,
+    Board::Custom,
 ];
 
 impl Board {
@@ -45,8 +52,11 @@ impl Board {
             Board::Channels => "channels",
             Board::Reps => "reps",
             Board::Teams => "teams",
+            Board::Hosts => "hosts",
+            Board::Platforms => "platforms",
             Board::Response => "response",
             Board::Approvals => "approvals",
+            Board::Custom => "custom",
         }
     }
     fn dim(self) -> Option<Dim> {
@@ -55,6 +65,8 @@ impl Board {
             Board::Channels => Some(Dim::Channel),
             Board::Reps => Some(Dim::Rep),
             Board::Teams => Some(Dim::Team),
+            Board::Hosts => Some(Dim::Host),
+            Board::Platforms => Some(Dim::Platform),
             _ => None,
         }
     }
@@ -65,7 +77,10 @@ impl Board {
             Board::Reps => t_string!(i18n, dash.tab_reps),
             Board::Teams => t_string!(i18n, dash.tab_teams),
             Board::Response => t_string!(i18n, dash.tab_response),
+            Board::Hosts => t_string!(i18n, dash.tab_hosts),
+            Board::Platforms => t_string!(i18n, dash.tab_platforms),
             Board::Approvals => t_string!(i18n, dash.tab_approvals),
+            Board::Custom => t_string!(i18n, dash.tab_custom),
         }
         .to_string()
     }
@@ -87,7 +102,7 @@ pub fn stage_name(i18n: I18n, s: Stage) -> String {
 
 /// What a row's key means to a person: a channel or status in the viewer's language, a country's name, or the
 /// name the device knows (a session's title, a rep's name); an empty key says what is missing.
-fn row_name(i18n: I18n, dim: Dim, row: &FunnelRow) -> String {
+pub(crate) fn row_name(i18n: I18n, dim: Dim, row: &FunnelRow) -> String {
     if row.key.is_empty() {
         return match dim {
             Dim::Rep => t_string!(i18n, dash.unassigned),
@@ -106,7 +121,7 @@ fn row_name(i18n: I18n, dim: Dim, row: &FunnelRow) -> String {
 }
 
 /// A duration as a person says it: minutes, hours or days.
-fn duration(i18n: I18n, ms: Option<i64>) -> String {
+pub(crate) fn duration(i18n: I18n, ms: Option<i64>) -> String {
     let Some(ms) = ms else {
         return t_string!(i18n, dash.none).to_string();
     };
@@ -120,7 +135,7 @@ fn duration(i18n: I18n, ms: Option<i64>) -> String {
     }
 }
 
-fn percent(share: Option<f64>) -> String {
+pub(crate) fn percent(share: Option<f64>) -> String {
     share
         .map(|s| format!("{:.0}%", s * 100.0))
         .unwrap_or_else(|| "—".into())
@@ -241,6 +256,10 @@ pub fn Dashboards() -> impl IntoView {
         }));
     };
 
+    let open_query = Callback::new(move |(query, what): (DrillQuery, String)| {
+        opened.set(Some(Opened { query, what }));
+    });
+
     view! {
         <section class="screen dashboards">
             <div class="screen-head">
@@ -289,6 +308,7 @@ pub fn Dashboards() -> impl IntoView {
                 let b = board.get();
                 match b {
                     Board::Response => response_board(i18n, app, response.get().flatten()).into_any(),
+                    Board::Custom => view! { <CustomBoards period=period open=open_query /> }.into_any(),
                     Board::Approvals => steps_board(i18n, steps.get().flatten()).into_any(),
                     _ => {
                         let table = funnel.get().flatten().and_then(|r| r.ok());

@@ -2,6 +2,7 @@
 //! settings, team administration, forms and flows, and the managers' dashboards.
 
 pub mod capture;
+pub mod custom_dash;
 pub mod dashboards;
 pub mod detail;
 pub mod forms;
