@@ -122,6 +122,30 @@ const WAIT: Duration = Duration::from_secs(30);
 /// The end-to-end tests take turns: each drives several app windows, and two at once would starve both.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// What each end-to-end test starts from: its turn, a scratch folder, and a real server on loopback.
+struct Rig {
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+    tmp: tempfile::TempDir,
+    server: TestServer,
+    url: String,
+}
+
+async fn rig() -> Rig {
+    if std::env::var_os("DISPLAY").is_none() {
+        panic!("the end-to-end test needs an X display: run it through scripts/test.sh, which starts Xvfb");
+    }
+    let turn = SERIAL.lock().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let url = server.url();
+    Rig {
+        _turn: turn,
+        tmp,
+        server,
+        url,
+    }
+}
+
 async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
     match c.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
         Ok(e) => e,
@@ -194,13 +218,12 @@ async fn badge_state(c: &Client) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn capture_with_a_bad_phone_fix_it_and_a_second_instance_sees_the_lead() {
-    let _turn = SERIAL.lock().await;
-    if std::env::var_os("DISPLAY").is_none() {
-        panic!("the end-to-end test needs an X display: run it through scripts/test.sh, which starts Xvfb");
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&tmp.path().join("server")).await;
-    let url = server.url();
+    let Rig {
+        _turn,
+        tmp,
+        server,
+        url,
+    } = rig().await;
     let driver_a = start_driver().await;
     let driver_b = start_driver().await;
 
@@ -537,13 +560,12 @@ async fn open_order(c: &Client, customer: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_adds_a_lead_field_and_an_order_is_approved_after_a_rejection() {
-    if std::env::var_os("DISPLAY").is_none() {
-        panic!("the end-to-end test needs an X display: run it through scripts/test.sh, which starts Xvfb");
-    }
-    let _turn = SERIAL.lock().await;
-    let tmp = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&tmp.path().join("server")).await;
-    let url = server.url();
+    let Rig {
+        _turn,
+        tmp,
+        server,
+        url,
+    } = rig().await;
     let driver_a = start_driver().await;
     let driver_b = start_driver().await;
     let driver_c = start_driver().await;
@@ -899,13 +921,12 @@ async fn total_at(c: &Client, stage: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manager_sees_a_new_lead_on_the_live_session_dashboard_and_drills_into_it() {
-    if std::env::var_os("DISPLAY").is_none() {
-        panic!("the end-to-end test needs an X display: run it through scripts/test.sh, which starts Xvfb");
-    }
-    let _turn = SERIAL.lock().await;
-    let tmp = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&tmp.path().join("server")).await;
-    let url = server.url();
+    let Rig {
+        _turn,
+        tmp,
+        server,
+        url,
+    } = rig().await;
     let driver_a = start_driver().await;
     let driver_b = start_driver().await;
 
@@ -1157,4 +1178,262 @@ async fn a_manager_sees_a_new_lead_on_the_live_session_dashboard_and_drills_into
 
     manager.close().await.unwrap();
     assistant.close().await.unwrap();
+}
+
+/// The titles of the custom dashboard's widgets, in their shown order.
+async fn widget_titles(c: &Client) -> Vec<String> {
+    let v = c
+        .execute(
+            "return [...document.querySelectorAll('#widgets .widget .widget-title')].map(e => e.textContent);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(v).unwrap()
+}
+
+async fn wait_titles(c: &Client, want: &[&str]) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let got = widget_titles(c).await;
+        if got == want {
+            return;
+        }
+        if tokio::time::Instant::now() > deadline {
+            shot(c, "failed-wait").await;
+            panic!("widgets {got:?}, expected {want:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Adds a widget through the form.
+async fn add_widget(
+    c: &Client,
+    title: &str,
+    measure: &str,
+    stage: Option<&str>,
+    dim: &str,
+    chart: &str,
+) {
+    type_into(c, "#w-title", title).await;
+    choose(c, "#w-measure", measure).await;
+    if let Some(s) = stage {
+        choose(c, "#w-stage", s).await;
+    }
+    choose(c, "#w-dim", dim).await;
+    choose(c, "#w-chart", chart).await;
+    click(c, "#w-add").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_composes_a_custom_dashboard_and_a_sales_lead_sees_it_arranged() {
+    let Rig {
+        _turn,
+        tmp,
+        server,
+        url,
+    } = rig().await;
+    let driver_a = start_driver().await;
+    let driver_b = start_driver().await;
+
+    let manager = open_app(&driver_a, &tmp.path().join("manager"), &url).await;
+    sign_in(&manager, "manager@demo.liveline").await;
+    manager.set_window_size(1280, 900).await.unwrap();
+    click(&manager, "#nav-dashboards").await;
+    click(&manager, "#board-custom").await;
+    wait_text(&manager, "#custom-empty", "No custom dashboard yet").await;
+    click(&manager, "#period-all").await;
+    click(&manager, "#custom-new").await;
+    type_into(&manager, "#custom-title-new", "Weekly review").await;
+    click(&manager, "#custom-create").await;
+    wait_text(&manager, "#widgets-empty", "no widgets").await;
+
+    add_widget(
+        &manager,
+        "Captured per channel",
+        "count",
+        Some("captured"),
+        "channel",
+        "bar",
+    )
+    .await;
+    wait_titles(&manager, &["Captured per channel"]).await;
+    add_widget(
+        &manager,
+        "Won rate per team",
+        "conversion",
+        Some("won"),
+        "team",
+        "table",
+    )
+    .await;
+    wait_titles(&manager, &["Captured per channel", "Won rate per team"]).await;
+    // A filtered widget: TikTok leads only, per country, as a table.
+    type_into(&manager, "#w-title", "TikTok per country").await;
+    choose(&manager, "#w-dim", "country").await;
+    choose(&manager, "#w-chart", "table").await;
+    choose(&manager, "#w-filter-dim", "channel").await;
+    wait_css(&manager, "#w-filter-key option[value='tiktok_live']").await;
+    choose(&manager, "#w-filter-key", "tiktok_live").await;
+    click(&manager, "#w-add").await;
+    wait_titles(
+        &manager,
+        &[
+            "Captured per channel",
+            "Won rate per team",
+            "TikTok per country",
+        ],
+    )
+    .await;
+    // An empty title is refused where the manager looks, and nothing is added.
+    type_into(&manager, "#w-title", " ").await;
+    click(&manager, "#w-add").await;
+    wait_text(&manager, "#custom-error", "title").await;
+    assert_eq!(widget_titles(&manager).await.len(), 3);
+
+    // Drag "TikTok per country" onto the first widget: it goes first.
+    manager
+        .execute(
+            "const w = [...document.querySelectorAll('#widgets .widget')];
+             const src = w[2].querySelector('.widget-head');
+             src.dispatchEvent(new DragEvent('dragstart', {bubbles: true}));
+             w[0].dispatchEvent(new DragEvent('dragover', {bubbles: true, cancelable: true}));
+             w[0].dispatchEvent(new DragEvent('drop', {bubbles: true, cancelable: true}));
+             src.dispatchEvent(new DragEvent('dragend', {bubbles: true}));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    wait_titles(
+        &manager,
+        &[
+            "TikTok per country",
+            "Captured per channel",
+            "Won rate per team",
+        ],
+    )
+    .await;
+    // And "Captured per channel" one down with its arrow.
+    click(&manager, "#widgets .widget:nth-of-type(2) .move-down").await;
+    let arranged = [
+        "TikTok per country",
+        "Won rate per team",
+        "Captured per channel",
+    ];
+    wait_titles(&manager, &arranged).await;
+    // The filtered table counts only TikTok leads: its rows add up to the TikTok row of the Channels board.
+    wait_css(&manager, "#widgets .widget:nth-of-type(1) .widget-table tr").await;
+    let summed = manager
+        .execute(
+            "return [...document.querySelectorAll('#widgets .widget:nth-of-type(1) .widget-table td.num')]
+               .reduce((n, e) => n + Number(e.textContent.replace(/\\D/g, '')), 0);",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap();
+    manager
+        .execute("window.scrollTo(0, 0);", vec![])
+        .await
+        .unwrap();
+    shot(&manager, "custom-dashboard-desktop-en").await;
+    click(&manager, "#board-channels").await;
+    let tiktok = wait_css(
+        &manager,
+        "#dash-table tr[data-key='tiktok_live'] td[data-stage='captured']",
+    )
+    .await
+    .text()
+    .await
+    .unwrap()
+    .replace(',', "");
+    assert!(summed > 0);
+    assert_eq!(
+        summed.to_string(),
+        tiktok,
+        "the filtered widget counts the TikTok leads, no more"
+    );
+    click(&manager, "#board-custom").await;
+    wait_titles(&manager, &arranged).await;
+
+    // The sales lead's device receives it by sync, arranged the same way, and can drill into a number.
+    let lead = open_app(&driver_b, &tmp.path().join("lead"), &url).await;
+    sign_in(&lead, "lead@demo.liveline").await;
+    lead.set_window_size(1280, 900).await.unwrap();
+    click(&lead, "#nav-dashboards").await;
+    click(&lead, "#board-custom").await;
+    click(&lead, "#period-all").await;
+    wait_titles(&lead, &arranged).await;
+    assert_eq!(
+        wait_css(&lead, "#custom-title")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Weekly review")
+    );
+    click(
+        &lead,
+        "#widgets .widget:nth-of-type(1) .widget-table tr button.drill",
+    )
+    .await;
+    wait_text(&lead, "#drill-title", "TikTok per country").await;
+    let drilled = lead
+        .execute(
+            "return [...document.querySelectorAll('#drill-list li')].length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        drilled.as_u64().unwrap_or(0) > 0,
+        "the drill-down lists the leads counted"
+    );
+    click(&lead, "#drill-close").await;
+
+    // The lead renames it; the manager sees the new title.
+    // Typed and left (the change event saves it).
+    choose(&lead, "#custom-title", "周报 Weekly").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let v = wait_css(&manager, "#custom-title")
+            .await
+            .prop("value")
+            .await
+            .unwrap();
+        if v.as_deref() == Some("周报 Weekly") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the rename never reached the manager: {v:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Looked at: phone size in Chinese, desktop in Chinese.
+    let top = "window.scrollTo(0, 0);";
+    click(&lead, "#lang-switch").await;
+    wait_text(&lead, "#board-custom", "自定义看板").await;
+    lead.execute(top, vec![]).await.unwrap();
+    shot(&lead, "custom-dashboard-desktop-zh").await;
+    lead.set_window_size(390, 844).await.unwrap();
+    lead.execute(top, vec![]).await.unwrap();
+    shot(&lead, "custom-dashboard-phone-zh").await;
+    lead.execute(
+        "document.querySelector('#widget-form').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    shot(&lead, "custom-dashboard-form-phone-zh").await;
+    click(&lead, "#lang-switch").await;
+    lead.execute(top, vec![]).await.unwrap();
+    shot(&lead, "custom-dashboard-phone-en").await;
+    manager.close().await.unwrap();
+    lead.close().await.unwrap();
+    server.stop().await;
 }

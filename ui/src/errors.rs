@@ -44,7 +44,9 @@ pub fn error_text(i18n: I18n, err: &AppError) -> String {
         codes::PERIOD_PRESET => {
             t_string!(i18n, err.period_preset, value = arg("value")).to_string()
         }
-        codes::DASHBOARD_TITLE => t_string!(i18n, err.dashboard_title, max = arg("max")).to_string(),
+        codes::DASHBOARD_TITLE => {
+            t_string!(i18n, err.dashboard_title, max = arg("max")).to_string()
+        }
         codes::DASHBOARD_TOO_MANY => {
             t_string!(i18n, err.dashboard_too_many, max = arg("max")).to_string()
         }

@@ -451,9 +451,24 @@ impl Replica {
     /// What checking leads against the team's lead form needs, read once (an import checks many rows with it).
     #[cfg(feature = "sheets")]
     pub(crate) fn lead_checker(&self) -> Result<LeadChecker> {
+        let form = self.lead_form_compiled()?;
+        let dates = match &form {
+            Ok(c) => {
+                c.0.fields
+                    .iter()
+                    .filter_map(|f| match f.kind {
+                        liveline_types::forms::FieldKind::Date => Some((f.key.clone(), false)),
+                        liveline_types::forms::FieldKind::DateTime => Some((f.key.clone(), true)),
+                        _ => None,
+                    })
+                    .collect()
+            }
+            Err(_) => Default::default(),
+        };
         Ok(LeadChecker {
-            form: self.lead_form_compiled()?,
+            form,
             saver: self.saver()?,
+            dates,
         })
     }
 }
@@ -932,6 +947,8 @@ pub(crate) fn lead_extras_with(
 pub(crate) struct LeadChecker {
     pub form: std::result::Result<CompiledForm, Vec<FieldError>>,
     pub saver: (Vec<String>, Vec<String>),
+    /// The form's date fields (true: with a time), whose text an import reads year first.
+    pub dates: std::collections::HashMap<String, bool>,
 }
 
 #[cfg(feature = "sheets")]

@@ -67,7 +67,51 @@ fn cell_text(d: &calamine::Data) -> String {
         // Phone numbers typed into a number cell come back as floats: keep their digits.
         Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
         Data::String(s) => s.trim().to_string(),
+        // A date cell holds a serial number of days; written out as the date (and time, when it has one) it is.
+        Data::DateTime(d) if d.is_datetime() => {
+            let (y, mo, day, h, mi, sec, _) = d.to_ymd_hms_milli();
+            if (h, mi, sec) == (0, 0, 0) {
+                format!("{y:04}-{mo:02}-{day:02}")
+            } else {
+                format!("{y:04}-{mo:02}-{day:02}T{h:02}:{mi:02}:{sec:02}")
+            }
+        }
+        Data::DateTimeIso(s) => s.strip_suffix("T00:00:00").unwrap_or(s).to_string(),
         other => other.to_string().trim().to_string(),
+    }
+}
+
+/// A date typed as text, as `YYYY-MM-DD` when it is written year first (`2026/3/5`, `2026.03.05`,
+/// `2026年3月5日`, with a time after it for a date-time field); None when it is not, or could be read two ways
+/// (`05/03/2026`): the form then refuses it by name rather than guess.
+pub fn date_text(s: &str, with_time: bool) -> Option<String> {
+    let s = s.trim();
+    let (date, time) = match s.split_once([' ', 'T']) {
+        Some((d, t)) if with_time => (d, Some(t.trim())),
+        Some(_) => return None,
+        None => (s, None),
+    };
+    let parts: Vec<&str> = date
+        .trim_end_matches('日')
+        .split(['-', '/', '.', '年', '月'])
+        .collect();
+    let [y, m, d] = parts[..] else {
+        return None;
+    };
+    if y.len() != 4
+        || [y, m, d]
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let date = jiff::civil::Date::new(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?).ok()?;
+    match time {
+        None => Some(date.to_string()),
+        Some(t) => {
+            let t: jiff::civil::Time = t.parse().ok()?;
+            Some(date.to_datetime(t).to_string())
+        }
     }
 }
 
@@ -394,7 +438,7 @@ fn channel_code(v: &str) -> String {
     code.to_string()
 }
 
-fn row_input(mapping: &[String], cells: &[String]) -> LeadInput {
+fn row_input(mapping: &[String], cells: &[String], dates: &HashMap<String, bool>) -> LeadInput {
     let mut input = LeadInput {
         channel: "other".into(),
         ..Default::default()
@@ -419,9 +463,11 @@ fn row_input(mapping: &[String], cells: &[String]) -> LeadInput {
             "language" => input.language = v.into(),
             "notes" => input.notes = v.into(),
             extra => {
-                input
-                    .extra
-                    .insert(extra.to_string(), FieldInput::Text(v.to_string()));
+                let v = match dates.get(extra) {
+                    Some(with_time) => date_text(v, *with_time).unwrap_or_else(|| v.to_string()),
+                    None => v.to_string(),
+                };
+                input.extra.insert(extra.to_string(), FieldInput::Text(v));
             }
         }
     }
@@ -479,7 +525,7 @@ fn prepare(
             AppError::new(codes::IMPORT_FORMULA).with("cell", cell),
         );
     }
-    let input = row_input(mapping, cells);
+    let input = row_input(mapping, cells, &checker.dates);
     let (fields, extra) = match (validate_lead(&input, ctx), checker.extras(&input)) {
         (Ok(f), Ok(extra)) => (f, extra),
         (domain, form) => {

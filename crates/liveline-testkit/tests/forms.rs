@@ -318,6 +318,31 @@ fn decide(dev: &Device, id: &str, act: Act) -> Result<(), String> {
     r
 }
 
+fn all_time() -> liveline_types::metrics::PeriodSpec {
+    liveline_types::metrics::PeriodSpec {
+        preset: "all".into(),
+        tz: "UTC".into(),
+        ..Default::default()
+    }
+}
+
+/// The approvals dashboard of the order flow on a device: per step (by name; the board puts the slowest
+/// first), visits that ended and records waiting now.
+fn steps(dev: &Device) -> Vec<(String, u64, u64)> {
+    let mut rows: Vec<(String, u64, u64)> = dev
+        .replica
+        .lock()
+        .unwrap()
+        .approval_board(&all_time(), liveline_replica::now_ms())
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.form == "live_order")
+        .map(|r| (r.node, r.passed, r.waiting))
+        .collect();
+    rows.sort();
+    rows
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_goes_through_sales_finance_and_the_warehouse_on_three_devices() {
     let tmp = tempfile::tempdir().unwrap();
@@ -380,6 +405,11 @@ async fn an_order_goes_through_sales_finance_and_the_warehouse_on_three_devices(
         assert_eq!(
             list[0].node_label.as_ref().unwrap().en,
             "Finance confirms payment"
+        );
+        // The approvals dashboard: the order waits at finance; the rep's step was passed once.
+        assert_eq!(
+            steps(&finance),
+            [("finance".to_string(), 0, 1), ("sales".to_string(), 1, 0)]
         );
         let view = finance.replica.lock().unwrap().record_view(&id).unwrap();
         assert_eq!(
@@ -485,6 +515,31 @@ async fn an_order_goes_through_sales_finance_and_the_warehouse_on_three_devices(
     }
     assert_eq!(states[0], states[1]);
     assert_eq!(states[1], states[2]);
+    // The approvals dashboard on every device: sales and finance were each passed twice (the return made the
+    // second round), the warehouse once, and nothing waits.
+    for dev in [&rep, &finance, &warehouse] {
+        assert_eq!(
+            steps(dev),
+            [
+                ("finance".to_string(), 2, 0),
+                ("sales".to_string(), 2, 0),
+                ("warehouse".to_string(), 1, 0)
+            ]
+        );
+    }
+    let rows = rep
+        .replica
+        .lock()
+        .unwrap()
+        .approval_board(&all_time(), liveline_replica::now_ms())
+        .unwrap();
+    assert!(rows
+        .iter()
+        .all(|r| r.avg_ms.is_some() && r.p90_ms >= r.avg_ms));
+    // The slowest step first, named in both languages.
+    assert!(rows.windows(2).all(|p| p[0].p90_ms >= p[1].p90_ms));
+    let finance_row = rows.iter().find(|r| r.node == "finance").unwrap();
+    assert_eq!(finance_row.node_label.zh, "财务确认收款");
     let trail: Vec<(String, String)> = states[0]
         .log
         .iter()

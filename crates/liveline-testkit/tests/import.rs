@@ -424,3 +424,107 @@ fn an_exported_table_reads_back_with_the_same_numbers() {
         "00:30 in Shanghai: {days}"
     );
 }
+
+/// The year-first ways a date is typed, and an Excel date cell, land in a date field as the date; a date that is
+/// day-or-month first, or not a day at all, is refused by its field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dates_in_date_cells_and_typed_as_text() {
+    use liveline_types::forms::{FieldDef, FieldInput, FieldKind, Text};
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let admin = Device::ready(&server, tmp.path(), "admin@demo.liveline").await;
+    let mut def = admin.replica.lock().unwrap().form("lead").unwrap();
+    def.fields.push(FieldDef::new(
+        "birthday",
+        Text::new("Birthday", "生日"),
+        FieldKind::Date,
+    ));
+    assert_eq!(
+        admin.replica.lock().unwrap().publish_form(&def).unwrap(),
+        vec![]
+    );
+
+    let mut book = Workbook::new();
+    let s = book.add_worksheet();
+    for (c, h) in ["姓名", "国家", "手机号", "生日"].iter().enumerate() {
+        s.write_string(0, c as u16, *h).unwrap();
+    }
+    let dated = Format::new().set_num_format("yyyy-mm-dd");
+    let rows: [(&str, &str); 5] = [
+        ("Date Cell", ""),
+        ("Slashes", "1991/2/3"),
+        ("Chinese Date", "1992年3月4日"),
+        ("Day First", "05/03/1993"),
+        ("No Such Day", "1994/02/30"),
+    ];
+    for (i, (name, birthday)) in rows.iter().enumerate() {
+        let r = i as u32 + 1;
+        s.write_string(r, 0, *name).unwrap();
+        s.write_string(r, 1, "DE").unwrap();
+        s.write_string(r, 2, format!("151 2345 31{i:02}")).unwrap();
+        if birthday.is_empty() {
+            let d = rust_xlsxwriter::ExcelDateTime::from_ymd(1990, 5, 17).unwrap();
+            s.write_datetime_with_format(r, 3, &d, &dated).unwrap();
+        } else {
+            s.write_string(r, 3, *birthday).unwrap();
+        }
+    }
+    let path = tmp.path().join("birthdays.xlsx");
+    book.save(&path).unwrap();
+
+    let preview = admin
+        .replica
+        .lock()
+        .unwrap()
+        .import_open(&path, "birthdays.xlsx", now_ms())
+        .unwrap();
+    assert_eq!(
+        preview.mapping,
+        ["buyer_name", "country", "phone", "birthday"]
+    );
+    assert_eq!(
+        preview.samples[0][3], "1990-05-17",
+        "a date cell reads as its date"
+    );
+    admin
+        .replica
+        .lock()
+        .unwrap()
+        .import_start(&preview.job, &preview.mapping)
+        .unwrap();
+    let done = run(&admin, &preview.job);
+    assert_eq!(counts(&done), (5, 3, 2, 0));
+    let report = admin
+        .replica
+        .lock()
+        .unwrap()
+        .import_issues(&preview.job)
+        .unwrap();
+    let got: Vec<(u64, &str, &str)> = report
+        .iter()
+        .map(|i| (i.row, i.field.as_str(), i.error.code.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (5, "birthday", codes::DATE_INVALID),
+            (6, "birthday", codes::DATE_INVALID)
+        ]
+    );
+    for (name, want) in [
+        ("Date Cell", "1990-05-17"),
+        ("Slashes", "1991-02-03"),
+        ("Chinese Date", "1992-03-04"),
+    ] {
+        let lead = admin
+            .find(name)
+            .pop()
+            .unwrap_or_else(|| panic!("{name} imported"));
+        assert_eq!(
+            lead.extra.get("birthday"),
+            Some(&FieldInput::Text(want.into())),
+            "{name}"
+        );
+    }
+    server.stop().await;
+}

@@ -2,7 +2,7 @@
 //! filtered, drawn as bars, a line, a funnel or a table). Sales leads, managers and admins compose and arrange
 //! them (drag a widget by its title, or use its arrows); each edit is saved at once and reaches the team by sync.
 
-use super::dashboards::{duration, percent, row_name, stage_name};
+use super::dashboards::{duration, funnel_stages, percent, row_name, stage_name};
 use crate::api;
 use crate::charts;
 use crate::i18n::*;
@@ -12,8 +12,8 @@ use crate::state::AppState;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use liveline_types::metrics::{
-    ChartKind, DashboardEdit, DashboardQuery, DashboardView, Dim, DrillQuery, Filter, FunnelTable, Measure,
-    PeriodSpec, Stage, WidgetSpec,
+    ChartKind, DashboardEdit, DashboardQuery, DashboardView, Dim, DrillQuery, Filter, FunnelTable,
+    Measure, PeriodSpec, Stage, WidgetSpec,
 };
 use liveline_types::AppError;
 
@@ -135,7 +135,13 @@ pub fn CustomBoards(
         let title = new_title.get_untracked();
         creating.set(false);
         new_title.set(String::new());
-        save(None, DashboardEdit::Create { title }, failure, version, chosen);
+        save(
+            None,
+            DashboardEdit::Create { title },
+            failure,
+            version,
+            chosen,
+        );
     };
     view! {
         <div class="custom-head">
@@ -275,7 +281,11 @@ fn widget(
                 label: f.key.clone(),
                 ..Default::default()
             };
-            s = format!("{s} · {}: {}", dim_name(i18n, f.dim), row_name(i18n, f.dim, &key));
+            s = format!(
+                "{s} · {}: {}",
+                dim_name(i18n, f.dim),
+                row_name(i18n, f.dim, &key)
+            );
         }
         s
     };
@@ -334,17 +344,7 @@ fn draw(
     let fmt = move |v: f64| shown(i18n, m, Some(v));
     match w.chart {
         ChartKind::Funnel => {
-            let stages: Vec<(String, u64)> = [
-                Stage::Captured,
-                Stage::Assigned,
-                Stage::Contacted,
-                Stage::Qualified,
-                Stage::Quoted,
-                Stage::Won,
-            ]
-            .into_iter()
-            .map(|s| (stage_name(i18n, s), t.total.count(s)))
-            .collect();
+            let stages = funnel_stages(i18n, &t.total);
             view! { <div class="widget-chart" inner_html=charts::funnel(&stages)></div> }.into_any()
         }
         ChartKind::Bar => {
@@ -360,7 +360,10 @@ fn draw(
             view! { <div class="widget-chart" inner_html=svg></div> }.into_any()
         }
         ChartKind::Line => {
-            let svg = charts::line(&names, &values.iter().map(|v| v.unwrap_or(0.0)).collect::<Vec<_>>());
+            let svg = charts::line(
+                &names,
+                &values.iter().map(|v| v.unwrap_or(0.0)).collect::<Vec<_>>(),
+            );
             view! { <div class="widget-chart" inner_html=svg></div> }.into_any()
         }
         ChartKind::Table => {

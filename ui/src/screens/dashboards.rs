@@ -100,6 +100,21 @@ pub fn stage_name(i18n: I18n, s: Stage) -> String {
     .to_string()
 }
 
+/// The funnel chart's steps (lost stands beside them, not under them) with a row's counts.
+pub(crate) fn funnel_stages(i18n: I18n, row: &FunnelRow) -> Vec<(String, u64)> {
+    [
+        Stage::Captured,
+        Stage::Assigned,
+        Stage::Contacted,
+        Stage::Qualified,
+        Stage::Quoted,
+        Stage::Won,
+    ]
+    .into_iter()
+    .map(|s| (stage_name(i18n, s), row.count(s)))
+    .collect()
+}
+
 /// What a row's key means to a person: a channel or status in the viewer's language, a country's name, or the
 /// name the device knows (a session's title, a rep's name); an empty key says what is missing.
 pub(crate) fn row_name(i18n: I18n, dim: Dim, row: &FunnelRow) -> String {
@@ -341,17 +356,7 @@ fn funnel_board(
         return view! { <p class="empty-state" id="dash-empty">{t!(i18n, dash.empty)}</p> }
             .into_any();
     }
-    let stages: Vec<(String, u64)> = [
-        Stage::Captured,
-        Stage::Assigned,
-        Stage::Contacted,
-        Stage::Qualified,
-        Stage::Quoted,
-        Stage::Won,
-    ]
-    .into_iter()
-    .map(|s| (stage_name(i18n, s), table.total.count(s)))
-    .collect();
+    let stages = funnel_stages(i18n, &table.total);
     let names: Vec<String> = table.rows.iter().map(|r| row_name(i18n, dim, r)).collect();
     let bars = charts::bars(
         &names,
