@@ -1178,6 +1178,7 @@ async fn a_manager_sees_a_new_lead_on_the_live_session_dashboard_and_drills_into
 
     manager.close().await.unwrap();
     assistant.close().await.unwrap();
+    server.stop().await;
 }
 
 /// The titles of the custom dashboard's widgets, in their shown order.
