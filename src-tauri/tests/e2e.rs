@@ -880,6 +880,22 @@ async fn an_admin_adds_a_lead_field_and_an_order_is_approved_after_a_rejection()
     .await
     .unwrap();
     shot(&rep, "order-approved-desktop-en").await;
+    // The order list exports with the amount as money in its currency.
+    click(&rep, "#nav-records").await;
+    wait_text(&rep, ".record-item", "74.97 USD").await;
+    click(&rep, "#export-records").await;
+    let sheet = exported(&rep, "#export-records-saved").await;
+    assert_eq!(
+        sheet.get((0, 1)),
+        Some(&calamine::Data::String("Amount".into()))
+    );
+    let amounts: Vec<&calamine::Data> = (1..sheet.height())
+        .filter_map(|r| sheet.get((r, 1)))
+        .collect();
+    assert!(
+        amounts.contains(&&calamine::Data::Float(74.97)),
+        "the order's amount is a number in the sheet: {amounts:?}"
+    );
     warehouse.close().await.unwrap();
     rep.close().await.unwrap();
     server.stop().await;
@@ -1035,6 +1051,32 @@ async fn a_manager_sees_a_new_lead_on_the_live_session_dashboard_and_drills_into
     click(&manager, "#lang-switch").await;
     manager.set_window_size(1280, 900).await.unwrap();
 
+    // The whole lead list exports (all pages), with English headers, names for codes, and capture times.
+    click(&manager, "#nav-leads").await;
+    let listed = lead_total(&manager).await;
+    click(&manager, "#export-leads").await;
+    let sheet = exported(&manager, "#export-leads-saved").await;
+    assert_eq!(sheet.height() as u64, listed + 1, "a header and every lead");
+    assert_eq!(
+        sheet.get((0, 0)),
+        Some(&calamine::Data::String("Buyer name".into()))
+    );
+    let row = (1..sheet.height())
+        .find(|r| sheet.get((*r, 0)) == Some(&calamine::Data::String("Sheet Buyer 11".into())))
+        .expect("an imported buyer is in the export");
+    assert_eq!(
+        (sheet.get((row, 2)), sheet.get((row, 5))),
+        (
+            Some(&calamine::Data::String("United States".into())),
+            Some(&calamine::Data::String("Facebook".into()))
+        )
+    );
+    assert!(
+        matches!(sheet.get((row, 12)), Some(calamine::Data::DateTime(_))),
+        "the capture time is a date-time cell: {:?}",
+        sheet.get((row, 12))
+    );
+
     click(&manager, "#nav-dashboards").await;
     click(&manager, "#period-all").await;
     wait_css(&manager, "#chart-funnel svg").await;
@@ -1179,6 +1221,16 @@ async fn a_manager_sees_a_new_lead_on_the_live_session_dashboard_and_drills_into
     manager.close().await.unwrap();
     assistant.close().await.unwrap();
     server.stop().await;
+}
+
+/// The first sheet of the file an export button wrote (its path is on screen under the button, as `Saved to …`).
+async fn exported(c: &Client, saved_css: &str) -> calamine::Range<calamine::Data> {
+    use calamine::Reader;
+    let saved = wait_text(c, saved_css, "Saved to").await;
+    let path = saved.trim_start_matches("Saved to").trim().to_string();
+    let mut book = calamine::open_workbook_auto(&path).expect("the export opens as a workbook");
+    let sheet = book.sheet_names()[0].clone();
+    book.worksheet_range(&sheet).unwrap()
 }
 
 /// The titles of the custom dashboard's widgets, in their shown order.
@@ -1358,6 +1410,27 @@ async fn a_manager_composes_a_custom_dashboard_and_a_sales_lead_sees_it_arranged
     );
     click(&manager, "#board-custom").await;
     wait_titles(&manager, &arranged).await;
+    // The widget exports with the same numbers.
+    click(&manager, "#widgets .widget:nth-of-type(1) .export-widget").await;
+    let sheet = exported(&manager, "#export-widget-saved").await;
+    assert_eq!(
+        (sheet.get((0, 0)), sheet.get((0, 1))),
+        (
+            Some(&calamine::Data::String("Country".into())),
+            Some(&calamine::Data::String("Count".into()))
+        )
+    );
+    let in_file: f64 = (1..sheet.height())
+        .filter_map(|r| match sheet.get((r, 1)) {
+            Some(calamine::Data::Float(v)) => Some(*v),
+            Some(calamine::Data::Int(v)) => Some(*v as f64),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(
+        in_file as u64, summed,
+        "the exported widget adds up like the screen"
+    );
 
     // The sales lead's device receives it by sync, arranged the same way, and can drill into a number.
     let lead = open_app(&driver_b, &tmp.path().join("lead"), &url).await;
@@ -1393,6 +1466,19 @@ async fn a_manager_composes_a_custom_dashboard_and_a_sales_lead_sees_it_arranged
         drilled.as_u64().unwrap_or(0) > 0,
         "the drill-down lists the leads counted"
     );
+    click(&lead, "#drill-close").await;
+    // Under a bar chart, its numbers open their leads too.
+    click(
+        &lead,
+        "#widgets .widget:nth-of-type(3) details.widget-numbers summary",
+    )
+    .await;
+    click(
+        &lead,
+        "#widgets .widget:nth-of-type(3) details.widget-numbers button.drill",
+    )
+    .await;
+    wait_text(&lead, "#drill-title", "Captured per channel").await;
     click(&lead, "#drill-close").await;
 
     // The lead renames it; the manager sees the new title.

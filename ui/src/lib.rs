@@ -11,6 +11,7 @@ pub mod api;
 pub mod app;
 pub mod charts;
 pub mod errors;
+pub mod export;
 pub mod fields;
 pub mod form;
 pub mod labels;

@@ -159,6 +159,10 @@ impl Dashboard {
                 if let Some(b) = before.as_ref().filter(|b| !self.widgets.contains_key(*b)) {
                     return Err(AppError::new(codes::DASHBOARD_MISSING).with("id", b));
                 }
+                // Dropped on itself: it stays where it is.
+                if before.as_ref() == Some(id) {
+                    return Ok(());
+                }
                 for (id, order) in place(&self.arranged(), id, before.as_deref()) {
                     if let Some(w) = self.widgets.get_mut(&id) {
                         w.order = order;
@@ -306,6 +310,7 @@ mod tests {
         // A move writes one widget's order only, so a concurrent move of another widget merges.
         let before: Vec<f64> = ["b", "c"].iter().map(|k| d.widgets[*k].order).collect();
         mv(&mut d, "a", Some("b"));
+        mv(&mut d, "b", Some("b"));
         let after: Vec<f64> = ["b", "c"].iter().map(|k| d.widgets[*k].order).collect();
         assert_eq!(before, after);
         assert_eq!(order(&d), ["a", "b", "c"]);

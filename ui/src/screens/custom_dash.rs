@@ -342,7 +342,73 @@ fn draw(
     let values: Vec<Option<f64>> = t.rows.iter().map(|r| w.measure.value(r, w.stage)).collect();
     let m = w.measure;
     let fmt = move |v: f64| shown(i18n, m, Some(v));
-    match w.chart {
+    let sheet = {
+        use liveline_types::sheets::{Cell, ExportTable};
+        let cell = |v: Option<f64>| match (m, v) {
+            (_, None) => Cell::Empty,
+            (Measure::Count, Some(v)) => Cell::Int(v as i64),
+            (Measure::Conversion, Some(v)) => Cell::Percent(v),
+            (_, Some(ms)) => Cell::Number(ms / 60_000.0),
+        };
+        let value_header = match m {
+            Measure::ContactP50 | Measure::ContactP90 => format!("{} (min)", measure_name(i18n, m)),
+            _ => measure_name(i18n, m),
+        };
+        StoredValue::new(ExportTable {
+            title: w.title.clone(),
+            headers: vec![dim_name(i18n, w.dim), value_header],
+            rows: names
+                .iter()
+                .zip(&values)
+                .map(|(n, v)| vec![Cell::Text(n.clone()), cell(*v)])
+                .collect(),
+            tz: String::new(),
+        })
+    };
+    let saved: crate::export::Saved = RwSignal::new(None);
+    let export = view! {
+        <button type="button" class="secondary small export-widget"
+            on:click=move |_| crate::export::save(sheet.get_value(), saved)>{t!(i18n, imp.export)}</button>
+        {crate::export::note(i18n, saved, "export-widget-saved")}
+    };
+    let numbers = {
+        let (dim, stage, filters) = (w.dim, w.stage, w.filters.clone());
+        let title = w.title.clone();
+        let rows: Vec<(String, String, Option<f64>)> = t
+            .rows
+            .iter()
+            .zip(&names)
+            .zip(&values)
+            .map(|((r, n), v)| (r.key.clone(), n.clone(), *v))
+            .collect();
+        view! {
+            <table class="dash-table widget-table">
+                <tbody>
+                    {rows.into_iter().map(|(key, name, v)| {
+                        let q = DrillQuery {
+                            dim,
+                            key: key.clone(),
+                            stage: if m.uses_stage() { stage } else { Stage::Contacted },
+                            period: period.get_untracked(),
+                            filters: filters.clone(),
+                        };
+                        let what = format!("{title} · {name}");
+                        view! {
+                            <tr data-key=key>
+                                <th scope="row">{name}</th>
+                                <td class="num">
+                                    <button type="button" class="drill" on:click=move |_| open.run((q.clone(), what.clone()))>
+                                        {shown(i18n, m, v)}
+                                    </button>
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        }
+    };
+    let chart = match w.chart {
         ChartKind::Funnel => {
             let stages = funnel_stages(i18n, &t.total);
             view! { <div class="widget-chart" inner_html=charts::funnel(&stages)></div> }.into_any()
@@ -366,38 +432,17 @@ fn draw(
             );
             view! { <div class="widget-chart" inner_html=svg></div> }.into_any()
         }
-        ChartKind::Table => {
-            let (dim, stage, filters) = (w.dim, w.stage, w.filters.clone());
-            let title = w.title.clone();
-            view! {
-                <table class="dash-table widget-table">
-                    <tbody>
-                        {t.rows.iter().zip(names).zip(values).map(|((r, name), v)| {
-                            let q = DrillQuery {
-                                dim,
-                                key: r.key.clone(),
-                                stage: if m.uses_stage() { stage } else { Stage::Contacted },
-                                period: period.get_untracked(),
-                                filters: filters.clone(),
-                            };
-                            let what = format!("{title} · {name}");
-                            view! {
-                                <tr data-key=r.key.clone()>
-                                    <th scope="row">{name.clone()}</th>
-                                    <td class="num">
-                                        <button type="button" class="drill" on:click=move |_| open.run((q.clone(), what.clone()))>
-                                            {shown(i18n, m, v)}
-                                        </button>
-                                    </td>
-                                </tr>
-                            }
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            }
-            .into_any()
-        }
-    }
+        ChartKind::Table => return view! { {numbers} {export} }.into_any(),
+    };
+    // Under a chart, the numbers it draws, each opening its leads.
+    let chart = view! {
+        {chart}
+        <details class="widget-numbers">
+            <summary>{t!(i18n, dash.w_numbers)}</summary>
+            {numbers}
+        </details>
+    };
+    view! { {chart} {export} }.into_any()
 }
 
 /// The form that adds a widget: a title, a measure (and the funnel step it counts), a dimension, one optional
@@ -441,7 +486,12 @@ fn widget_form(i18n: I18n, edit: impl Fn(DashboardEdit) + Copy + 'static) -> imp
             }],
             _ => Vec::new(),
         };
-        let id = format!("w-{}", js_sys::Date::now() as u64);
+        // Unique across devices: two people adding a widget in the same millisecond get two widgets.
+        let id = format!(
+            "w-{}-{:08x}",
+            js_sys::Date::now() as u64,
+            (js_sys::Math::random() * f64::from(u32::MAX)) as u32
+        );
         edit(DashboardEdit::PutWidget {
             widget: WidgetSpec {
                 id,

@@ -6,12 +6,12 @@ use super::custom_dash::CustomBoards;
 use crate::api;
 use crate::charts;
 use crate::errors::error_alert;
+use crate::export::{self, text};
 use crate::i18n::*;
 use crate::labels::{self, I18n};
 use crate::platform;
 use crate::state::{AppState, Screen};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use liveline_types::metrics::{
     DashboardQuery, Dim, DrillQuery, FunnelRow, FunnelTable, PeriodSpec, ResponseBoard, Stage,
     StepRow,
@@ -480,15 +480,10 @@ fn funnel_board(
         </div>
         <div class="dash-actions">
             <p class="muted">{t!(i18n, dash.drill_hint)}</p>
-            <button type="button" class="secondary" id="export-table" on:click=move |_| {
-                let t = export.get_value();
-                spawn_local(async move { saved.set(Some(api::export_xlsx(&t).await)); });
-            }>{t!(i18n, imp.export)}</button>
+            <button type="button" class="secondary" id="export-table"
+                on:click=move |_| export::save(export.get_value(), saved)>{t!(i18n, imp.export)}</button>
         </div>
-        {move || saved.get().map(|r| match r {
-            Ok(path) => view! { <p class="saved" id="export-saved">{t!(i18n, imp.saved, path = path.clone())}</p> }.into_any(),
-            Err(e) => view! { <p class="form-error" role="alert">{crate::errors::error_text(i18n, &e)}</p> }.into_any(),
-        })}
+        {export::note(i18n, saved, "export-saved")}
         <div class="table-scroll">
             <table class="dash-table" id="dash-table">
                 <thead>
@@ -538,8 +533,36 @@ fn response_board(
             &|v| format!("{v:.0}"),
         )
     });
+    let table = StoredValue::new(ExportTable {
+        title: t_string!(i18n, dash.uncontacted).to_string(),
+        headers: vec![
+            labels::field_label(i18n, "buyer_name"),
+            labels::field_label(i18n, "owner"),
+            t_string!(i18n, dash.captured_col).to_string(),
+        ],
+        rows: board
+            .uncontacted
+            .iter()
+            .map(|w| {
+                vec![
+                    text(&w.buyer_name),
+                    text(&w.owner_name),
+                    Cell::Time(w.captured_at),
+                ]
+            })
+            .collect(),
+        tz: String::new(),
+    });
+    let saved: export::Saved = RwSignal::new(None);
     view! {
         <h2>{t!(i18n, dash.uncontacted)}</h2>
+        {(!board.uncontacted.is_empty()).then(|| view! {
+            <div class="dash-actions">
+                <button type="button" class="secondary" id="export-response"
+                    on:click=move |_| export::save(table.get_value(), saved)>{t!(i18n, imp.export)}</button>
+            </div>
+        })}
+        {export::note(i18n, saved, "export-response-saved")}
         {if board.uncontacted.is_empty() {
             view! { <p class="empty-state" id="uncontacted-empty">{t!(i18n, dash.uncontacted_empty)}</p> }.into_any()
         } else {
@@ -598,10 +621,10 @@ fn steps_board(i18n: I18n, rows: Option<Result<Vec<StepRow>, AppError>>) -> impl
     if rows.is_empty() {
         return view! { <p class="empty-state" id="steps-empty">{t!(i18n, dash.approvals_empty)}</p> }.into_any();
     }
-    let text = move |t: &liveline_types::forms::Text| crate::fields::text_of(i18n, t);
+    let text_of = move |t: &liveline_types::forms::Text| crate::fields::text_of(i18n, t);
     let names: Vec<String> = rows
         .iter()
-        .map(|r| format!("{} · {}", text(&r.form_label), text(&r.node_label)))
+        .map(|r| format!("{} · {}", text_of(&r.form_label), text_of(&r.node_label)))
         .collect();
     let svg = charts::bars(
         &names,
@@ -623,7 +646,45 @@ fn steps_board(i18n: I18n, rows: Option<Result<Vec<StepRow>, AppError>>) -> impl
         ],
         &|v| format!("{v:.1} h"),
     );
+    let table = {
+        let hours = |ms: Option<i64>| {
+            ms.map(|m| Cell::Number(m as f64 / 3_600_000.0))
+                .unwrap_or(Cell::Empty)
+        };
+        ExportTable {
+            title: t_string!(i18n, dash.tab_approvals).to_string(),
+            headers: vec![
+                t_string!(i18n, dash.form_col).to_string(),
+                t_string!(i18n, dash.step_col).to_string(),
+                t_string!(i18n, dash.passed).to_string(),
+                format!("{} (h)", t_string!(i18n, dash.avg)),
+                format!("{} (h)", t_string!(i18n, dash.p90)),
+                t_string!(i18n, dash.waiting_now).to_string(),
+            ],
+            rows: rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        text(&text_of(&r.form_label)),
+                        text(&text_of(&r.node_label)),
+                        Cell::Int(r.passed as i64),
+                        hours(r.avg_ms),
+                        hours(r.p90_ms),
+                        Cell::Int(r.waiting as i64),
+                    ]
+                })
+                .collect(),
+            tz: String::new(),
+        }
+    };
+    let table = StoredValue::new(table);
+    let saved: export::Saved = RwSignal::new(None);
     view! {
+        <div class="dash-actions">
+            <button type="button" class="secondary" id="export-steps"
+                on:click=move |_| export::save(table.get_value(), saved)>{t!(i18n, imp.export)}</button>
+        </div>
+        {export::note(i18n, saved, "export-steps-saved")}
         <figure class="chart" id="chart-steps">
             <figcaption>{t!(i18n, dash.steps)}</figcaption>
             <div inner_html=svg></div>
@@ -641,8 +702,8 @@ fn steps_board(i18n: I18n, rows: Option<Result<Vec<StepRow>, AppError>>) -> impl
                 <tbody>
                     {rows.into_iter().map(|r| view! {
                         <tr>
-                            <td>{text(&r.form_label)}</td>
-                            <th scope="row">{text(&r.node_label)}</th>
+                            <td>{text_of(&r.form_label)}</td>
+                            <th scope="row">{text_of(&r.node_label)}</th>
                             <td class="num">{platform::group_digits(r.passed)}</td>
                             <td class="num">{duration(i18n, r.avg_ms)}</td>
                             <td class="num">{duration(i18n, r.p90_ms)}</td>
@@ -673,8 +734,15 @@ fn drill_panel(
         Some(Ok(page)) => {
             let n = page.total as usize;
             let leads = page.leads;
+            let mut table = super::leads::leads_table(i18n, &leads);
+            table.title = o.what.clone();
+            let table = StoredValue::new(table);
+            let saved: export::Saved = RwSignal::new(None);
             view! {
                 <h2 id="drill-title">{t!(i18n, dash.drill_title, n = platform::group_digits(n as u64), what = o.what.clone())}</h2>
+                <button type="button" class="secondary" id="export-drill"
+                    on:click=move |_| export::save(table.get_value(), saved)>{t!(i18n, imp.export)}</button>
+                {export::note(i18n, saved, "export-drill-saved")}
                 {(n > leads.len()).then(|| view! { <p class="muted">{t!(i18n, dash.drill_more)}</p> })}
                 <ul class="dash-list" id="drill-list">
                     {leads.into_iter().map(|l| {

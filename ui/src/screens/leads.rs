@@ -141,6 +141,72 @@ fn lead_row(i18n: I18n, lead: LeadView, unassigned: Signal<String>) -> impl Into
     }
 }
 
+/// Every lead the list's filters match, page by page.
+async fn all_leads(mut q: LeadQuery) -> Result<Vec<LeadView>, AppError> {
+    const PAGE_MAX: u32 = 500;
+    q.limit = PAGE_MAX;
+    q.offset = 0;
+    let mut out = Vec::new();
+    loop {
+        let page = api::list_leads(&q).await?;
+        let n = page.leads.len() as u32;
+        out.extend(page.leads);
+        if n < PAGE_MAX || out.len() as u64 >= page.total {
+            return Ok(out);
+        }
+        q.offset += n;
+    }
+}
+
+/// The lead list as a sheet: the columns a team keeps, headers and codes in the viewer's language.
+pub(crate) fn leads_table(i18n: I18n, leads: &[LeadView]) -> liveline_types::sheets::ExportTable {
+    use crate::export::text;
+    use liveline_types::sheets::Cell;
+    let keys = [
+        "buyer_name",
+        "company",
+        "country",
+        "phone",
+        "email",
+        "channel",
+        "live_session",
+        "product_interest",
+        "quantity",
+        "status",
+        "owner",
+        "notes",
+    ];
+    let mut headers: Vec<String> = keys.iter().map(|k| labels::field_label(i18n, k)).collect();
+    headers.push(t_string!(i18n, dash.captured_col).to_string());
+    let locale = i18n.get_locale_untracked();
+    let rows = leads
+        .iter()
+        .map(|l| {
+            vec![
+                text(&l.buyer_name),
+                text(&l.company),
+                text(&labels::country_name(locale, &l.country)),
+                text(&l.phone),
+                text(&l.email),
+                text(&labels::channel_name(i18n, &l.channel)),
+                text(&l.live_session_title),
+                text(&l.product_interest),
+                l.quantity.map(Cell::Int).unwrap_or(Cell::Empty),
+                text(&labels::status_name(i18n, &l.status)),
+                text(&l.owner_name),
+                text(&l.notes),
+                Cell::Time(l.created_at),
+            ]
+        })
+        .collect();
+    liveline_types::sheets::ExportTable {
+        title: t_string!(i18n, leads.title).to_string(),
+        headers,
+        rows,
+        tz: String::new(),
+    }
+}
+
 #[component]
 pub fn Leads() -> impl IntoView {
     let i18n = use_i18n();
@@ -181,6 +247,8 @@ pub fn Leads() -> impl IntoView {
         });
     };
 
+    let exporting = RwSignal::new(false);
+    let exported: crate::export::Saved = RwSignal::new(None);
     let query = move || LeadQuery {
         search: list.search.get().trim().to_string(),
         status: list.status.get(),
@@ -307,7 +375,22 @@ pub fn Leads() -> impl IntoView {
                     on:click=move |_| AppState::get().screen.set(crate::state::Screen::Import)>
                     {t!(i18n, imp.open)}
                 </button>
+                <button type="button" class="secondary" id="export-leads" disabled=move || exporting.get()
+                    on:click=move |_| {
+                        exporting.set(true);
+                        let q = query();
+                        spawn_local(async move {
+                            match all_leads(q).await {
+                                Ok(list) => crate::export::save(leads_table(i18n, &list), exported),
+                                Err(e) => exported.set(Some(Err(e))),
+                            }
+                            exporting.set(false);
+                        });
+                    }>
+                    {t!(i18n, imp.export)}
+                </button>
             </div>
+            {crate::export::note(i18n, exported, "export-leads-saved")}
             <div class="search">
                 <label for="lead-search" class="visually-hidden">
                     {t!(i18n, leads.search)}

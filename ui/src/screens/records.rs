@@ -241,6 +241,7 @@ pub fn Records() -> impl IntoView {
         })
         .unwrap_or_default()
     });
+    let exported: crate::export::Saved = RwSignal::new(None);
     // Finance and the warehouse act on records; those who work with buyers write them (the server holds the same).
     let can_create = Memo::new(move |_| {
         app.session.with(|s| {
@@ -268,7 +269,16 @@ pub fn Records() -> impl IntoView {
                         {move || t_string!(i18n, rec.new, form = form_name.get()).to_string()}
                     </button>
                 })}
+                <button type="button" class="secondary" id="export-records"
+                    disabled=move || items.with(|i| i.as_ref().is_none_or(|l| l.is_empty()))
+                    on:click=move |_| {
+                        let list = items.get_untracked().unwrap_or_default();
+                        crate::export::save(records_table(i18n, &form_name.get_untracked(), &list), exported);
+                    }>
+                    {t!(i18n, imp.export)}
+                </button>
             </div>
+            {crate::export::note(i18n, exported, "export-records-saved")}
             <div class="filters">
                 <div class="filter">
                     <label for="record-form">{t!(i18n, rec.form_label)}</label>
@@ -787,5 +797,49 @@ pub fn RecordScreen(form: String, id: Option<String>) -> impl IntoView {
             </form>
             {move || record.get().and_then(|r| r.flow).map(|f| trail_panel(i18n, &f.flow, f.trail))}
         </section>
+    }
+}
+
+/// A record list as a sheet: amounts as money in their currency, times in the viewer's zone.
+fn records_table(
+    i18n: I18n,
+    form_name: &str,
+    list: &[liveline_types::forms::RecordSummary],
+) -> liveline_types::sheets::ExportTable {
+    use crate::export::{money, text};
+    use liveline_types::sheets::Cell;
+    let headers = vec![
+        t_string!(i18n, imp.col_title).to_string(),
+        t_string!(i18n, imp.col_amount).to_string(),
+        t_string!(i18n, imp.col_status).to_string(),
+        t_string!(i18n, imp.col_step).to_string(),
+        t_string!(i18n, imp.col_by).to_string(),
+        t_string!(i18n, imp.col_updated).to_string(),
+    ];
+    let rows = list
+        .iter()
+        .map(|r| {
+            vec![
+                text(&r.title),
+                money(&r.amount),
+                text(&status_text(i18n, &r.status)),
+                r.node_label
+                    .as_ref()
+                    .map(|n| text(&text_of(i18n, n)))
+                    .unwrap_or(Cell::Empty),
+                text(&r.created_by_name),
+                if r.updated_at > 0 {
+                    Cell::Time(r.updated_at)
+                } else {
+                    Cell::Empty
+                },
+            ]
+        })
+        .collect();
+    liveline_types::sheets::ExportTable {
+        title: form_name.to_string(),
+        headers,
+        rows,
+        tz: String::new(),
     }
 }
