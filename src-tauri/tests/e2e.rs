@@ -420,6 +420,25 @@ async fn capture_with_a_bad_phone_fix_it_and_a_second_instance_sees_the_lead() {
     wait_css(&c, "#tab-done").await.click().await.unwrap();
     let done = wait_text(&c, ".task-item", "E2E Task Buyer").await;
     assert!(done.contains("王磊 Wang Lei"), "closed by the rep: {done}");
+    // The tasks shown export: one row each, the type and state named, the deadline a date-time cell.
+    let shown = c.find_all(Locator::Css(".task-item")).await.unwrap().len();
+    wait_css(&c, "#export-tasks").await.click().await.unwrap();
+    let sheet = exported(&c, "#export-tasks-saved").await;
+    assert_eq!(sheet.height(), shown + 1, "a header and every task shown");
+    let row = (1..sheet.height())
+        .find(|r| matches!(sheet.get((*r, 3)), Some(calamine::Data::String(s)) if s.contains("E2E Task Buyer")))
+        .expect("the closed first-contact task is in the export");
+    assert_eq!(
+        (sheet.get((row, 1)), sheet.get((row, 5))),
+        (
+            Some(&calamine::Data::String("First contact".into())),
+            Some(&calamine::Data::String("Done".into()))
+        )
+    );
+    assert!(matches!(
+        sheet.get((row, 4)),
+        Some(calamine::Data::DateTime(_))
+    ));
     c.set_window_size(390, 844).await.unwrap();
     wait_css(&c, "#lang-switch").await.click().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -405,6 +405,7 @@ pub fn Tasks() -> impl IntoView {
     let tab = app.task_tab;
     let scope = app.task_scope;
     let items = RwSignal::new(Vec::<TaskView>::new());
+    let exported: crate::export::Saved = RwSignal::new(None);
     let team_rows = RwSignal::new(Vec::<TeamTaskRow>::new());
     let loaded = RwSignal::new(false);
     let failure = RwSignal::new(None::<AppError>);
@@ -501,7 +502,12 @@ pub fn Tasks() -> impl IntoView {
                         <option value=k selected=move || task_type.get() == k>{move || labels::task_type_name(i18n, k)}</option>
                     }).collect_view()}
                 </select>
+                <button type="button" class="secondary" id="export-tasks" disabled=move || items.with(|i| i.is_empty())
+                    on:click=move |_| crate::export::save(tasks_table(i18n, &tab_label(i18n, &tab.get_untracked()), &items.get_untracked()), exported)>
+                    {t!(i18n, imp.export)}
+                </button>
             </div>
+            {crate::export::note(i18n, exported, "export-tasks-saved")}
             {error_alert(i18n, failure)}
             {move || {
                 if !loaded.get() {
@@ -520,5 +526,37 @@ pub fn Tasks() -> impl IntoView {
                 />
             </ul>
         </section>
+    }
+}
+
+/// The tasks shown as a sheet: deadlines as date-time cells in the viewer's zone, codes named.
+fn tasks_table(i18n: I18n, tab: &str, list: &[TaskView]) -> liveline_types::sheets::ExportTable {
+    use crate::export::text;
+    use liveline_types::sheets::Cell;
+    let time = |ms: i64| if ms > 0 { Cell::Time(ms) } else { Cell::Empty };
+    liveline_types::sheets::ExportTable {
+        title: format!("{} {tab}", t_string!(i18n, tasks.title)),
+        headers: vec![
+            t_string!(i18n, imp.col_task).to_string(),
+            t_string!(i18n, imp.col_type).to_string(),
+            t_string!(i18n, imp.col_assignee).to_string(),
+            t_string!(i18n, imp.col_linked).to_string(),
+            t_string!(i18n, imp.col_due).to_string(),
+            t_string!(i18n, imp.col_status).to_string(),
+        ],
+        rows: list
+            .iter()
+            .map(|t| {
+                vec![
+                    text(&t.title),
+                    text(&labels::task_type_name(i18n, &t.task_type)),
+                    text(&t.assignee_name),
+                    text(&t.linked_title),
+                    time(t.due_at),
+                    text(&labels::task_status_name(i18n, &t.status)),
+                ]
+            })
+            .collect(),
+        tz: String::new(),
     }
 }
