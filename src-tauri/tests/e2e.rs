@@ -450,6 +450,36 @@ async fn capture_with_a_bad_phone_fix_it_and_a_second_instance_sees_the_lead() {
     wait_css(&b, "#tasks-team").await.click().await.unwrap();
     wait_text(&b, "#team-tasks", "王磊 Wang Lei").await;
     shot(&b, "tasks-team-desktop-zh").await;
+    // The team table exports in the manager's language (Chinese), one row per person shown.
+    let people = b
+        .find_all(Locator::Css("#team-tasks tbody tr"))
+        .await
+        .unwrap()
+        .len();
+    wait_css(&b, "#export-team-tasks")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let saved = wait_text(&b, "#export-team-tasks-saved", "/").await;
+    let path = saved
+        .rsplit_once(['：', ' '])
+        .map(|(_, p)| p)
+        .unwrap_or(&saved)
+        .trim()
+        .to_string();
+    let mut book = calamine::open_workbook_auto(&path).expect("the team export opens");
+    let sheet = {
+        use calamine::Reader;
+        let name = book.sheet_names()[0].clone();
+        book.worksheet_range(&name).unwrap()
+    };
+    assert_eq!(sheet.height(), people + 1);
+    assert!(
+        (1..sheet.height())
+            .any(|r| sheet.get((r, 0)) == Some(&calamine::Data::String("王磊 Wang Lei".into()))),
+        "the rep's row is there"
+    );
     wait_css(&b, "#open-rules").await.click().await.unwrap();
     wait_css(&b, "#rule-list .rule").await;
     choose(&b, "#dry-country", "DE").await;

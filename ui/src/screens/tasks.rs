@@ -368,7 +368,46 @@ fn team_table(i18n: I18n, rows: Vec<TeamTaskRow>) -> impl IntoView {
     if rows.is_empty() {
         return view! { <p class="empty muted">{t!(i18n, tasks.team_empty)}</p> }.into_any();
     }
+    let sheet = {
+        use liveline_types::sheets::Cell;
+        let n = |v: u64| Cell::Int(v as i64);
+        StoredValue::new(liveline_types::sheets::ExportTable {
+            title: format!(
+                "{} {}",
+                t_string!(i18n, tasks.title),
+                t_string!(i18n, tasks.team)
+            ),
+            headers: vec![
+                t_string!(i18n, tasks.team_person).to_string(),
+                t_string!(i18n, tasks.team_open).to_string(),
+                t_string!(i18n, tasks.team_overdue).to_string(),
+                t_string!(i18n, tasks.team_done_today).to_string(),
+                format!("{} (h)", t_string!(i18n, tasks.team_oldest)),
+            ],
+            rows: rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        Cell::Text(r.name.clone()),
+                        n(r.open),
+                        n(r.overdue),
+                        n(r.done_today),
+                        if r.open > 0 {
+                            Cell::Number(r.oldest_open_ms as f64 / 3_600_000.0)
+                        } else {
+                            Cell::Empty
+                        },
+                    ]
+                })
+                .collect(),
+            tz: String::new(),
+        })
+    };
+    let saved: crate::export::Saved = RwSignal::new(None);
     view! {
+        <button type="button" class="secondary" id="export-team-tasks"
+            on:click=move |_| crate::export::save(sheet.get_value(), saved)>{t!(i18n, imp.export)}</button>
+        {crate::export::note(i18n, saved, "export-team-tasks-saved")}
         <table class="team-tasks" id="team-tasks">
             <thead>
                 <tr>
