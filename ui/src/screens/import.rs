@@ -46,7 +46,7 @@ pub fn Import() -> impl IntoView {
     let issues = RwSignal::new(Vec::<ImportIssue>::new());
     let failure = RwSignal::new(None::<AppError>);
     let busy = RwSignal::new(false);
-    let saved = RwSignal::new(None::<String>);
+    let saved: crate::export::Saved = RwSignal::new(None);
 
     let load_issues = move |job: String| {
         spawn_local(async move {
@@ -155,12 +155,7 @@ pub fn Import() -> impl IntoView {
             rows,
             tz: String::new(),
         };
-        spawn_local(async move {
-            match api::export_xlsx(&table).await {
-                Ok(path) => saved.set(Some(path)),
-                Err(e) => failure.set(Some(e)),
-            }
-        });
+        crate::export::save(table, saved);
     };
 
     view! {
@@ -193,7 +188,7 @@ pub fn Import() -> impl IntoView {
                             <div class="import-done" id="import-done">
                                 <p class="saved" id="import-summary">{t!(i18n, imp.done, file = p.file_name.clone(), imported = platform::group_digits(p.imported), refused = platform::group_digits(p.refused), duplicates = platform::group_digits(p.duplicates))}</p>
                                 {report(i18n, issues, download)}
-                                {move || saved.get().map(|path| view! { <p class="saved" id="import-saved">{t!(i18n, imp.saved, path = path.clone())}</p> })}
+                                {crate::export::note(i18n, saved, "import-saved")}
                                 <button type="button" class="secondary" id="import-clear" on:click=move |_| clear(job.clone())>{t!(i18n, imp.again)}</button>
                             </div>
                         }.into_any()
