@@ -27,24 +27,6 @@ pub fn note(i18n: I18n, saved: Saved, id: &'static str) -> impl IntoView {
     }
 }
 
-/// An amount as the lists show it (`1,234.50 USD`) as a money cell; text that is not one stays text.
-pub fn money(shown: &str) -> Cell {
-    match shown.trim().rsplit_once(' ') {
-        Some((amount, cur)) if cur.len() == 3 && cur.bytes().all(|b| b.is_ascii_uppercase()) => {
-            let amount = amount.replace(',', "");
-            if amount.parse::<f64>().is_ok() {
-                return Cell::Money {
-                    amount,
-                    currency: cur.to_string(),
-                };
-            }
-            Cell::Text(shown.to_string())
-        }
-        _ if shown.trim().is_empty() => Cell::Empty,
-        _ => Cell::Text(shown.to_string()),
-    }
-}
-
 /// Text, or an empty cell.
 pub fn text(s: &str) -> Cell {
     if s.is_empty() {

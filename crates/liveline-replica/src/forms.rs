@@ -521,7 +521,10 @@ fn status_code(s: &liveline_forms::Status) -> &'static str {
 }
 
 /// A list's title and amount: the first filled text or link field, and the first money value.
-fn headline(def: &FormDef, values: &liveline_forms::Values) -> (String, String) {
+fn headline(
+    def: &FormDef,
+    values: &liveline_forms::Values,
+) -> (String, Option<liveline_types::forms::Money>) {
     use liveline_types::forms::{FieldKind, Value};
     let live = || def.fields.iter().filter(|f| !f.removed);
     let title = live()
@@ -536,13 +539,11 @@ fn headline(def: &FormDef, values: &liveline_forms::Values) -> (String, String) 
             _ => None,
         })
         .unwrap_or_default();
-    let amount = live()
-        .find_map(|f| match values.get(&f.key) {
-            Some(Value::Money(m)) => Some(format!("{} {}", m.amount, m.currency)),
-            _ => None,
-        })
-        .unwrap_or_default();
-    (title, amount)
+    let money = live().find_map(|f| match values.get(&f.key) {
+        Some(Value::Money(m)) => Some(m.clone()),
+        _ => None,
+    });
+    (title, money)
 }
 
 impl Replica {
@@ -711,14 +712,14 @@ impl Replica {
             let state = self
                 .flow_for(&doc, &form)?
                 .map(|fl| (fl.replay(&decisions, &people, &values), fl));
-            let (title, amount) = headline(&def, &values);
+            let (title, money) = headline(&def, &values);
             let created_by = read_str(&doc, "created_by").unwrap_or_default();
             let waiting = state.as_ref().and_then(|(s, _)| s.waiting.clone());
             out.push(liveline_types::forms::RecordSummary {
                 id,
                 form: form_id.to_string(),
                 title,
-                amount,
+                money,
                 status: state
                     .as_ref()
                     .map(|(s, _)| status_code(&s.status).to_string())

@@ -401,7 +401,7 @@ async fn an_order_goes_through_sales_finance_and_the_warehouse_on_three_devices(
             .unwrap();
         assert_eq!(list.len(), 1);
         assert!(list[0].mine && list[0].status == "running");
-        assert_eq!(list[0].amount, "44.98 USD");
+        assert_eq!(list[0].amount(), "44.98 USD");
         assert_eq!(
             list[0].node_label.as_ref().unwrap().en,
             "Finance confirms payment"

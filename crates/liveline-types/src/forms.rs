@@ -442,9 +442,10 @@ pub struct RecordView {
 pub struct RecordSummary {
     pub id: String,
     pub form: String,
-    /// The values a list shows: the first text field, and the first money or formula field.
+    /// The values a list shows: the first text field, and the first money value.
     pub title: String,
-    pub amount: String,
+    #[serde(default)]
+    pub money: Option<Money>,
     /// The flow's status (see [`FlowView::status`]), or empty without a flow.
     pub status: String,
     /// The waiting node's label.
@@ -456,6 +457,16 @@ pub struct RecordSummary {
     /// When the last decision was made (or 0).
     pub updated_at: i64,
     pub pending: bool,
+}
+
+impl RecordSummary {
+    /// The money value as a list shows it (`44.98 USD`), or empty.
+    pub fn amount(&self) -> String {
+        self.money
+            .as_ref()
+            .map(|m| format!("{} {}", m.amount, m.currency))
+            .unwrap_or_default()
+    }
 }
 
 /// What saving a record answers.

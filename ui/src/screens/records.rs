@@ -189,7 +189,7 @@ fn summary_row(i18n: I18n, r: RecordSummary) -> impl IntoView {
                     {r.mine.then(|| view! { <span class="chip mine">{t!(i18n, rec.mine)}</span> })}
                 </span>
                 <span class="lead-line lead-sub">
-                    {(!r.amount.is_empty()).then(|| view! { <span class="amount">{r.amount.clone()}</span> })}
+                    {r.money.is_some().then(|| view! { <span class="amount">{r.amount()}</span> })}
                     {node.map(|n| view! { <span>{move || t_string!(i18n, rec.at_node, node = text_of(i18n, &n)).to_string()}</span> })}
                 </span>
                 <span class="lead-line lead-meta">
@@ -806,7 +806,7 @@ fn records_table(
     form_name: &str,
     list: &[liveline_types::forms::RecordSummary],
 ) -> liveline_types::sheets::ExportTable {
-    use crate::export::{money, text};
+    use crate::export::text;
     use liveline_types::sheets::Cell;
     let headers = vec![
         t_string!(i18n, imp.col_title).to_string(),
@@ -821,7 +821,13 @@ fn records_table(
         .map(|r| {
             vec![
                 text(&r.title),
-                money(&r.amount),
+                r.money
+                    .as_ref()
+                    .map(|m| Cell::Money {
+                        amount: m.amount.to_string(),
+                        currency: m.currency.clone(),
+                    })
+                    .unwrap_or(Cell::Empty),
                 text(&status_text(i18n, &r.status)),
                 r.node_label
                     .as_ref()
