@@ -1573,3 +1573,157 @@ async fn a_manager_composes_a_custom_dashboard_and_a_sales_lead_sees_it_arranged
     lead.close().await.unwrap();
     server.stop().await;
 }
+
+/// Whether the window has an element matching `css` now.
+async fn has(c: &Client, css: &str) -> bool {
+    c.find(Locator::Css(css)).await.is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cost_hidden_from_reps_is_priced_by_the_category_lead_and_never_reaches_the_reps_window()
+{
+    let Rig {
+        _turn,
+        tmp,
+        server: _server,
+        url,
+    } = rig().await;
+    let driver_a = start_driver().await;
+    let driver_b = start_driver().await;
+
+    // The rep proposes a product: the cost, profit and margin are not on the rep's form at all.
+    let rep = open_app(&driver_a, &tmp.path().join("rep"), &url).await;
+    sign_in(&rep, "rep1@demo.liveline").await;
+    click(&rep, "#nav-records").await;
+    choose(&rep, "#record-form", "product_selection").await;
+    click(&rep, "#record-new").await;
+    type_into(&rep, "#rec-product", "Silk scarf").await;
+    for hidden in ["#rec-cost", "#rec-profit", "#rec-margin"] {
+        assert!(!has(&rep, hidden).await, "the rep's form shows {hidden}");
+    }
+    type_into(&rep, "#rec-supplier", "Hangzhou Silk").await;
+    type_into(&rep, "#rec-price", "19.90").await;
+    type_into(&rep, "#rec-price-currency", "USD").await;
+    type_into(&rep, "#rec-shipping", "1.20").await;
+    type_into(&rep, "#rec-shipping-currency", "USD").await;
+    type_into(&rep, "#rec-platform_fee", "0.80").await;
+    type_into(&rep, "#rec-platform_fee-currency", "USD").await;
+    choose(&rep, "#rec-category_lead", "u-lead").await;
+    click(&rep, "#record-save").await;
+    wait_css(&rep, "#record-saved").await;
+    click(&rep, "#act-submit").await;
+    wait_status(&rep, "In approval").await;
+    wait_text(&rep, ".flow-node.current", "Category lead").await;
+
+    // The category lead prices it: a cost that leaves a thin margin, so the proposal goes on to the manager.
+    let lead = open_app(&driver_b, &tmp.path().join("lead"), &url).await;
+    sign_in(&lead, "lead@demo.liveline").await;
+    click(&lead, "#nav-records").await;
+    choose(&lead, "#record-form", "product_selection").await;
+    open_order(&lead, "Silk scarf").await;
+    type_into(&lead, "#rec-cost", "17.00").await;
+    type_into(&lead, "#rec-cost-currency", "USD").await;
+    click(&lead, "#record-save").await;
+    wait_css(&lead, "#record-saved").await;
+    wait_text(&lead, "#rec-profit", "0.90").await;
+    wait_text(&lead, "#rec-margin", "4.5").await;
+    lead.execute(
+        "document.querySelector('#rec-price').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    shot(&lead, "proposal-lead-desktop-en").await;
+    click(&lead, "#act-approve").await;
+    wait_text(&lead, ".flow-node.current", "Manager").await;
+    lead.set_window_size(390, 844).await.unwrap();
+    wait_css(&lead, "#lang-switch").await.click().await.unwrap();
+    wait_text(&lead, "#rec-profit", "0.90").await;
+    lead.execute("window.scrollTo(0, 0);", vec![])
+        .await
+        .unwrap();
+    shot(&lead, "proposal-lead-phone-zh").await;
+
+    // The rep's window follows the proposal to the manager's step, which the hidden margin decided, and still shows
+    // nothing of the cost.
+    wait_text(&rep, ".flow-node.current", "Manager").await;
+    for hidden in ["#rec-cost", "#rec-profit", "#rec-margin"] {
+        assert!(!has(&rep, hidden).await, "the rep's window shows {hidden}");
+    }
+    let text: String = rep
+        .execute("return document.querySelector('#main').innerText;", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        !text.contains("17.00") && !text.contains("0.90"),
+        "the rep's window shows the cost or the profit: {text}"
+    );
+    assert!(
+        !has(&rep, "#refused-indicator").await && !has(&lead, "#refused-indicator").await,
+        "nothing done through the app is refused"
+    );
+    rep.execute(
+        "document.querySelector('#rec-price').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    shot(&rep, "proposal-rep-desktop-en").await;
+    rep.set_window_size(390, 844).await.unwrap();
+    wait_css(&rep, "#lang-switch").await.click().await.unwrap();
+    wait_text(&rep, ".flow-node.current", "经理").await;
+    shot(&rep, "proposal-rep-phone-zh").await;
+    rep.close().await.unwrap();
+    lead.close().await.unwrap();
+
+    // The admin sees, in the form builder, which roles see the cost, and can change it there.
+    let admin = open_app(&driver_a, &tmp.path().join("admin"), &url).await;
+    sign_in(&admin, "admin@demo.liveline").await;
+    click(&admin, "#nav-team").await;
+    click(&admin, "#open-forms").await;
+    choose(&admin, "#fb-form", "product_selection").await;
+    let cost = wait_text(&admin, "#fb-fields [data-key='cost']", "Seen by").await;
+    assert!(
+        cost.contains("Finance") && !cost.contains("Sales rep"),
+        "{cost}"
+    );
+    let idx: i64 = admin
+        .execute(
+            "return [...document.querySelectorAll('#fb-fields > li')].findIndex(l => l.dataset.key === 'cost');",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_i64()
+        .unwrap();
+    click(&admin, &format!("#fb-edit-{idx}")).await;
+    let ticked: Vec<bool> = {
+        let mut out = Vec::new();
+        for role in ["sales_rep", "finance"] {
+            let e = wait_css(&admin, &format!("#fb-read-{idx}-{role}")).await;
+            out.push(e.prop("checked").await.unwrap().as_deref() == Some("true"));
+        }
+        out
+    };
+    assert_eq!(ticked, [false, true]);
+    shot(&admin, "builder-hidden-field-desktop-en").await;
+    admin.set_window_size(390, 844).await.unwrap();
+    wait_css(&admin, "#lang-switch")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_text(&admin, "#fb-fields [data-key='cost']", "可见角色").await;
+    admin
+        .execute(
+            "document.querySelector(arguments[0]).scrollIntoView();",
+            vec![json!(format!("#fb-read-{idx}"))],
+        )
+        .await
+        .unwrap();
+    shot(&admin, "builder-hidden-field-phone-zh").await;
+    admin.close().await.unwrap();
+}

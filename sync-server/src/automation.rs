@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use automerge::{ActorId, AutoCommit};
 use liveline_domain::assign::{self, AssignmentRules, Load};
 use liveline_domain::policy::Role;
-use liveline_domain::{task, Lead, Task};
+use liveline_domain::{task, DocKind, Lead, RecordMeta, Task};
+use liveline_forms::Values;
 
 use crate::store::{DocCommit, DocIndex, DocReader, Result};
 
@@ -587,6 +588,111 @@ impl Automations<'_> {
     /// the automatic nodes the flow reached, once each (`effects_done`): set a field, open a task, call the team's
     /// webhooks.
     pub fn after_record(&mut self, id: &str, doc: &mut AutoCommit) -> Result<RecordOutcome> {
+        let mut out = self.run_flow(id, doc)?;
+        out.extra.extend(self.place_parts(id, doc)?);
+        Ok(out)
+    }
+
+    /// A record's values with those of its hidden parts the server holds (the flow's conditions may read them).
+    fn all_values(
+        &self,
+        id: &str,
+        doc: &AutoCommit,
+        form: &liveline_forms::Form,
+    ) -> Result<Values> {
+        use liveline_forms::record;
+        let mut values = record::read_values(doc);
+        let mut parts = false;
+        for readers in form.hidden_parts().into_keys() {
+            if let Some(part) = self.load(&record::part_id(id, &readers))? {
+                values.extend(record::read_values(&part));
+                parts = true;
+            }
+        }
+        // Formulas over hidden values are worked out on all of them (whoever last wrote a part may not have seen
+        // a later change to the record).
+        if parts {
+            form.compute(&mut values, &mut Vec::new());
+        }
+        Ok(values)
+    }
+
+    /// Keeps a record's hidden parts where the record is: each part's `people` is set to the people the record
+    /// names now (its owner, creator and approvers), as the server's change, so a part reaches its reading roles
+    /// exactly where the record reaches. Returns the parts written.
+    fn place_parts(&mut self, id: &str, doc: &AutoCommit) -> Result<Vec<DocCommit>> {
+        use liveline_domain::doc::read_str;
+        let Ok(meta) = RecordMeta::read(doc) else {
+            return Ok(Vec::new());
+        };
+        let Some(form) =
+            read_str(doc, "form").and_then(|f| self.form(&meta.team, &f).ok().flatten())
+        else {
+            return Ok(Vec::new());
+        };
+        let people = liveline_domain::policy::record_people(&meta).join(",");
+        let mut out = Vec::new();
+        for readers in form.hidden_parts().into_keys() {
+            let part_id = liveline_forms::record::part_id(id, &readers);
+            let Some(mut part) = self.load(&part_id)? else {
+                continue;
+            };
+            if let Some(c) = self.set_people(&part_id, &mut part, &people) {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    fn set_people(&mut self, id: &str, part: &mut AutoCommit, people: &str) -> Option<DocCommit> {
+        use automerge::transaction::Transactable;
+        if liveline_domain::doc::read_str(part, "people").as_deref() == Some(people) {
+            return None;
+        }
+        part.set_actor(server_actor());
+        part.put(automerge::ROOT, "people", people).ok()?;
+        let change = commit_server(part)?;
+        let c = DocCommit::of(id, part, vec![change], None)?;
+        self.wrote(id, part);
+        Some(c)
+    }
+
+    /// After an accepted push to a record's hidden part: its `people` as its record names them now (a device
+    /// names only some, or none while the record has not reached the server). Returns the server's change.
+    pub fn after_part(&mut self, doc: &mut AutoCommit) -> Result<Option<Vec<u8>>> {
+        use automerge::transaction::Transactable;
+        let Some(record) = liveline_domain::doc::read_str(doc, "record") else {
+            return Ok(None);
+        };
+        let Some(parent) = self.load(&record)? else {
+            return Ok(None);
+        };
+        let Ok(meta) = RecordMeta::read(&parent) else {
+            return Ok(None);
+        };
+        let people = liveline_domain::policy::record_people(&meta).join(",");
+        if liveline_domain::doc::read_str(doc, "people").as_deref() == Some(people.as_str()) {
+            return Ok(None);
+        }
+        doc.set_actor(server_actor());
+        if doc.put(automerge::ROOT, "people", people).is_err() {
+            return Ok(None);
+        }
+        Ok(commit_server(doc))
+    }
+
+    /// The team's form `form_id` as published (else the built-in one of that id), compiled.
+    fn form(&self, team: &str, form_id: &str) -> Result<Option<liveline_forms::Form>> {
+        use liveline_domain::doc::definition_doc_id;
+        use liveline_forms::{builtin, defs, Form};
+        let def = match self.load(&definition_doc_id(DocKind::FormDef, team, form_id))? {
+            Some(d) => defs::read(&d),
+            None => builtin::forms().into_iter().find(|f| f.id == form_id),
+        };
+        Ok(def.and_then(|d| Form::compile(&d).ok()))
+    }
+
+    fn run_flow(&mut self, id: &str, doc: &mut AutoCommit) -> Result<RecordOutcome> {
         use automerge::transaction::Transactable;
         use automerge::ROOT;
         use liveline_forms::flow::EffectKind;
@@ -605,7 +711,7 @@ impl Automations<'_> {
                 .collect()
         };
         let people = People { roles: &rf.roles };
-        let values = record::read_values(doc);
+        let values = self.all_values(id, doc, &rf.form)?;
         let state = rf.flow.replay(&record::decisions(doc), &people, &values);
         let waiting = match (&state.status, &state.waiting) {
             (Status::Running, Some(w)) => w.approvers.clone(),
@@ -710,9 +816,20 @@ impl Automations<'_> {
             doc.put(ROOT, "due_at", due)?;
             Ok::<_, automerge::AutomergeError>(())
         })();
+        // A field the flow sets is written into the record; a hidden one is not (the record would give it away).
+        let (shown_before, shown_after) = (
+            record::split(&rf.form, &values).0,
+            record::split(&rf.form, &set).0,
+        );
         if wrote.is_err()
-            || record::write_values(doc, &rf.form.def.id, rf.form.def.version, &values, &set)
-                .is_err()
+            || record::write_values(
+                doc,
+                &rf.form.def.id,
+                rf.form.def.version,
+                &shown_before,
+                &shown_after,
+            )
+            .is_err()
         {
             return Ok(out);
         }
@@ -730,7 +847,7 @@ impl Automations<'_> {
         let Some(rf) = self.record_flow(&doc)? else {
             return Ok(Vec::new());
         };
-        let values = record::read_values(&doc);
+        let values = self.all_values(id, &doc, &rf.form)?;
         let people = People { roles: &rf.roles };
         let state = rf.flow.replay(&record::decisions(&doc), &people, &values);
         let mut changes = Vec::new();

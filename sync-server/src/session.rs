@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use automerge::{ActorId, AutoCommit, ChangeHash};
 use liveline_domain::doc::uuid_bytes;
-use liveline_domain::policy::Principal;
-use liveline_domain::DocKind;
+use liveline_domain::policy::{Principal, Role};
+use liveline_domain::{DocKind, RecordMeta};
 use liveline_sync::{ingest, Cursor, DocChanges, IngestOutcome, ServerMsg, PAGE};
 use liveline_types::{codes, AppError};
 
@@ -249,8 +249,16 @@ struct Judged {
 }
 
 impl Judged {
+    fn is_part(&self) -> bool {
+        let kind = |m: &Option<RecordMeta>| m.as_ref().map(|m| m.kind);
+        kind(&self.out.meta_after) == Some(DocKind::RecordPart)
+            || kind(&self.out.meta_before) == Some(DocKind::RecordPart)
+            || self.out.refused.iter().any(|r| r.1 == "record")
+    }
+
     /// `load` reads a committed document (the team's published form, for a record's field rules).
     fn of(
+        doc_id: &str,
         mut before: Option<AutoCommit>,
         changes: &[Vec<u8>],
         principal: &Principal,
@@ -260,7 +268,7 @@ impl Judged {
         let heads = before.as_mut().map(|b| b.get_heads());
         let values_before = before.as_ref().map(liveline_forms::record::read_values);
         let mut out = ingest(before, changes, principal, actors);
-        check_record_writes(values_before, &mut out, principal, load);
+        check_record_writes(doc_id, values_before, &mut out, principal, load);
         Judged { heads, out }
     }
 }
@@ -269,6 +277,7 @@ impl Judged {
 /// in the team's form as it is now (a rep may not fill the warehouse's tracking number). A push that breaks one is
 /// refused whole, naming the field; its author's device takes the change back.
 fn check_record_writes(
+    doc_id: &str,
     before: Option<liveline_forms::Values>,
     out: &mut IngestOutcome,
     principal: &Principal,
@@ -277,12 +286,17 @@ fn check_record_writes(
     use liveline_domain::doc::{definition_doc_id, read_str};
     use liveline_forms::{builtin, defs, Form};
     let Some(doc) = out.doc.as_ref() else { return };
-    if out.meta_after.as_ref().map(|m| m.kind) != Some(DocKind::Record) {
-        return;
-    }
-    let (Some(team), Some(form_id)) = (read_str(doc, "team"), read_str(doc, "form")) else {
+    let Some(meta) = out.meta_after.as_ref() else {
         return;
     };
+    if !matches!(meta.kind, DocKind::Record | DocKind::RecordPart) {
+        return;
+    }
+    let part = meta.kind == DocKind::RecordPart;
+    let (Some(team), form_id) = (read_str(doc, "team"), read_str(doc, "form")) else {
+        return;
+    };
+    let form_id = form_id.unwrap_or_default();
     let def = load(&definition_doc_id(DocKind::FormDef, &team, &form_id))
         .and_then(|d| defs::read(&d))
         .or_else(|| builtin::forms().into_iter().find(|f| f.id == form_id));
@@ -295,10 +309,24 @@ fn check_record_writes(
                 .filter(|m| m.team == team)
                 .flat_map(|m| m.roles.iter().map(|r| r.code().to_string()))
                 .collect();
-            liveline_forms::record::check_writes(&form, &before.unwrap_or_default(), &after, &roles)
+            let readers = part.then(|| Role::join(&meta.readers));
+            let placed = if part {
+                check_part_placement(doc_id, out, &form, &form_id, load)
+            } else {
+                Ok(())
+            };
+            placed.and_then(|_| {
+                liveline_forms::record::check_writes(
+                    &form,
+                    readers.as_deref(),
+                    &before.unwrap_or_default(),
+                    &after,
+                    &roles,
+                )
+            })
         }
-        // Values under a form the team does not have (or cannot use) are not stored.
-        _ if !after.is_empty() => Err((
+        // Values under a form the team does not have (or cannot use) are not stored, nor a part without one.
+        _ if !after.is_empty() || part => Err((
             "form".to_string(),
             AppError::new(codes::DEF_FLOW_FORM).with("form", form_id),
         )),
@@ -312,6 +340,49 @@ fn check_record_writes(
         out.meta_after = out.meta_before.clone();
         out.changed_fields.clear();
     }
+}
+
+/// A record's hidden part must stay with its record: the record exists in the same team with the same form, the
+/// part's readers are a set of readers the form has, and the people it names are people the record names (the
+/// server then names them all). A part that names another record, or people its record does not, would reach
+/// devices the record does not.
+fn check_part_placement(
+    doc_id: &str,
+    out: &IngestOutcome,
+    form: &liveline_forms::Form,
+    form_id: &str,
+    load: &dyn Fn(&str) -> Option<AutoCommit>,
+) -> std::result::Result<(), (String, AppError)> {
+    use liveline_domain::doc::read_str;
+    let (Some(doc), Some(meta)) = (out.doc.as_ref(), out.meta_after.as_ref()) else {
+        return Ok(());
+    };
+    let refuse = |path: &str, code: &str| Err((path.to_string(), AppError::new(code)));
+    let record = read_str(doc, "record").unwrap_or_default();
+    let Some(parent) = load(&record) else {
+        return refuse("record", codes::NOT_VISIBLE);
+    };
+    let Ok(parent_meta) = RecordMeta::read(&parent) else {
+        return refuse("record", codes::NOT_VISIBLE);
+    };
+    if parent_meta.kind != DocKind::Record
+        || parent_meta.team != meta.team
+        || read_str(&parent, "form").as_deref() != Some(form_id)
+    {
+        return refuse("record", codes::NOT_VISIBLE);
+    }
+    // The part's id follows from its record and readers: one part per record and readers, on every device.
+    if liveline_forms::record::part_id(&record, &Role::join(&meta.readers)) != doc_id {
+        return refuse("record", codes::NOT_VISIBLE);
+    }
+    if !form.hidden_parts().contains_key(&Role::join(&meta.readers)) {
+        return refuse("readers", codes::READERS_CHANGE_FORBIDDEN);
+    }
+    let named = liveline_domain::policy::record_people(&parent_meta);
+    if meta.staff.iter().any(|p| !named.contains(p)) {
+        return refuse("people", codes::SERVER_FIELD);
+    }
+    Ok(())
 }
 
 /// Judges one device's pushes: the user (with memberships), the automerge actors it may push changes of (this
@@ -337,7 +408,7 @@ impl Pusher {
             .map(|d| {
                 let early = if uuid_bytes::parse(&d.doc).is_some() {
                     store.latest_doc(&d.doc).ok().map(|before| {
-                        Judged::of(before, &d.changes, principal, actors, &|id| {
+                        Judged::of(&d.doc, before, &d.changes, principal, actors, &|id| {
                             store.latest_doc(id).ok().flatten()
                         })
                     })
@@ -365,11 +436,13 @@ impl Pusher {
                         continue;
                     }
                     let j = match (early, auto.heads(&d.doc)) {
-                        (Some(j), Ok(heads)) if j.heads == heads => j,
+                        // A record's part is judged against its record, which may come in this same push: again
+                        // here, where the record as this write stores it is seen.
+                        (Some(j), Ok(heads)) if j.heads == heads && !j.is_part() => j,
                         _ => {
                             let before = auto.load(&d.doc).ok().flatten();
                             let reader = &auto;
-                            Judged::of(before, &d.changes, principal, actors, &|id| {
+                            Judged::of(&d.doc, before, &d.changes, principal, actors, &|id| {
                                 reader.load(id).ok().flatten()
                             })
                         }
@@ -439,6 +512,14 @@ impl Pusher {
                                 // The record is stored all the same; its approvers are placed on its next change.
                                 Err(e) => {
                                     tracing::error!(doc = %d.doc, error = %e, "record automation failed")
+                                }
+                            }
+                        }
+                        if meta.kind == DocKind::RecordPart {
+                            match auto.after_part(&mut doc) {
+                                Ok(c) => changes.extend(c),
+                                Err(e) => {
+                                    tracing::error!(doc = %d.doc, error = %e, "placing a record's part failed")
                                 }
                             }
                         }

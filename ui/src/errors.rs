@@ -146,6 +146,15 @@ pub fn error_text(i18n: I18n, err: &AppError) -> String {
         )
         .to_string(),
         codes::DEF_SUBTABLE => t_string!(i18n, err.def_subtable, field = arg("field")).to_string(),
+        codes::DEF_HIDDEN_INPUT => t_string!(
+            i18n,
+            err.def_hidden_input,
+            field = arg("field"),
+            name = arg("name")
+        )
+        .to_string(),
+        codes::FIELD_RESTRICTED => t_string!(i18n, err.field_restricted).to_string(),
+        codes::READERS_CHANGE_FORBIDDEN => t_string!(i18n, err.readers_change).to_string(),
         codes::DEF_ROLE_UNKNOWN => t_string!(
             i18n,
             err.def_role_unknown,

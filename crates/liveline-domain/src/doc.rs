@@ -50,6 +50,9 @@ pub enum DocKind {
     Record,
     /// A custom dashboard a manager composed, shared with the team.
     Dashboard,
+    /// The values of a record's fields that only some roles read (cost, margin), kept apart from the record so
+    /// that a device whose user may not read them never receives them. One per record and set of reading roles.
+    RecordPart,
 }
 
 impl DocKind {
@@ -67,6 +70,7 @@ impl DocKind {
             DocKind::FlowDef => "flow_def",
             DocKind::Record => "record",
             DocKind::Dashboard => "dashboard",
+            DocKind::RecordPart => "record_part",
         }
     }
     pub fn from_code(s: &str) -> Option<Self> {
@@ -79,6 +83,7 @@ impl DocKind {
             "flow_def" => Some(DocKind::FlowDef),
             "record" => Some(DocKind::Record),
             "dashboard" => Some(DocKind::Dashboard),
+            "record_part" => Some(DocKind::RecordPart),
             _ => None,
         }
     }
@@ -93,7 +98,10 @@ pub struct RecordMeta {
     pub owner: String,
     pub created_by: String,
     /// The people who work a live session (host, assistants), or whom a record's flow waits for; else empty.
+    /// For a record's part: the people its record names (owner, creator, approvers), as the server copied them.
     pub staff: Vec<String>,
+    /// A record's part: the roles that read it (sorted, without repeats); else empty.
+    pub readers: Vec<crate::policy::Role>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -142,6 +150,15 @@ impl RecordMeta {
         let team = read_str(doc, "team")
             .filter(|t| !t.is_empty())
             .ok_or(DocError::NoTeam)?;
+        let names = |key: &str| -> Vec<String> {
+            let mut who: Vec<String> = Vec::new();
+            for u in read_str(doc, key).unwrap_or_default().split(',') {
+                if !u.is_empty() && !who.iter().any(|w| w == u) {
+                    who.push(u.to_string());
+                }
+            }
+            who
+        };
         Ok(RecordMeta {
             kind,
             team,
@@ -157,18 +174,30 @@ impl RecordMeta {
             created_by: read_str(doc, "created_by").unwrap_or_default(),
             // A record's flow names who it waits for and has waited for (the server alone writes those texts,
             // user ids joined by commas); they read the record from their step on.
-            staff: if kind == DocKind::Record {
-                let mut who: Vec<String> = Vec::new();
-                for key in ["waiting_for", "involved"] {
-                    for u in read_str(doc, key).unwrap_or_default().split(',') {
-                        if !u.is_empty() && !who.iter().any(|w| w == u) {
-                            who.push(u.to_string());
+            staff: match kind {
+                DocKind::Record => {
+                    let mut who = names("waiting_for");
+                    for u in names("involved") {
+                        if !who.contains(&u) {
+                            who.push(u);
                         }
                     }
+                    who
                 }
-                who
+                // A part follows its record to the people it names (the server copies them into `people`).
+                DocKind::RecordPart => names("people"),
+                _ => read_str_list(doc, "staff"),
+            },
+            readers: if kind == DocKind::RecordPart {
+                let readers = read_str(doc, "readers").unwrap_or_default();
+                let roles = crate::policy::Role::parse_list(&readers)
+                    .map_err(|r| DocError::Shape(format!("readers: unknown role {r}")))?;
+                if roles.is_empty() {
+                    return Err(DocError::Shape("readers: none".into()));
+                }
+                roles
             } else {
-                read_str_list(doc, "staff")
+                Vec::new()
             },
         })
     }

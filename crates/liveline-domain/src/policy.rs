@@ -137,6 +137,7 @@ impl Principal {
     pub fn subscriptions(&self) -> Vec<Bucket> {
         let mut out = Vec::new();
         for m in &self.memberships {
+            let first = out.len();
             let (t, u) = (&m.team, &self.user_id);
             // Every role reads the tasks assigned to it, and the tasks it wrote.
             out.push(format!("assignee:{t}:{u}"));
@@ -162,6 +163,14 @@ impl Principal {
                     Role::Finance | Role::Warehouse => {}
                 }
             }
+            // The parts of records hidden from some roles: where this user reads the record, for each role they
+            // hold here (a part is placed once per role that reads it).
+            let parts: Vec<Bucket> = out[first..]
+                .iter()
+                .filter(|b| b.starts_with("team:") || b.starts_with("approver:"))
+                .flat_map(|b| m.roles.iter().map(move |r| part_bucket(b, *r)))
+                .collect();
+            out.extend(parts);
         }
         out.sort();
         out.dedup();
@@ -179,6 +188,11 @@ pub fn team_bucket(team: &str) -> Bucket {
     format!("team:{team}")
 }
 
+/// Where a record's part is placed for one role that reads it: a bucket of its record, narrowed to that role.
+pub fn part_bucket(record_bucket: &str, role: Role) -> Bucket {
+    format!("{record_bucket}|{}", role.code())
+}
+
 pub fn kind_bucket(team: &str, kind: DocKind) -> Bucket {
     format!("kind:{team}:{}", kind.code())
 }
@@ -186,6 +200,21 @@ pub fn kind_bucket(team: &str, kind: DocKind) -> Bucket {
 /// The buckets a record belongs to, computed from its own fields.
 pub fn buckets_for(meta: &RecordMeta) -> Vec<Bucket> {
     let t = &meta.team;
+    if meta.kind == DocKind::RecordPart {
+        // The team-wide roles' bucket, and each person its record names (`approver:` is read by every role, so a
+        // rep who owns the record is reached as well), each narrowed to the roles that read the part.
+        let mut people = vec![team_bucket(t)];
+        for s in meta.staff.iter().filter(|s| !s.is_empty()) {
+            let b = format!("approver:{t}:{s}");
+            if !people.contains(&b) {
+                people.push(b);
+            }
+        }
+        return people
+            .iter()
+            .flat_map(|b| meta.readers.iter().map(move |r| part_bucket(b, *r)))
+            .collect();
+    }
     let mut out = vec![team_bucket(t)];
     // A kind-wide bucket only where a role reads a whole kind (reps read the team's live sessions).
     if meta.kind == DocKind::LiveSession {
@@ -257,7 +286,7 @@ fn may_write_kind(who: &Principal, team: &str, kind: DocKind) -> bool {
         DocKind::Task => !who.roles_in(team).is_empty(),
         DocKind::FormDef | DocKind::FlowDef => who.any(team, |r| r == Role::Admin),
         // Whoever reads a record may act on it (an approver at their step); who may create one is checked apart.
-        DocKind::Record => !who.roles_in(team).is_empty(),
+        DocKind::Record | DocKind::RecordPart => !who.roles_in(team).is_empty(),
     }
 }
 
@@ -274,6 +303,10 @@ pub fn check_write(
         let may_create = match after.kind {
             // Orders and proposals are made by the people who work buyers, not by finance or the warehouse.
             DocKind::Record => who.any(&after.team, Role::works_leads),
+            // A part is written by whoever reads it: one of its reading roles, somewhere its record reaches.
+            DocKind::RecordPart => {
+                who.any(&after.team, |r| after.readers.contains(&r)) && who.may_read(after)
+            }
             kind => may_write_kind(who, &after.team, kind),
         };
         if !may_create {
@@ -302,6 +335,9 @@ pub fn check_write(
     if after.created_by != before.created_by {
         return refuse("created_by", codes::CREATOR_FORBIDDEN);
     }
+    if after.readers != before.readers {
+        return refuse("readers", codes::READERS_CHANGE_FORBIDDEN);
+    }
     if after.owner != before.owner
         && !who.any(&before.team, Role::team_wide)
         && !before.owner.is_empty()
@@ -310,6 +346,21 @@ pub fn check_write(
         return refuse("owner", codes::OWNER_CHANGE_FORBIDDEN);
     }
     Ok(())
+}
+
+/// The people a record names, whom its hidden parts follow: its owner, its creator and whom its flow waits and
+/// waited for. A part's `people` holds them (the server keeps the copy up to date; a device may only name some).
+pub fn record_people(meta: &RecordMeta) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for u in [&meta.owner, &meta.created_by]
+        .into_iter()
+        .chain(&meta.staff)
+    {
+        if !u.is_empty() && !out.contains(u) {
+            out.push(u.clone());
+        }
+    }
+    out
 }
 
 /// Fields of a record that only the server writes: what assignment wrote on a lead, and the deadline, type and
@@ -401,6 +452,7 @@ mod tests {
             owner: owner.into(),
             created_by: created_by.into(),
             staff: vec![],
+            readers: vec![],
         }
     }
     fn session(team: &str, staff: &[&str]) -> RecordMeta {
@@ -410,6 +462,7 @@ mod tests {
             owner: String::new(),
             created_by: "boss".into(),
             staff: staff.iter().map(|s| s.to_string()).collect(),
+            readers: vec![],
         }
     }
     fn task(team: &str, assignee: &str, created_by: &str) -> RecordMeta {
@@ -467,6 +520,71 @@ mod tests {
         assert_eq!(check_write(&rep, None, &mine), Ok(()));
         assert!(!Principal::new("rep2", "t1", &[Role::SalesRep]).may_read(&mine));
         assert!(Principal::new("boss", "t1", &[Role::Manager]).may_read(&mine));
+    }
+
+    #[test]
+    fn a_records_hidden_part_reaches_only_its_reading_roles_where_the_record_reaches() {
+        let part = |people: &[&str]| RecordMeta {
+            kind: DocKind::RecordPart,
+            staff: people.iter().map(|s| s.to_string()).collect(),
+            readers: vec![Role::SalesLead, Role::Finance, Role::Manager],
+            ..lead("t1", "", "lead")
+        };
+        let rep = Principal::new("rep", "t1", &[Role::SalesRep]);
+        let finance = Principal::new("fin", "t1", &[Role::Finance]);
+        let other_finance = Principal::new("fin2", "t1", &[Role::Finance]);
+        let manager = Principal::new("boss", "t1", &[Role::Manager]);
+        let elsewhere = Principal::new("boss2", "t2", &[Role::Manager]);
+        let p = part(&["rep", "lead", "fin"]);
+        // The rep owns the record, yet does not hold a role that reads the part.
+        assert!(!rep.may_read(&p));
+        // Finance reads it at their step only; a manager reads it across the team, in their own team only.
+        assert!(finance.may_read(&p));
+        assert!(!other_finance.may_read(&p));
+        assert!(manager.may_read(&part(&[])));
+        assert!(!elsewhere.may_read(&p));
+        // A rep who also holds finance reads it where they are named.
+        let both = Principal::new("rep", "t1", &[Role::SalesRep, Role::Finance]);
+        assert!(both.may_read(&p));
+        // Writing: only a reading role, where the part reaches; the readers never change.
+        let new = |by: &str, people: &[&str]| RecordMeta {
+            created_by: by.into(),
+            ..part(people)
+        };
+        assert_eq!(check_write(&finance, None, &new("fin", &["fin"])), Ok(()));
+        assert_eq!(
+            check_write(&rep, None, &new("rep", &["rep"]))
+                .unwrap_err()
+                .code,
+            codes::ROLE_FORBIDDEN
+        );
+        assert_eq!(
+            check_write(&other_finance, None, &new("fin2", &["rep"]))
+                .unwrap_err()
+                .code,
+            codes::ROLE_FORBIDDEN
+        );
+        let narrowed = RecordMeta {
+            readers: vec![
+                Role::SalesLead,
+                Role::Finance,
+                Role::Manager,
+                Role::SalesRep,
+            ],
+            ..p.clone()
+        };
+        assert_eq!(
+            check_write(&manager, Some(&p), &narrowed).unwrap_err().code,
+            codes::READERS_CHANGE_FORBIDDEN
+        );
+        assert_eq!(
+            record_people(&RecordMeta {
+                kind: DocKind::Record,
+                staff: vec!["fin".into(), "rep".into()],
+                ..lead("t1", "rep", "lead")
+            }),
+            vec!["rep", "lead", "fin"]
+        );
     }
 
     #[test]

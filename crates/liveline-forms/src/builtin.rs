@@ -270,6 +270,9 @@ pub fn order_form() -> FormDef {
 
 /// A product proposed for a coming stream, with its profit worked out.
 pub fn product_selection_form() -> FormDef {
+    // Cost and what follows from it are the buyers' side's secret: hidden from reps (the server keeps them in a
+    // part of the record that never reaches a rep's device), filled by the roles that read them, also while the
+    // proposal is in review (the category lead prices it).
     let hidden_from_reps = |mut f: FieldDef| {
         f.read = vec![
             "sales_lead".into(),
@@ -277,6 +280,9 @@ pub fn product_selection_form() -> FormDef {
             "admin".into(),
             "finance".into(),
         ];
+        if !matches!(f.kind, FieldKind::Formula { .. }) {
+            f.write = f.read.clone();
+        }
         f
     };
     FormDef {

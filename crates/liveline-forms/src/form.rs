@@ -225,6 +225,27 @@ impl Form {
                 _ => {}
             }
         }
+        // A value computed from a hidden field, or a field whose showing depends on one, is hidden from at
+        // least the same roles: shown to more, it would give the hidden value away.
+        for f in &live {
+            let mut reads: BTreeSet<&str> = BTreeSet::new();
+            if let Some(e) = visible_if.get(&f.key) {
+                reads.extend(e.reads.iter().map(String::as_str));
+            }
+            if let Some(x) = formulas.iter().find(|x| x.key == f.key) {
+                reads.extend(x.expr.reads.iter().map(String::as_str));
+            }
+            for name in reads {
+                let Some(input) = live.iter().find(|i| i.key == name) else {
+                    continue;
+                };
+                let narrower = !input.read.is_empty()
+                    && (f.read.is_empty() || f.read.iter().any(|r| !input.read.contains(r)));
+                if narrower {
+                    errors.push(fault_with(&f.key, codes::DEF_HIDDEN_INPUT, "name", name));
+                }
+            }
+        }
         let formulas = match order(formulas) {
             Ok(f) => f,
             Err(cycle) => {
@@ -338,6 +359,8 @@ impl Form {
             }
             if f.required
                 && !matches!(f.kind, FieldKind::Formula { .. })
+                // A field hidden from these roles is filled by those who read it.
+                && may_read(f, ctx.roles)
                 && !values.contains_key(&f.key)
             {
                 errors.push(fault(&f.key, codes::REQUIRED));
@@ -440,9 +463,30 @@ impl Form {
         self.def
             .fields
             .iter()
-            .filter(|f| f.read.is_empty() || f.read.iter().any(|r| roles.contains(r)))
+            .filter(|f| may_read(f, roles))
             .map(|f| f.key.as_str())
             .collect()
+    }
+
+    /// The sets of roles that read the form's hidden fields, each as its record part's `readers` text (role codes
+    /// in the domain's order, joined by commas), with the fields it holds.
+    pub fn hidden_parts(&self) -> BTreeMap<String, BTreeSet<&str>> {
+        let mut out: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+        for f in self.def.fields.iter().filter(|f| !f.read.is_empty()) {
+            out.entry(readers_text(&f.read))
+                .or_default()
+                .insert(f.key.as_str());
+        }
+        out
+    }
+
+    /// The part a field's values are kept in (`None`: the record itself, read by everyone who reads the record).
+    pub fn part_of(&self, key: &str) -> Option<String> {
+        self.def
+            .fields
+            .iter()
+            .find(|f| f.key == key && !f.read.is_empty())
+            .map(|f| readers_text(&f.read))
     }
 
     /// The keys of the live, non-computed fields these roles may write.
@@ -560,8 +604,23 @@ fn currency_in(env: &Env<'_>, row_cols: &[FieldDef], name: &str) -> Option<Strin
     }
 }
 
+/// Whether these roles may write the field: its `write` list allows them (empty: everyone), and they read it (a
+/// hidden field is written only by those it is shown to).
 pub(crate) fn may_write(f: &FieldDef, roles: &[String]) -> bool {
-    f.write.is_empty() || f.write.iter().any(|r| roles.contains(r))
+    (f.write.is_empty() || f.write.iter().any(|r| roles.contains(r))) && may_read(f, roles)
+}
+
+pub(crate) fn may_read(f: &FieldDef, roles: &[String]) -> bool {
+    f.read.is_empty() || f.read.iter().any(|r| roles.contains(r))
+}
+
+/// A set of role codes as a part's `readers` text: the domain's role order, no repeats (unknown codes last).
+pub fn readers_text(roles: &[String]) -> String {
+    use liveline_domain::Role;
+    let mut known: Vec<Role> = roles.iter().filter_map(|r| Role::from_code(r)).collect();
+    known.sort();
+    known.dedup();
+    Role::join(&known)
 }
 
 /// Checks one field's definition apart from its expressions.

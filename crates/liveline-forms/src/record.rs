@@ -278,12 +278,17 @@ pub fn changed_paths(before: &Values, after: &Values) -> Vec<String> {
 /// The server's judgement of a person's change to a record's values: every field (and table cell) whose value
 /// changed must be one the person's roles may write in the form as the team uses it now. Computed fields are not
 /// judged (each device computes them); a field the form does not have, or has removed, may not be written.
+///
+/// `part` is `None` for the record itself, or a part's `readers` text: a document holds only its own fields (a
+/// hidden field written into the record, or into another part, is refused as `field.restricted`).
 pub fn check_writes(
     form: &Form,
+    part: Option<&str>,
     before: &Values,
     after: &Values,
     roles: &[String],
 ) -> Result<(), (String, AppError)> {
+    let part = part.map(str::to_string);
     use liveline_types::forms::FieldKind;
     let live = |fields: &'_ [liveline_types::forms::FieldDef], k: &str| {
         fields.iter().find(|f| f.key == k && !f.removed).cloned()
@@ -297,6 +302,10 @@ pub fn check_writes(
         let Some(f) = live(&form.def.fields, key) else {
             return refuse();
         };
+        // A hidden field's values live in the record's part for its readers, never in the record itself.
+        if form.part_of(key) != part {
+            return Err((path.clone(), AppError::new(codes::FIELD_RESTRICTED)));
+        }
         if matches!(f.kind, FieldKind::Formula { .. }) {
             continue;
         }
@@ -337,5 +346,52 @@ pub fn check_edits(before: &[Edit], after: &[Edit], user: &str) -> Result<(), (S
     {
         return refuse(codes::FLOW_ACTOR);
     }
+    Ok(())
+}
+
+/// The id of a record's part for a set of readers (`Form::hidden_parts` keys): the same on every device, so parts
+/// written offline on two devices are one document.
+pub fn part_id(record: &str, readers: &str) -> String {
+    let ns = uuid::Uuid::parse_str(record).unwrap_or(uuid::Uuid::NAMESPACE_OID);
+    uuid::Uuid::new_v5(&ns, format!("part:{readers}").as_bytes()).to_string()
+}
+
+/// Splits a record's values into what the record holds and what each of its parts holds (by `readers` text).
+pub fn split(form: &Form, values: &Values) -> (Values, BTreeMap<String, Values>) {
+    let mut record = Values::new();
+    let mut parts: BTreeMap<String, Values> = form
+        .hidden_parts()
+        .into_keys()
+        .map(|k| (k, Values::new()))
+        .collect();
+    for (k, v) in values {
+        match form.part_of(k) {
+            Some(p) => {
+                parts.entry(p).or_default().insert(k.clone(), v.clone());
+            }
+            None => {
+                record.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    (record, parts)
+}
+
+/// Starts a record's part: its placement fields (the people it reaches, as the author's device knows them; the
+/// server keeps them up to date). Its values are written with [`write_values`].
+pub fn start_part(
+    doc: &mut AutoCommit,
+    record: &str,
+    team: &str,
+    readers: &str,
+    created_by: &str,
+    people: &[String],
+) -> Result<(), RecordError> {
+    doc.put(ROOT, "kind", liveline_domain::DocKind::RecordPart.code())?;
+    doc.put(ROOT, "team", team)?;
+    doc.put(ROOT, "record", record)?;
+    doc.put(ROOT, "readers", readers)?;
+    doc.put(ROOT, "created_by", created_by)?;
+    doc.put(ROOT, "people", people.join(","))?;
     Ok(())
 }

@@ -246,7 +246,14 @@ fn money_of_two_currencies_in_one_formula_is_refused_naming_both() {
         ),
         ("category_lead", text("lead-1")),
     ]);
-    let errs = check(&builtin::product_selection_form(), i, &Values::new()).unwrap_err();
+    // The cost is hidden from reps: a sales lead fills it.
+    let errs = check_as(
+        &builtin::product_selection_form(),
+        i,
+        &Values::new(),
+        &["sales_lead"],
+    )
+    .unwrap_err();
     assert_eq!(errs[0].field, "profit");
     assert_eq!(errs[0].error.code, codes::CURRENCY_MIXED);
     assert_eq!(errs[0].error.args["other"], "CNY");

@@ -391,28 +391,159 @@ fn the_server_judges_each_changed_field_and_cell_by_the_writers_roles() {
             currency: "USD".into(),
         }),
     );
-    assert_eq!(check_writes(&form, &before, &after, &rep), Ok(()));
+    assert_eq!(check_writes(&form, None, &before, &after, &rep), Ok(()));
 
     let mut tracked = before.clone();
     tracked.insert("tracking_no".into(), Value::Text("1Z".into()));
-    let refusal = check_writes(&form, &before, &tracked, &rep).unwrap_err();
+    let refusal = check_writes(&form, None, &before, &tracked, &rep).unwrap_err();
     assert_eq!(
         (refusal.0.as_str(), refusal.1.code.as_str()),
         ("tracking_no", codes::FIELD_READ_ONLY)
     );
-    assert_eq!(check_writes(&form, &before, &tracked, &warehouse), Ok(()));
+    assert_eq!(
+        check_writes(&form, None, &before, &tracked, &warehouse),
+        Ok(())
+    );
 
     let mut costed = before.clone();
     costed.insert("lines".into(), Value::Rows(vec![row("9.99", Some("4.00"))]));
-    let refusal = check_writes(&form, &before, &costed, &rep).unwrap_err();
+    let refusal = check_writes(&form, None, &before, &costed, &rep).unwrap_err();
     assert_eq!(refusal.0, "lines[0].cost");
     // The warehouse may fill the cost cell.
-    assert_eq!(check_writes(&form, &before, &costed, &warehouse), Ok(()));
+    assert_eq!(
+        check_writes(&form, None, &before, &costed, &warehouse),
+        Ok(())
+    );
 
     let mut unknown = before.clone();
     unknown.insert("discount_secret".into(), Value::Text("50%".into()));
     assert_eq!(
-        check_writes(&form, &before, &unknown, &rep).unwrap_err().0,
+        check_writes(&form, None, &before, &unknown, &rep)
+            .unwrap_err()
+            .0,
         "discount_secret"
+    );
+}
+
+#[test]
+fn hidden_fields_are_kept_in_a_part_for_their_readers_and_nowhere_else() {
+    use liveline_forms::record::{check_writes, part_id, split};
+    let form = Form::compile(&builtin::product_selection_form()).unwrap();
+    let readers = "sales_lead,finance,manager,admin";
+    let parts = form.hidden_parts();
+    assert_eq!(parts.keys().collect::<Vec<_>>(), vec![readers]);
+    assert_eq!(
+        parts[readers].iter().copied().collect::<Vec<_>>(),
+        vec!["cost", "margin", "profit"]
+    );
+    let (rep, lead) = (
+        vec!["sales_rep".to_string()],
+        vec!["sales_lead".to_string()],
+    );
+    let (reps, leads) = (&rep, &lead);
+    let usd = |a: &str| FieldInput::Money {
+        amount: a.into(),
+        currency: "USD".into(),
+    };
+    let mut input: BTreeMap<String, FieldInput> = [
+        ("product", text("Silk scarf")),
+        ("supplier", text("Hangzhou Silk")),
+        ("price", usd("19.90")),
+        ("shipping", usd("1.20")),
+        ("platform_fee", usd("0.80")),
+        ("category_lead", text("u-lead")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    // A rep proposes without the cost (hidden from reps, so not theirs to fill) and may not type one.
+    let members = ["u-lead".to_string()];
+    let rep_ctx = Ctx {
+        roles: reps,
+        members: &members,
+        tz: &jiff::tz::TimeZone::UTC,
+    };
+    let proposed = form.validate(&input, &Values::new(), &rep_ctx).unwrap();
+    input.insert("cost".into(), usd("9.00"));
+    let refused = form.validate(&input, &Values::new(), &rep_ctx).unwrap_err();
+    assert_eq!(refused[0].field, "cost");
+    assert_eq!(refused[0].error.code, codes::FIELD_READ_ONLY);
+    // The sales lead fills it; the profit and margin follow, and all three go to the part.
+    let lead_ctx = Ctx {
+        roles: leads,
+        ..rep_ctx
+    };
+    let costed = form.validate(&input, &proposed, &lead_ctx).unwrap();
+    let (record, hidden) = split(&form, &costed);
+    assert!(record.contains_key("price") && !record.contains_key("cost"));
+    assert!(!record.contains_key("profit") && !record.contains_key("margin"));
+    assert_eq!(
+        hidden[readers].get("profit"),
+        Some(&Value::Money(Money {
+            amount: "8.90".parse().unwrap(),
+            currency: "USD".into()
+        }))
+    );
+    // The server: a hidden value written into the record is refused, even by a role that reads it; in the part it
+    // is judged like any field; a shown field written into the part is refused too.
+    let refusal = check_writes(&form, None, &proposed, &costed, leads).unwrap_err();
+    assert_eq!(refusal.1.code, codes::FIELD_RESTRICTED);
+    let before = split(&form, &proposed).1.remove(readers).unwrap();
+    let after = hidden[readers].clone();
+    assert_eq!(
+        check_writes(&form, Some(readers), &before, &after, leads),
+        Ok(())
+    );
+    assert_eq!(
+        check_writes(&form, Some(readers), &before, &after, reps)
+            .unwrap_err()
+            .1
+            .code,
+        codes::FIELD_READ_ONLY
+    );
+    let mut smuggled = after.clone();
+    smuggled.insert("notes".into(), Value::Text("x".into()));
+    assert_eq!(
+        check_writes(&form, Some(readers), &after, &smuggled, leads),
+        Err((
+            "notes".into(),
+            liveline_types::AppError::new(codes::FIELD_RESTRICTED)
+        ))
+    );
+    // One part id per record and readers, the same on every device.
+    let id = "0190f2a0-0000-7000-8000-000000000001";
+    assert_eq!(part_id(id, readers), part_id(id, readers));
+    assert_ne!(part_id(id, readers), part_id(id, "finance"));
+    assert!(liveline_domain::doc::uuid_bytes::parse(&part_id(id, readers)).is_some());
+}
+
+#[test]
+fn a_formula_or_condition_on_a_hidden_field_must_be_hidden_as_well() {
+    let mut def = builtin::product_selection_form();
+    // Margin shown to everyone would give the cost away.
+    def.fields
+        .iter_mut()
+        .find(|f| f.key == "margin")
+        .unwrap()
+        .read
+        .clear();
+    let faults = Form::compile(&def).unwrap_err();
+    assert_eq!(faults[0].field, "margin");
+    assert_eq!(faults[0].error.code, codes::DEF_HIDDEN_INPUT);
+    assert_eq!(
+        faults[0].error.args.get("name").map(String::as_str),
+        Some("profit")
+    );
+    // Shown only when the cost is high: the showing gives it away as well.
+    let mut def = builtin::product_selection_form();
+    def.fields
+        .iter_mut()
+        .find(|f| f.key == "notes")
+        .unwrap()
+        .visible_if = Some("cost > 10".into());
+    let faults = Form::compile(&def).unwrap_err();
+    assert_eq!(
+        (faults[0].field.as_str(), faults[0].error.code.as_str()),
+        ("notes", codes::DEF_HIDDEN_INPUT)
     );
 }

@@ -3,7 +3,7 @@
 
 use automerge::AutoCommit;
 use liveline_domain::doc::{definition_doc_id, read_str};
-use liveline_domain::DocKind;
+use liveline_domain::{DocKind, RecordMeta};
 use liveline_forms::{builtin, defs, Flow, Form, People};
 use liveline_types::forms::{Act, FieldInput, FlowDef, FormDef};
 use liveline_types::{codes, AppError, FieldError};
@@ -211,8 +211,15 @@ impl Replica {
         };
         let tx = self.conn.transaction()?;
         let mut doc = load_doc(&tx, &id)?.unwrap_or_default();
-        doc.set_actor(actor);
-        let before = liveline_forms::record::read_values(&doc);
+        doc.set_actor(actor.clone());
+        let mut parts = BTreeMap::new();
+        for readers in form.hidden_parts().into_keys() {
+            let part_id = liveline_forms::record::part_id(&id, &readers);
+            if let Some(part) = load_doc(&tx, &part_id)? {
+                parts.insert(readers, (part_id, part));
+            }
+        }
+        let before = with_parts(&doc, parts.values().map(|p| &p.1));
         let after = match form.validate(
             input,
             &before,
@@ -240,8 +247,17 @@ impl Replica {
             })()
             .map_err(|e| ReplicaError::Doc(id.clone(), e.to_string()))?;
         }
-        liveline_forms::record::write_values(&mut doc, form_id, def.version, &before, &after)
-            .map_err(|e| ReplicaError::Doc(id.clone(), e.to_string()))?;
+        // Hidden fields go to the record's part for their readers, written by a device whose user reads them.
+        let (shown_before, hidden_before) = liveline_forms::record::split(&form, &before);
+        let (shown_after, hidden_after) = liveline_forms::record::split(&form, &after);
+        liveline_forms::record::write_values(
+            &mut doc,
+            form_id,
+            def.version,
+            &shown_before,
+            &shown_after,
+        )
+        .map_err(|e| ReplicaError::Doc(id.clone(), e.to_string()))?;
         // The trail says who changed which values (computed ones follow from those).
         let computed = |path: &str| {
             let key = path.split('[').next().unwrap_or(path);
@@ -279,6 +295,44 @@ impl Replica {
                 .map_err(|e| ReplicaError::Doc(id.clone(), e.to_string()))?;
         }
         commit_change(&tx, &id, DocKind::Record, &mut doc)?;
+        let people = RecordMeta::read(&doc)
+            .map(|m| liveline_domain::policy::record_people(&m))
+            .unwrap_or_default();
+        for (readers, after) in hidden_after {
+            let before = hidden_before.get(&readers).cloned().unwrap_or_default();
+            // A part this user does not read is not theirs to write: its formulas were worked out here without
+            // the hidden values, and are worked out again wherever the part is read.
+            let mine = readers.split(',').any(|r| roles.iter().any(|m| m == r));
+            if before == after || !mine {
+                continue;
+            }
+            let fail = |e: liveline_forms::record::RecordError| {
+                ReplicaError::Doc(id.clone(), e.to_string())
+            };
+            let (part_id, mut part) = match parts.remove(&readers) {
+                Some((part_id, mut part)) => {
+                    part.set_actor(actor.clone());
+                    (part_id, part)
+                }
+                None => {
+                    // One change holds the whole new part (its placement and first values), under this device.
+                    let mut part = AutoCommit::new().with_actor(actor.clone());
+                    liveline_forms::record::start_part(
+                        &mut part,
+                        &id,
+                        &creds.team_id,
+                        &readers,
+                        &creds.user_id,
+                        &people,
+                    )
+                    .map_err(fail)?;
+                    (liveline_forms::record::part_id(&id, &readers), part)
+                }
+            };
+            liveline_forms::record::write_values(&mut part, form_id, def.version, &before, &after)
+                .map_err(fail)?;
+            commit_change(&tx, &part_id, DocKind::RecordPart, &mut part)?;
+        }
         tx.commit()?;
         Ok(Ok(id))
     }
@@ -302,6 +356,23 @@ impl Replica {
         Ok(None)
     }
 
+    /// A record's values with those of its hidden parts this device holds (none where its user may not read them),
+    /// formulas worked out again on them: a rep who changes the price cannot update the profit in a part they do
+    /// not hold, so it is never read as stored.
+    fn values_of(&self, id: &str, doc: &AutoCommit, form: &Form) -> Result<liveline_forms::Values> {
+        let mut parts = Vec::new();
+        for readers in form.hidden_parts().into_keys() {
+            if let Some(p) = load_doc(&self.conn, &liveline_forms::record::part_id(id, &readers))? {
+                parts.push(p);
+            }
+        }
+        let mut values = with_parts(doc, parts.iter());
+        if !parts.is_empty() {
+            form.compute(&mut values, &mut Vec::new());
+        }
+        Ok(values)
+    }
+
     fn record_doc(&self, id: &str) -> Result<AutoCommit> {
         let bytes: Vec<u8> = self
             .conn
@@ -319,8 +390,11 @@ impl Replica {
     pub fn record(&self, id: &str) -> Result<RecordState> {
         let doc = self.record_doc(id)?;
         let form_id = read_str(&doc, "form").unwrap_or_default();
-        let values = liveline_forms::record::read_values(&doc);
         let form = Form::compile(&self.form(&form_id)?).ok();
+        let values = match &form {
+            Some(f) => self.values_of(id, &doc, f)?,
+            None => liveline_forms::record::read_values(&doc),
+        };
         let flow = match &form {
             Some(f) => self.flow_for(&doc, f)?,
             None => None,
@@ -361,7 +435,7 @@ impl Replica {
         };
         let roles = self.team_roles()?;
         let people = People { roles: &roles };
-        let values = liveline_forms::record::read_values(&doc);
+        let values = self.values_of(id, &doc, &form)?;
         let state = flow.replay(&liveline_forms::record::decisions(&doc), &people, &values);
         let submit = act == Act::Submit;
         let decision_id = uuid::Uuid::now_v7().to_string();
@@ -390,6 +464,18 @@ impl Replica {
         tx.commit()?;
         Ok(Ok(()))
     }
+}
+
+/// A record's values and its parts' (a hidden field's value is read from its part, never from the record).
+fn with_parts<'a>(
+    doc: &AutoCommit,
+    parts: impl Iterator<Item = &'a AutoCommit>,
+) -> liveline_forms::Values {
+    let mut values = liveline_forms::record::read_values(doc);
+    for p in parts {
+        values.extend(liveline_forms::record::read_values(p));
+    }
+    values
 }
 
 /// The lead form's fields the foundation's lead document holds as its own (validated by `liveline-domain`); every
@@ -707,7 +793,7 @@ impl Replica {
             if read_str(&doc, "form").as_deref() != Some(form_id) {
                 continue;
             }
-            let values = liveline_forms::record::read_values(&doc);
+            let values = self.values_of(&id, &doc, &form)?;
             let decisions = liveline_forms::record::decisions(&doc);
             let state = self
                 .flow_for(&doc, &form)?
@@ -757,7 +843,7 @@ impl Replica {
         let (_, creds) = self.actor()?;
         let names = self.member_names()?;
         let name = |u: &str| names.get(u).cloned().unwrap_or_else(|| u.to_string());
-        let values = liveline_forms::record::read_values(&doc);
+        let values = self.values_of(id, &doc, &form)?;
         let readable = form.readable(&my_roles);
         let tz = jiff::tz::TimeZone::system();
         let shown = values

@@ -894,7 +894,7 @@ fn lead_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LeadView> {
     })
 }
 
-pub(crate) fn load_doc(tx: &Transaction<'_>, id: &str) -> Result<Option<AutoCommit>> {
+pub(crate) fn load_doc(tx: &rusqlite::Connection, id: &str) -> Result<Option<AutoCommit>> {
     let bytes: Option<Vec<u8>> = tx
         .query_row("SELECT bytes FROM docs WHERE id = ?1", [id], |r| r.get(0))
         .optional()?;
@@ -956,6 +956,7 @@ fn materialize(tx: &Transaction<'_>, id: &str, kind: DocKind, doc: &AutoCommit) 
         | DocKind::FormDef
         | DocKind::FlowDef
         | DocKind::Record
+        | DocKind::RecordPart
         | DocKind::Dashboard => {}
         DocKind::LiveSession => {
             let s: LiveSession = autosurgeon::hydrate(doc)

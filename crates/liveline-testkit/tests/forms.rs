@@ -879,3 +879,250 @@ async fn the_server_escalates_overdue_steps_and_carries_out_automatic_ones() {
         1
     );
 }
+
+fn proposal_input(
+    cost: Option<&str>,
+    notes: &str,
+) -> std::collections::BTreeMap<String, FieldInput> {
+    let usd = |a: &str| FieldInput::Money {
+        amount: a.into(),
+        currency: "USD".into(),
+    };
+    let mut m: std::collections::BTreeMap<String, FieldInput> = [
+        ("product", FieldInput::Text("Silk scarf".into())),
+        ("supplier", FieldInput::Text("Hangzhou Silk".into())),
+        ("price", usd("19.90")),
+        ("shipping", usd("1.20")),
+        ("platform_fee", usd("0.80")),
+        ("category_lead", FieldInput::Text("u-lead".into())),
+        ("notes", FieldInput::Text(notes.into())),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    if let Some(c) = cost {
+        m.insert("cost".into(), usd(c));
+    }
+    m
+}
+
+/// Pushes a new document `doc` as the device `dev`, with every change it has.
+async fn push_new(server: &TestServer, dev: &Device, id: &str, doc: &mut AutoCommit) -> ServerMsg {
+    push_as(server, dev, id, doc, &[]).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hidden_costs_never_reach_a_reps_device_and_the_server_refuses_to_place_them_there() {
+    use liveline_forms::record::part_id;
+    use liveline_types::forms::Value;
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let rep = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
+    let lead = Device::ready(&server, tmp.path(), "lead@demo.liveline").await;
+    let manager = Device::ready(&server, tmp.path(), "manager@demo.liveline").await;
+    let readers = "sales_lead,finance,manager,admin";
+
+    // The rep proposes a product: the cost is hidden from reps, so it is not theirs to fill (nor to type).
+    let refused = rep
+        .replica
+        .lock()
+        .unwrap()
+        .save_record(
+            "product_selection",
+            None,
+            &proposal_input(Some("9"), ""),
+            "UTC",
+        )
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(
+        (refused[0].field.as_str(), refused[0].error.code.as_str()),
+        ("cost", codes::FIELD_READ_ONLY)
+    );
+    let id = rep
+        .replica
+        .lock()
+        .unwrap()
+        .save_record("product_selection", None, &proposal_input(None, ""), "UTC")
+        .unwrap()
+        .unwrap();
+    decide(&rep, &id, Act::Submit).unwrap();
+    rep.synced().await;
+
+    // The category lead fills a cost that leaves a thin margin, with a note everyone reads, and approves: the
+    // route to the manager is taken on the lead's device, which reads the margin.
+    eventually("the lead gets the proposal", || {
+        (waiting_at(&lead, &id).as_deref() == Some("category_lead")).then_some(())
+    })
+    .await;
+    lead.replica
+        .lock()
+        .unwrap()
+        .save_record(
+            "product_selection",
+            Some(&id),
+            &proposal_input(Some("17.00"), "checked with supplier"),
+            "UTC",
+        )
+        .unwrap()
+        .unwrap();
+    decide(&lead, &id, Act::Approve).unwrap();
+    lead.synced().await;
+
+    // The manager reads the cost, the profit and the margin worked out from it.
+    let view = eventually("the manager reads the cost", || {
+        let v = manager.replica.lock().unwrap().record_view(&id).ok()?;
+        v.values.contains_key("cost").then_some(v)
+    })
+    .await;
+    assert!(view.values.contains_key("profit") && view.values.contains_key("margin"));
+    let values = manager.replica.lock().unwrap().record(&id).unwrap().values;
+    assert_eq!(
+        values["profit"],
+        Value::Money(liveline_types::forms::Money {
+            amount: "0.90".parse().unwrap(),
+            currency: "USD".into()
+        })
+    );
+    eventually("the manager's step comes", || {
+        (waiting_at(&manager, &id).as_deref() == Some("manager")).then_some(())
+    })
+    .await;
+
+    // The rep's device has the lead's note and the step the thin margin led to, and nothing of the hidden part.
+    let rep_values = eventually("the rep gets the lead's note", || {
+        let r = rep.replica.lock().unwrap().record(&id).ok()?;
+        (r.values.get("notes") == Some(&Value::Text("checked with supplier".into())))
+            .then_some(r.values)
+    })
+    .await;
+    for hidden in ["cost", "profit", "margin"] {
+        assert!(
+            !rep_values.contains_key(hidden),
+            "the rep's device holds {hidden}"
+        );
+    }
+    assert_eq!(waiting_at(&rep, &id).as_deref(), Some("manager"));
+    // The rep raises the price: the profit the manager reads follows, though the rep could not rewrite it.
+    let mut raised = proposal_input(None, "checked with supplier");
+    raised.insert(
+        "price".into(),
+        FieldInput::Money {
+            amount: "20.90".into(),
+            currency: "USD".into(),
+        },
+    );
+    rep.replica
+        .lock()
+        .unwrap()
+        .save_record("product_selection", Some(&id), &raised, "UTC")
+        .unwrap()
+        .unwrap();
+    rep.nudge();
+    rep.synced().await;
+    eventually("the manager's profit follows the new price", || {
+        let v = manager.replica.lock().unwrap().record(&id).ok()?.values;
+        (v.get("profit")
+            == Some(&Value::Money(liveline_types::forms::Money {
+                amount: "1.90".parse().unwrap(),
+                currency: "USD".into(),
+            })))
+        .then_some(())
+    })
+    .await;
+    // Nothing anyone did through the app was refused.
+    for dev in [&rep, &lead, &manager] {
+        assert_eq!(dev.replica.lock().unwrap().refused_edits().unwrap(), vec![]);
+    }
+    let part = part_id(&id, readers);
+    assert!(
+        rep.replica
+            .lock()
+            .unwrap()
+            .doc_bytes(&part)
+            .unwrap()
+            .is_none(),
+        "the rep's device holds the hidden part"
+    );
+    // The server holds the record without the cost, and the part with it.
+    let stored = AutoCommit::load(&server.state.store.doc(&id).unwrap().unwrap()).unwrap();
+    assert!(!liveline_forms::record::read_values(&stored).contains_key("cost"));
+    let stored_part = server.state.store.doc(&part).unwrap().unwrap();
+    assert!(
+        liveline_forms::record::read_values(&AutoCommit::load(&stored_part).unwrap())
+            .contains_key("cost")
+    );
+
+    // A hand-crafted client of the rep writes a cost into the record itself: refused, the record unchanged.
+    let rep_actor = actor_of(&creds_of(&rep).device_id);
+    let record_before = server.state.store.doc(&id).unwrap().unwrap();
+    let mut doc = AutoCommit::load(&record_before)
+        .unwrap()
+        .with_actor(rep_actor.clone());
+    let heads = doc.get_heads();
+    {
+        use automerge::transaction::Transactable;
+        use automerge::ReadDoc;
+        let (_, values) = doc.get(automerge::ROOT, "values").unwrap().unwrap();
+        let cost = serde_json::to_string(&Value::Money(liveline_types::forms::Money {
+            amount: "1.00".parse().unwrap(),
+            currency: "USD".into(),
+        }))
+        .unwrap();
+        doc.put(&values, "cost", cost).unwrap();
+    }
+    doc.commit();
+    match push_as(&server, &rep, &id, &mut doc, &heads).await {
+        ServerMsg::Refused { path, error, .. } => assert_eq!(
+            (path.as_str(), error.code.as_str()),
+            ("cost", codes::FIELD_RESTRICTED)
+        ),
+        other => panic!("a cost in the record must be refused: {other:?}"),
+    }
+    assert_eq!(server.state.store.doc(&id).unwrap().unwrap(), record_before);
+
+    // The rep's client writes a part of its own: into the part the lead made it is refused (the rep does not read
+    // it, so may not write it either), and a part for readers the form does not have (the rep's own role) is
+    // refused too; the first stays as it was, the second is not stored.
+    for (parts_readers, path, code) in [
+        (readers, "", codes::NOT_VISIBLE),
+        ("sales_rep", "readers", codes::READERS_CHANGE_FORBIDDEN),
+    ] {
+        let pid = part_id(&id, parts_readers);
+        let mut forged = AutoCommit::new().with_actor(rep_actor.clone());
+        liveline_forms::record::start_part(
+            &mut forged,
+            &id,
+            "demo",
+            parts_readers,
+            "u-rep1",
+            &["u-rep1".to_string()],
+        )
+        .unwrap();
+        let mut values = liveline_forms::Values::new();
+        values.insert("cost".into(), Value::Text("x".into()));
+        liveline_forms::record::write_values(
+            &mut forged,
+            "product_selection",
+            1,
+            &Default::default(),
+            &values,
+        )
+        .unwrap();
+        forged.commit();
+        match push_new(&server, &rep, &pid, &mut forged).await {
+            ServerMsg::Refused { path: p, error, .. } => {
+                assert_eq!(
+                    (p.as_str(), error.code.as_str()),
+                    (path, code),
+                    "{parts_readers}"
+                )
+            }
+            other => panic!("a rep's part must be refused: {other:?}"),
+        }
+        if pid != part {
+            assert!(server.state.store.doc(&pid).unwrap().is_none());
+        }
+    }
+    assert_eq!(server.state.store.doc(&part).unwrap().unwrap(), stored_part);
+}

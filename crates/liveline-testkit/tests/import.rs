@@ -72,6 +72,8 @@ fn team_book(dir: &Path) -> PathBuf {
     path
 }
 
+/// Runs an import to its end, then asks the sync client to send what it wrote, as the app's import command does
+/// after each step.
 fn run(dev: &Device, job: &str) -> ImportProgress {
     loop {
         let p = dev
@@ -81,6 +83,7 @@ fn run(dev: &Device, job: &str) -> ImportProgress {
             .import_step(job, now_ms())
             .unwrap();
         if p.status != "running" {
+            dev.nudge();
             return p;
         }
     }

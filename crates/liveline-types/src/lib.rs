@@ -495,6 +495,11 @@ pub mod codes {
     pub const OWNER_CHANGE_FORBIDDEN: &str = "policy.owner_change";
     /// `created_by` is the author, set once.
     pub const CREATOR_FORBIDDEN: &str = "policy.created_by";
+    /// The roles that read a part of a record (its hidden fields) are set when it is made and never change.
+    pub const READERS_CHANGE_FORBIDDEN: &str = "policy.readers_change";
+    /// A field hidden from some roles is kept apart from the record; a value for it written into the record
+    /// itself is refused (`field` names it).
+    pub const FIELD_RESTRICTED: &str = "field.restricted";
     /// A field only the server writes (a lead's assignment, a server task's deadline and type); `path` names it.
     pub const SERVER_FIELD: &str = "policy.server_field";
     /// The request needs an admin of the team.
@@ -624,6 +629,9 @@ pub mod codes {
     pub const DEF_EXPR_SYNTAX: &str = "def.expr.syntax";
     /// Formulas that read each other in a circle; args: `cycle` (the fields, joined by " → ").
     pub const DEF_FORMULA_CYCLE: &str = "def.formula.cycle";
+    /// A formula or a condition that reads a field hidden from some roles, while it is shown to more of them
+    /// (it would give the hidden value away); args: `name` (the hidden field).
+    pub const DEF_HIDDEN_INPUT: &str = "def.formula.hidden_input";
     /// A money formula's `currency_of` is not a money field; args: `name`.
     pub const DEF_CURRENCY_OF: &str = "def.formula.currency_of";
     /// A sub-table inside a sub-table, or with no columns.

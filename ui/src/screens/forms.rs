@@ -400,6 +400,7 @@ fn FormBuilder() -> impl IntoView {
                 let label = f.label.clone();
                 let kind = kind_of(&f).to_string();
                 let required = f.required;
+                let hidden = f.read.clone();
                 let edit_view = move || {
                     (editing.get() == Some(i)).then(|| {
                         let f = working.with_untracked(|w| w.as_ref().map(|w| w.fields[i].clone()));
@@ -421,6 +422,32 @@ fn FormBuilder() -> impl IntoView {
                                         on:change=move |ev| { let v = event_target_checked(&ev); update(&|w| w.fields[i].required = v) } />
                                     {t!(i18n, builder.required)}
                                 </label>
+                                <fieldset class="field wide roles-pick" id=format!("fb-read-{i}")>
+                                    <legend>{t!(i18n, builder.read_roles)}</legend>
+                                    <p class="muted">{t!(i18n, builder.read_roles_hint)}</p>
+                                    <div class="check-grid">
+                                        {ROLE_CODES.iter().map(|c| {
+                                            let code = c.to_string();
+                                            let checked = f.read.contains(&code);
+                                            view! {
+                                                <label class="check-row">
+                                                    <input type="checkbox" id=format!("fb-read-{i}-{c}") prop:checked=checked
+                                                        on:change=move |ev| {
+                                                            let on = event_target_checked(&ev);
+                                                            let code = code.clone();
+                                                            update(&move |w| {
+                                                                let read = &mut w.fields[i].read;
+                                                                read.retain(|r| r != &code);
+                                                                if on { read.push(code.clone()); }
+                                                            });
+                                                            reshape();
+                                                        } />
+                                                    {crate::labels::role_name(i18n, c)}
+                                                </label>
+                                            }
+                                        }).collect_view()}
+                                    </div>
+                                </fieldset>
                                 <button type="button" class="secondary" on:click=move |_| { editing.set(None); reshape(); }>{t!(i18n, builder.done)}</button>
                             </div>
                         }
@@ -436,6 +463,11 @@ fn FormBuilder() -> impl IntoView {
                             </span>
                             <span class="chip">{move || kind_name(i18n, &kind)}</span>
                             {removed.then(|| view! { <span class="chip muted">{t!(i18n, builder.removed_note)}</span> })}
+                            {(!hidden.is_empty()).then(|| {
+                                let hidden = hidden.clone();
+                                let names = move || hidden.iter().map(|r| crate::labels::role_name(i18n, r)).collect::<Vec<_>>().join(" · ");
+                                view! { <span class="chip hidden-chip">{t!(i18n, builder.hidden_chip)}": "{names}</span> }
+                            })}
                         </div>
                         {move || faults.get().into_iter().map(|e| view! { <p class="field-error" role="alert">{fault_text(i18n, &e)}</p> }).collect_view()}
                         <div class="row-actions">

@@ -508,13 +508,31 @@ pub fn RecordScreen(form: String, id: Option<String>) -> impl IntoView {
     // While the submitter may change the record (before submitting, or after it came back), every field their
     // roles allow; while it is in approval, only the fields given to the user's roles by name (a tracking number
     // for the warehouse).
+    // The user's roles here: a field hidden from all of them is neither drawn nor written (its value never reaches
+    // this device; the server holds it apart).
+    let my_roles = Memo::new(move |_| {
+        app.session.with(|s| {
+            s.as_ref()
+                .map(|s| s.role.split(',').map(str::to_string).collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+    });
+    let reads = move |f: &liveline_types::forms::FieldDef| {
+        f.read.is_empty() || my_roles.with(|m| f.read.iter().any(|r| m.contains(r)))
+    };
     let writable = Signal::derive(move || {
         let st = status.get();
         let editing = is_creator.get() && matches!(st.as_str(), "draft" | "returned" | "withdrawn");
         record.with(|r| match r {
             None => def.with(|d| {
                 d.as_ref()
-                    .map(|d| d.fields.iter().map(|f| f.key.clone()).collect())
+                    .map(|d| {
+                        d.fields
+                            .iter()
+                            .filter(|f| reads(f))
+                            .map(|f| f.key.clone())
+                            .collect()
+                    })
                     .unwrap_or_default()
             }),
             Some(r) if editing => r.writable.clone(),
@@ -528,7 +546,17 @@ pub fn RecordScreen(form: String, id: Option<String>) -> impl IntoView {
         })
     });
     let fields = Signal::derive(move || {
-        def.with(|d| d.as_ref().map(|d| d.fields.clone()).unwrap_or_default())
+        def.with(|d| {
+            d.as_ref()
+                .map(|d| {
+                    d.fields
+                        .iter()
+                        .filter(|f| reads(f))
+                        .cloned()
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
     });
     let can_save = Memo::new(move |_| !writable.with(|w| w.is_empty()));
 
