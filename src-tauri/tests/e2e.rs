@@ -1672,10 +1672,23 @@ async fn a_cost_hidden_from_reps_is_priced_by_the_category_lead_and_never_reache
     .await
     .unwrap();
     shot(&rep, "proposal-rep-desktop-en").await;
+    // Settings say where the device keeps its sign-in: no keychain under Xvfb, so the encrypted file.
+    click(&rep, "#nav-settings").await;
+    wait_text(
+        &rep,
+        "#account-vault",
+        "In an encrypted file on this device",
+    )
+    .await;
+    shot(&rep, "settings-vault-desktop-en").await;
+    open_order(&rep, "Silk scarf").await;
     rep.set_window_size(390, 844).await.unwrap();
     wait_css(&rep, "#lang-switch").await.click().await.unwrap();
     wait_text(&rep, ".flow-node.current", "经理").await;
     shot(&rep, "proposal-rep-phone-zh").await;
+    click(&rep, "#nav-settings").await;
+    wait_text(&rep, "#account-vault", "加密文件").await;
+    shot(&rep, "settings-vault-phone-zh").await;
     rep.close().await.unwrap();
     lead.close().await.unwrap();
 

@@ -216,6 +216,7 @@ pub fn error_text(i18n: I18n, err: &AppError) -> String {
         codes::USER_UNKNOWN => t_string!(i18n, err.user_unknown).to_string(),
         codes::LAST_ADMIN => t_string!(i18n, err.last_admin).to_string(),
         codes::STORAGE => t_string!(i18n, err.storage).to_string(),
+        codes::VAULT => t_string!(i18n, err.vault, detail = arg("detail")).to_string(),
         codes::STORAGE_CORRUPT => t_string!(i18n, err.storage_corrupt).to_string(),
         codes::STORAGE_FULL => t_string!(i18n, err.storage_full).to_string(),
         codes::STORAGE_READ_ONLY => t_string!(i18n, err.storage_read_only).to_string(),

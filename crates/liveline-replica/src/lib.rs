@@ -12,6 +12,7 @@ pub mod replica;
 pub mod session;
 #[cfg(feature = "sheets")]
 pub mod sheets;
+pub mod vault;
 pub mod work;
 
 pub use admin::Admin;

@@ -38,6 +38,8 @@ pub enum ReplicaError {
     /// The request itself is wrong (a dashboard's period); the error names what to fix.
     #[error("invalid request: {}", .0.code)]
     Invalid(AppError),
+    #[error("{0}")]
+    Vault(#[from] crate::vault::VaultError),
 }
 
 /// What a failed write means for the person holding the device: a full disk, a folder it may not write, or else.
@@ -58,6 +60,7 @@ impl ReplicaError {
             ReplicaError::NotFound(id) => AppError::new(codes::NOT_FOUND).with("id", id.clone()),
             ReplicaError::ReadOnly(_) => AppError::new(codes::STORAGE_READ_ONLY),
             ReplicaError::Invalid(e) => e.clone(),
+            ReplicaError::Vault(e) => AppError::new(codes::VAULT).with("detail", e.to_string()),
             ReplicaError::Db(e) if storage_code(e).is_some() => {
                 AppError::new(storage_code(e).expect("checked"))
             }
@@ -87,9 +90,28 @@ pub struct Replica {
     /// The running import's parsed file and the phones and e-mails it checks duplicates against.
     #[cfg(feature = "sheets")]
     pub(crate) import_cache: std::sync::Mutex<Option<crate::sheets::ImportCache>>,
+    /// Where the device token is kept (never in the database), and the token as last read or written there
+    /// (`None`: not read yet), so a save does not ask the keychain each time.
+    vault: crate::vault::Vault,
+    token: std::sync::Mutex<Option<Option<String>>>,
 }
 
-/// What the device knows of its sign-in, kept in `meta`.
+/// Stores (or with `None` removes) the device token in the vault, and remembers it.
+fn put_token(
+    vault: &crate::vault::Vault,
+    cache: &std::sync::Mutex<Option<Option<String>>>,
+    token: Option<&str>,
+) -> Result<()> {
+    let mut t = cache.lock().unwrap_or_else(|p| p.into_inner());
+    match token {
+        Some(v) => vault.store(v)?,
+        None => vault.clear()?,
+    }
+    *t = Some(token.map(str::to_string));
+    Ok(())
+}
+
+/// What the device knows of its sign-in: the token in its vault, the rest in `meta`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Credentials {
     pub server: String,
@@ -142,6 +164,17 @@ impl Replica {
             "UPDATE import_jobs SET status = 'interrupted' WHERE status = 'running'",
             [],
         )?;
+        let vault = crate::vault::Vault::for_replica(path);
+        // A replica from before the vault kept the token in `meta`: it moves to the vault, once.
+        let old_token: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'token'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if let Some(t) = old_token {
+            vault.store(&t)?;
+            conn.execute("DELETE FROM meta WHERE key = 'token'", [])?;
+        }
         Ok(Self {
             conn,
             path: path.to_path_buf(),
@@ -149,11 +182,33 @@ impl Replica {
             facts: std::sync::Mutex::new(None),
             #[cfg(feature = "sheets")]
             import_cache: std::sync::Mutex::new(None),
+            vault,
+            token: std::sync::Mutex::new(None),
         })
     }
 
-    /// Deletes the replica's files, for a fresh start from the server.
+    /// Where this device keeps its token: `keychain` or `encrypted_file`.
+    pub fn vault_kind(&self) -> &'static str {
+        self.vault.kind()
+    }
+
+    fn token(&self) -> Result<Option<String>> {
+        let mut t = self.token.lock().unwrap_or_else(|p| p.into_inner());
+        if t.is_none() {
+            *t = Some(self.vault.load()?);
+        }
+        Ok(t.clone().flatten())
+    }
+
+    fn set_token(&self, token: Option<&str>) -> Result<()> {
+        put_token(&self.vault, &self.token, token)
+    }
+
+    /// Deletes the replica's files and its device token, for a fresh start from the server.
     pub fn destroy(path: &Path) -> std::io::Result<()> {
+        if let Err(e) = crate::vault::Vault::for_replica(path).clear() {
+            tracing::warn!(error = %e, "the device token could not be removed");
+        }
         for suffix in ["", "-wal", "-shm"] {
             let mut p = path.as_os_str().to_owned();
             p.push(suffix);
@@ -198,7 +253,6 @@ impl Replica {
         }
         for (k, v) in [
             ("server", &c.server),
-            ("token", &c.token),
             ("device_id", &c.device_id),
             ("user_id", &c.user_id),
             ("team_id", &c.team_id),
@@ -206,12 +260,14 @@ impl Replica {
         ] {
             Self::set_meta(&tx, k, v)?;
         }
+        // The token goes to the vault before the sign-in is committed: a device is never left signed in without it.
+        put_token(&self.vault, &self.token, Some(&c.token))?;
         tx.commit()?;
         Ok(())
     }
 
     pub fn credentials(&self) -> Result<Option<Credentials>> {
-        let Some(token) = self.meta("token")? else {
+        let Some(token) = self.token()? else {
             return Ok(None);
         };
         Ok(Some(Credentials {
@@ -226,12 +282,12 @@ impl Replica {
 
     /// Forgets the sign-in; with `wipe`, every local record too.
     pub fn sign_out(&mut self, wipe_data: bool) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM meta WHERE key = 'token'", [])?;
+        self.set_token(None)?;
         if wipe_data {
+            let tx = self.conn.transaction()?;
             wipe(&tx)?;
+            tx.commit()?;
         }
-        tx.commit()?;
         Ok(())
     }
 
@@ -290,6 +346,7 @@ impl Replica {
             team_name: self.meta("team_name")?.unwrap_or_default(),
             device_id: c.device_id,
             members: self.members()?,
+            vault: self.vault.kind().to_string(),
         }))
     }
 

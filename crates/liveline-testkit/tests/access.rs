@@ -717,3 +717,91 @@ async fn the_apps_admin_client_speaks_the_api_and_reports_refusals_by_code() {
     );
     server.stop().await;
 }
+
+/// The device token is kept out of the replica's database: in the OS keychain where there is one, else (as on this
+/// machine, with no session bus) in a file sealed with a key kept outside the data folder. A copied data folder
+/// signs nobody in, a replica from before keeps its sign-in (the token moves out of the database once), and
+/// signing out removes the token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_device_token_is_kept_out_of_the_database_and_a_copied_folder_signs_nobody_in() {
+    use liveline_replica::vault::{token_path, Vault};
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let mut rep = Device::ready(&server, &data, "rep1@demo.liveline").await;
+    let creds = rep.replica.lock().unwrap().credentials().unwrap().unwrap();
+    assert_eq!(rep.replica.lock().unwrap().vault_kind(), "encrypted_file");
+    rep.offline().await;
+    drop(rep);
+
+    // Nothing in the data folder holds the token as written.
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(
+            !bytes
+                .windows(creds.token.len())
+                .any(|w| w == creds.token.as_bytes()),
+            "a file of the data folder holds the token"
+        );
+    }
+    let replica_path = data.join("rep1_demo.liveline.sqlite3");
+    assert!(token_path(&replica_path).exists());
+
+    // Opened again, the device is still signed in and syncs with the same token.
+    let again = liveline_replica::Replica::open(&replica_path).unwrap();
+    assert_eq!(again.credentials().unwrap(), Some(creds.clone()));
+    drop(again);
+
+    // The data folder copied to a machine (or user) whose key differs: not signed in, nothing fails.
+    let copied = Vault::File {
+        path: token_path(&replica_path),
+        key_path: tmp.path().join("another-machine/device.key"),
+    };
+    assert_eq!(copied.load().unwrap(), None);
+
+    // A replica from before the vault, with the token in its database: it stays signed in, and the token leaves
+    // the database.
+    let old = data.join("old.sqlite3");
+    {
+        let r = liveline_replica::Replica::open(&old).unwrap();
+        drop(r);
+        let conn = rusqlite::Connection::open(&old).unwrap();
+        for (k, v) in [
+            ("token", creds.token.as_str()),
+            ("server", creds.server.as_str()),
+            ("device_id", creds.device_id.as_str()),
+            ("user_id", creds.user_id.as_str()),
+            ("team_id", creds.team_id.as_str()),
+            ("email", creds.email.as_str()),
+        ] {
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+                [k, v],
+            )
+            .unwrap();
+        }
+    }
+    let mut migrated = liveline_replica::Replica::open(&old).unwrap();
+    assert_eq!(migrated.credentials().unwrap(), Some(creds.clone()));
+    let left: Option<String> = rusqlite::Connection::open(&old)
+        .unwrap()
+        .query_row("SELECT value FROM meta WHERE key = 'token'", [], |r| {
+            r.get(0)
+        })
+        .ok();
+    assert_eq!(left, None, "the token is still in the database");
+
+    // Signing out removes the token; the device is signed out after a restart too.
+    migrated.sign_out(false).unwrap();
+    assert!(!token_path(&old).exists());
+    assert_eq!(migrated.credentials().unwrap(), None);
+    drop(migrated);
+    assert_eq!(
+        liveline_replica::Replica::open(&old)
+            .unwrap()
+            .credentials()
+            .unwrap(),
+        None
+    );
+}

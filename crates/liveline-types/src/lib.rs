@@ -367,6 +367,9 @@ pub struct SessionView {
     pub team_name: String,
     pub device_id: String,
     pub members: Vec<MemberView>,
+    /// Where the device keeps its token: `keychain` (the OS keychain) or `encrypted_file`.
+    #[serde(default)]
+    pub vault: String,
 }
 
 /// The connection state shown at all times.
@@ -529,6 +532,8 @@ pub mod codes {
     pub const NOT_SIGNED_IN: &str = "app.not_signed_in";
     pub const NOT_FOUND: &str = "app.not_found";
     pub const STORAGE: &str = "storage.error";
+    /// The device could not keep its sign-in in the keychain or its encrypted file; args: `detail`.
+    pub const VAULT: &str = "storage.vault";
     pub const STORAGE_CORRUPT: &str = "storage.corrupt";
     /// The device's disk is full: nothing was saved, what was typed stays on the form.
     pub const STORAGE_FULL: &str = "storage.full";

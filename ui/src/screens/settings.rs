@@ -59,6 +59,7 @@ pub fn Settings() -> impl IntoView {
     let info = move || {
         app.session.get().map(|s| {
             let role = s.role.clone();
+            let vault = s.vault.clone();
             view! {
                 <dl class="facts" id="account">
                     <dt>{t!(i18n, settings.name)}</dt>
@@ -73,6 +74,12 @@ pub fn Settings() -> impl IntoView {
                     <dd id="account-server" class="mono">{s.server}</dd>
                     <dt>{t!(i18n, settings.device)}</dt>
                     <dd id="account-device" class="mono">{s.device_id}</dd>
+                    <dt>{t!(i18n, settings.vault)}</dt>
+                    <dd id="account-vault">{move || if vault == "keychain" {
+                        t_string!(i18n, settings.vault_keychain).to_string()
+                    } else {
+                        t_string!(i18n, settings.vault_file).to_string()
+                    }}</dd>
                 </dl>
             }
         })
