@@ -9,6 +9,8 @@ APT_PACKAGES=(
   build-essential pkg-config curl file
   libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev libssl-dev libsoup-3.0-dev
   xvfb webkit2gtk-driver fonts-noto-cjk x11-utils imagemagick dbus-daemon dbus-bin
+  # A real Secret Service for the device-token keychain test (crates/liveline-replica/tests/keychain.rs).
+  gnome-keyring
 )
 
 missing=()

@@ -26,7 +26,8 @@ cargo fmt --all --check
 # notification service from the monitor's log.
 export LIVELINE_DBUS_LOG="$LIVELINE_ARTIFACTS/notifications.log"
 : > "$LIVELINE_DBUS_LOG"
-dbus-run-session -- bash -c '
+# The bus starts no services on demand (scripts/dbus-session.conf): no keychain appears unasked.
+dbus-run-session --config-file=scripts/dbus-session.conf -- bash -c '
   stdbuf -oL dbus-monitor "interface=org.freedesktop.Notifications" > "$LIVELINE_DBUS_LOG" 2>/dev/null &
   cargo test --workspace --exclude liveline-ui --no-fail-fast
 ' 

@@ -22,131 +22,165 @@ pub enum VaultError {
     File(PathBuf, std::io::Error),
 }
 
-/// A device token's store.
-#[derive(Clone, Debug)]
-pub enum Vault {
-    /// The OS keychain, under the service `liveline` and an account naming this replica.
+/// A device token's store: the keychain where the desktop offers one, with the sealed file as the fallback for a
+/// keychain that is locked, refuses, or is not there at all (the token is then kept in the file, and found there).
+#[derive(Debug)]
+pub struct Vault {
+    /// The keychain account naming this replica (`None`: no keychain is tried).
     #[cfg(feature = "keychain")]
-    Keychain { account: String },
-    /// A file sealed with a key from `key_path` (made once per user and machine, outside the data folder).
-    File { path: PathBuf, key_path: PathBuf },
+    keychain: Option<String>,
+    /// The sealed file and its key's file (made once per user and machine, outside the data folder).
+    file: PathBuf,
+    key_path: PathBuf,
+    /// Where the token was last found or put.
+    in_keychain: std::sync::atomic::AtomicBool,
 }
 
 impl Vault {
-    /// The store for the replica at `replica`: `LIVELINE_VAULT=file` or `keychain` chooses; otherwise the keychain
-    /// where the desktop offers one (on Linux, a session bus to reach the Secret Service, answering a first look),
-    /// else the sealed file.
+    /// The store for the replica at `replica`: `LIVELINE_VAULT=file` keeps to the sealed file; otherwise the
+    /// keychain is tried first where the desktop can offer one (on Linux, a session bus for the Secret Service).
     pub fn for_replica(replica: &Path) -> Vault {
-        let file = Vault::File {
-            path: token_path(replica),
-            key_path: default_key_path(),
-        };
-        match std::env::var("LIVELINE_VAULT").as_deref() {
-            Ok("file") => return file,
-            #[cfg(feature = "keychain")]
-            Ok("keychain") => return Vault::keychain(replica),
-            _ => {}
-        }
+        Vault::with_key(replica, default_key_path())
+    }
+
+    /// Like [`Vault::for_replica`], sealing with the key at `key_path`.
+    pub fn with_key(replica: &Path, key_path: PathBuf) -> Vault {
         #[cfg(feature = "keychain")]
-        {
+        let keychain = {
             let desktop = !cfg!(target_os = "linux")
                 || std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some();
-            if desktop {
-                let k = Vault::keychain(replica);
-                if k.load().is_ok() {
-                    return k;
-                }
-                tracing::info!("no usable keychain; the device token goes to an encrypted file");
-            }
-        }
-        file
-    }
-
-    #[cfg(feature = "keychain")]
-    fn keychain(replica: &Path) -> Vault {
-        let place = std::fs::canonicalize(replica).unwrap_or_else(|_| replica.to_path_buf());
-        let digest = Sha256::digest(place.to_string_lossy().as_bytes());
-        Vault::Keychain {
-            account: format!("device-token-{}", hex(&digest[..8])),
-        }
-    }
-
-    /// What the settings screen calls it.
-    pub fn kind(&self) -> &'static str {
-        match self {
+            let wanted = std::env::var("LIVELINE_VAULT").as_deref() != Ok("file");
+            (desktop && wanted).then(|| {
+                let place =
+                    std::fs::canonicalize(replica).unwrap_or_else(|_| replica.to_path_buf());
+                let digest = Sha256::digest(place.to_string_lossy().as_bytes());
+                format!("device-token-{}", hex(&digest[..8]))
+            })
+        };
+        Vault {
             #[cfg(feature = "keychain")]
-            Vault::Keychain { .. } => "keychain",
-            Vault::File { .. } => "encrypted_file",
+            keychain,
+            file: token_path(replica),
+            key_path,
+            in_keychain: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Where the token is: `keychain` or `encrypted_file` (what the settings screen says).
+    pub fn kind(&self) -> &'static str {
+        if self.in_keychain.load(std::sync::atomic::Ordering::Relaxed) {
+            "keychain"
+        } else {
+            "encrypted_file"
+        }
+    }
+
+    fn placed(&self, keychain: bool) {
+        self.in_keychain
+            .store(keychain, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn store(&self, token: &str) -> Result<(), VaultError> {
-        match self {
-            #[cfg(feature = "keychain")]
-            Vault::Keychain { account } => entry(account)?
-                .set_password(token)
-                .map_err(|e| VaultError::Keychain(e.to_string())),
-            Vault::File { path, key_path } => {
-                let cipher = cipher(key_path)?;
-                let mut nonce = [0u8; 12];
-                rand::thread_rng().fill_bytes(&mut nonce);
-                let sealed = cipher
-                    .encrypt(Nonce::from_slice(&nonce), token.as_bytes())
-                    .map_err(|_| {
-                        VaultError::File(path.clone(), std::io::Error::other("sealing failed"))
-                    })?;
-                let mut bytes = MAGIC.to_vec();
-                bytes.extend_from_slice(&nonce);
-                bytes.extend_from_slice(&sealed);
-                write_private(path, &bytes).map_err(|e| VaultError::File(path.clone(), e))
+        #[cfg(feature = "keychain")]
+        if let Some(account) = &self.keychain {
+            match entry(account).and_then(|e| {
+                e.set_password(token)
+                    .map_err(|e| VaultError::Keychain(e.to_string()))
+            }) {
+                Ok(()) => {
+                    self.placed(true);
+                    // No older copy stays behind in the file.
+                    return self.clear_file();
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the keychain did not take the device token; it goes to the encrypted file")
+                }
             }
         }
+        self.store_file(token)?;
+        self.placed(false);
+        Ok(())
     }
 
     /// The stored token; `None` when there is none, or when it cannot be opened here (a file copied from another
     /// machine or user): the device then signs in again.
     pub fn load(&self) -> Result<Option<String>, VaultError> {
-        match self {
-            #[cfg(feature = "keychain")]
-            Vault::Keychain { account } => match entry(account)?.get_password() {
+        #[cfg(feature = "keychain")]
+        if let Some(account) = &self.keychain {
+            match entry(account).and_then(|e| match e.get_password() {
                 Ok(t) => Ok(Some(t)),
                 Err(keyring::Error::NoEntry) => Ok(None),
                 Err(e) => Err(VaultError::Keychain(e.to_string())),
-            },
-            Vault::File { path, key_path } => {
-                let bytes = match std::fs::read(path) {
-                    Ok(b) => b,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                    Err(e) => return Err(VaultError::File(path.clone(), e)),
-                };
-                if bytes.len() < MAGIC.len() + 12 || &bytes[..4] != MAGIC {
-                    tracing::warn!(file = %path.display(), "the token file is not one this app wrote; signing in again");
-                    return Ok(None);
+            }) {
+                Ok(Some(t)) => {
+                    self.placed(true);
+                    return Ok(Some(t));
                 }
-                let (nonce, sealed) = bytes[4..].split_at(12);
-                match cipher(key_path)?.decrypt(Nonce::from_slice(nonce), sealed) {
-                    Ok(t) => Ok(String::from_utf8(t).ok()),
-                    Err(_) => {
-                        tracing::warn!(file = %path.display(), "the token file was sealed on another machine or by another user; signing in again");
-                        Ok(None)
-                    }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "the keychain could not be read; looking in the encrypted file")
                 }
+            }
+        }
+        self.placed(false);
+        self.load_file()
+    }
+
+    /// Removes the token from both places.
+    pub fn clear(&self) -> Result<(), VaultError> {
+        #[cfg(feature = "keychain")]
+        if let Some(account) = &self.keychain {
+            match entry(account).map(|e| e.delete_credential()) {
+                Ok(Ok(())) | Ok(Err(keyring::Error::NoEntry)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "the keychain entry could not be removed"),
+                Err(e) => tracing::warn!(error = %e, "the keychain entry could not be removed"),
+            }
+        }
+        self.placed(false);
+        self.clear_file()
+    }
+
+    fn store_file(&self, token: &str) -> Result<(), VaultError> {
+        let cipher = cipher(&self.key_path)?;
+        let mut nonce = [0u8; 12];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        let sealed = cipher
+            .encrypt(Nonce::from_slice(&nonce), token.as_bytes())
+            .map_err(|_| {
+                VaultError::File(self.file.clone(), std::io::Error::other("sealing failed"))
+            })?;
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&nonce);
+        bytes.extend_from_slice(&sealed);
+        write_private(&self.file, &bytes).map_err(|e| VaultError::File(self.file.clone(), e))
+    }
+
+    fn load_file(&self) -> Result<Option<String>, VaultError> {
+        let path = &self.file;
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(VaultError::File(path.clone(), e)),
+        };
+        if bytes.len() < MAGIC.len() + 12 || &bytes[..4] != MAGIC {
+            tracing::warn!(file = %path.display(), "the token file is not one this app wrote; signing in again");
+            return Ok(None);
+        }
+        let (nonce, sealed) = bytes[4..].split_at(12);
+        match cipher(&self.key_path)?.decrypt(Nonce::from_slice(nonce), sealed) {
+            Ok(t) => Ok(String::from_utf8(t).ok()),
+            Err(_) => {
+                tracing::warn!(file = %path.display(), "the token file was sealed on another machine or by another user; signing in again");
+                Ok(None)
             }
         }
     }
 
-    pub fn clear(&self) -> Result<(), VaultError> {
-        match self {
-            #[cfg(feature = "keychain")]
-            Vault::Keychain { account } => match entry(account)?.delete_credential() {
-                Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-                Err(e) => Err(VaultError::Keychain(e.to_string())),
-            },
-            Vault::File { path, .. } => match std::fs::remove_file(path) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(VaultError::File(path.clone(), e)),
-            },
+    fn clear_file(&self) -> Result<(), VaultError> {
+        match std::fs::remove_file(&self.file) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(VaultError::File(self.file.clone(), e)),
         }
     }
 }
@@ -245,10 +279,10 @@ mod tests {
     #[test]
     fn a_sealed_token_opens_with_its_key_and_not_with_another() {
         let dir = tempfile::tempdir().unwrap();
-        let v = Vault::File {
-            path: dir.path().join("replica.sqlite.token"),
-            key_path: dir.path().join("keys/device.key"),
-        };
+        let v = Vault::with_key(
+            &dir.path().join("replica.sqlite"),
+            dir.path().join("keys/device.key"),
+        );
         assert_eq!(v.load().unwrap(), None);
         v.store("tok-123").unwrap();
         assert_eq!(v.load().unwrap().as_deref(), Some("tok-123"));
@@ -269,10 +303,10 @@ mod tests {
             }
         }
         // The data folder copied to a machine or user with another key: not signed in, no error.
-        let elsewhere = Vault::File {
-            path: dir.path().join("replica.sqlite.token"),
-            key_path: dir.path().join("other/device.key"),
-        };
+        let elsewhere = Vault::with_key(
+            &dir.path().join("replica.sqlite"),
+            dir.path().join("other/device.key"),
+        );
         assert_eq!(elsewhere.load().unwrap(), None);
         // A damaged file reads as no token.
         std::fs::write(dir.path().join("replica.sqlite.token"), b"garbage").unwrap();

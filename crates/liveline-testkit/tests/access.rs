@@ -754,10 +754,7 @@ async fn the_device_token_is_kept_out_of_the_database_and_a_copied_folder_signs_
     drop(again);
 
     // The data folder copied to a machine (or user) whose key differs: not signed in, nothing fails.
-    let copied = Vault::File {
-        path: token_path(&replica_path),
-        key_path: tmp.path().join("another-machine/device.key"),
-    };
+    let copied = Vault::with_key(&replica_path, tmp.path().join("another-machine/device.key"));
     assert_eq!(copied.load().unwrap(), None);
 
     // A replica from before the vault, with the token in its database: it stays signed in, and the token leaves
