@@ -484,10 +484,10 @@ pub(crate) struct ImportCache {
 
 /// A row checked and, when valid, built into its lead's document.
 enum Prepared {
+    /// A lead built from the table's row `at` (its cells are copied only if it turns out a duplicate).
     Lead {
         lead: Box<NewLead>,
-        row: u64,
-        cells: Vec<String>,
+        at: usize,
     },
     Issue(ImportIssue),
 }
@@ -543,8 +543,7 @@ fn prepare(
     match build_new_lead(actor, uuid::Uuid::now_v7().to_string(), lead) {
         Ok(lead) => Prepared::Lead {
             lead: Box::new(lead),
-            row: *row,
-            cells: cells.clone(),
+            at: i,
         },
         Err(e) => refused("", e.to_app_error()),
     }
@@ -738,7 +737,7 @@ impl Replica {
                 let prepared = inbox[b % WORKERS].recv().map_err(|_| {
                     ReplicaError::Doc(job.to_string(), "an import worker stopped".into())
                 })?;
-                for o in self.import_dedupe(job, prepared)? {
+                for o in self.import_dedupe(job, &table, prepared)? {
                     match o {
                         Prepared::Lead { lead, .. } => {
                             insert_new_lead(&tx, &lead)?;
@@ -813,7 +812,12 @@ impl Replica {
     }
 
     /// In sheet order: a row whose phone or e-mail a lead already has (or an earlier row) becomes a duplicate.
-    fn import_dedupe(&self, job: &str, prepared: Vec<Prepared>) -> Result<Vec<Prepared>> {
+    fn import_dedupe(
+        &self,
+        job: &str,
+        table: &Table,
+        prepared: Vec<Prepared>,
+    ) -> Result<Vec<Prepared>> {
         let mut cache = self.import_cache.lock().unwrap_or_else(|p| p.into_inner());
         let seen = &mut cache
             .as_mut()
@@ -823,7 +827,7 @@ impl Replica {
         Ok(prepared
             .into_iter()
             .map(|p| match p {
-                Prepared::Lead { lead, row, cells } => {
+                Prepared::Lead { lead, at } => {
                     let keys = [
                         ("phone", lead.lead.phone.clone()),
                         ("email", lead.lead.email.to_lowercase()),
@@ -834,18 +838,18 @@ impl Replica {
                         .find_map(|(f, k)| seen.get(k).map(|id| (*f, id.clone())));
                     match hit {
                         Some((field, existing)) => Prepared::Issue(ImportIssue {
-                            row,
+                            row: table.rows[at].0,
                             kind: "duplicate".into(),
                             field: field.into(),
                             error: AppError::new(codes::IMPORT_DUPLICATE).with("field", field),
                             existing,
-                            values: cells,
+                            values: table.rows[at].1.clone(),
                         }),
                         None => {
                             for (_, k) in keys.into_iter().filter(|(_, k)| !k.is_empty()) {
                                 seen.insert(k, lead.id.clone());
                             }
-                            Prepared::Lead { lead, row, cells }
+                            Prepared::Lead { lead, at }
                         }
                     }
                 }
