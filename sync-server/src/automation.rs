@@ -593,28 +593,18 @@ impl Automations<'_> {
         Ok(out)
     }
 
-    /// A record's values with those of its hidden parts the server holds (the flow's conditions may read them).
+    /// A record's values with those of its hidden parts (the flow's conditions may read them).
     fn all_values(
         &self,
         id: &str,
         doc: &AutoCommit,
         form: &liveline_forms::Form,
     ) -> Result<Values> {
-        use liveline_forms::record;
-        let mut values = record::read_values(doc);
-        let mut parts = false;
-        for readers in form.hidden_parts().into_keys() {
-            if let Some(part) = self.load(&record::part_id(id, &readers))? {
-                values.extend(record::read_values(&part));
-                parts = true;
-            }
+        let mut parts = Vec::new();
+        for (_, part_id) in liveline_forms::record::parts_of(form, id) {
+            parts.extend(self.load(&part_id)?);
         }
-        // Formulas over hidden values are worked out on all of them (whoever last wrote a part may not have seen
-        // a later change to the record).
-        if parts {
-            form.compute(&mut values, &mut Vec::new());
-        }
-        Ok(values)
+        Ok(liveline_forms::record::values_with_parts(form, doc, &parts))
     }
 
     /// Keeps a record's hidden parts where the record is: each part's `people` is set to the people the record
@@ -632,8 +622,7 @@ impl Automations<'_> {
         };
         let people = liveline_domain::policy::record_people(&meta).join(",");
         let mut out = Vec::new();
-        for readers in form.hidden_parts().into_keys() {
-            let part_id = liveline_forms::record::part_id(id, &readers);
+        for (_, part_id) in liveline_forms::record::parts_of(&form, id) {
             let Some(mut part) = self.load(&part_id)? else {
                 continue;
             };

@@ -356,6 +356,37 @@ pub fn part_id(record: &str, readers: &str) -> String {
     uuid::Uuid::new_v5(&ns, format!("part:{readers}").as_bytes()).to_string()
 }
 
+/// A record's parts: for each set of readers its form hides fields from others, that part's id.
+pub fn parts_of(form: &Form, record: &str) -> Vec<(String, String)> {
+    form.hidden_parts()
+        .into_keys()
+        .map(|readers| {
+            let id = part_id(record, &readers);
+            (readers, id)
+        })
+        .collect()
+}
+
+/// A record's values together with those of the parts at hand (none where the reader may not read them), the
+/// formulas worked out again over all of them: whoever last wrote a part may not have seen a later change to the
+/// record (a rep changing the price cannot update the profit in a part they do not hold).
+pub fn values_with_parts<'a>(
+    form: &Form,
+    doc: &AutoCommit,
+    parts: impl IntoIterator<Item = &'a AutoCommit>,
+) -> Values {
+    let mut values = read_values(doc);
+    let mut any = false;
+    for p in parts {
+        values.extend(read_values(p));
+        any = true;
+    }
+    if any {
+        form.compute(&mut values, &mut Vec::new());
+    }
+    values
+}
+
 /// Splits a record's values into what the record holds and what each of its parts holds (by `readers` text).
 pub fn split(form: &Form, values: &Values) -> (Values, BTreeMap<String, Values>) {
     let mut record = Values::new();

@@ -213,13 +213,13 @@ impl Replica {
         let mut doc = load_doc(&tx, &id)?.unwrap_or_default();
         doc.set_actor(actor.clone());
         let mut parts = BTreeMap::new();
-        for readers in form.hidden_parts().into_keys() {
-            let part_id = liveline_forms::record::part_id(&id, &readers);
+        for (readers, part_id) in liveline_forms::record::parts_of(&form, &id) {
             if let Some(part) = load_doc(&tx, &part_id)? {
                 parts.insert(readers, (part_id, part));
             }
         }
-        let before = with_parts(&doc, parts.values().map(|p| &p.1));
+        let before =
+            liveline_forms::record::values_with_parts(&form, &doc, parts.values().map(|p| &p.1));
         let after = match form.validate(
             input,
             &before,
@@ -356,21 +356,13 @@ impl Replica {
         Ok(None)
     }
 
-    /// A record's values with those of its hidden parts this device holds (none where its user may not read them),
-    /// formulas worked out again on them: a rep who changes the price cannot update the profit in a part they do
-    /// not hold, so it is never read as stored.
+    /// A record's values with those of its hidden parts this device holds (none where its user may not read them).
     fn values_of(&self, id: &str, doc: &AutoCommit, form: &Form) -> Result<liveline_forms::Values> {
         let mut parts = Vec::new();
-        for readers in form.hidden_parts().into_keys() {
-            if let Some(p) = load_doc(&self.conn, &liveline_forms::record::part_id(id, &readers))? {
-                parts.push(p);
-            }
+        for (_, part_id) in liveline_forms::record::parts_of(form, id) {
+            parts.extend(load_doc(&self.conn, &part_id)?);
         }
-        let mut values = with_parts(doc, parts.iter());
-        if !parts.is_empty() {
-            form.compute(&mut values, &mut Vec::new());
-        }
-        Ok(values)
+        Ok(liveline_forms::record::values_with_parts(form, doc, &parts))
     }
 
     fn record_doc(&self, id: &str) -> Result<AutoCommit> {
@@ -464,18 +456,6 @@ impl Replica {
         tx.commit()?;
         Ok(Ok(()))
     }
-}
-
-/// A record's values and its parts' (a hidden field's value is read from its part, never from the record).
-fn with_parts<'a>(
-    doc: &AutoCommit,
-    parts: impl Iterator<Item = &'a AutoCommit>,
-) -> liveline_forms::Values {
-    let mut values = liveline_forms::record::read_values(doc);
-    for p in parts {
-        values.extend(liveline_forms::record::read_values(p));
-    }
-    values
 }
 
 /// The lead form's fields the foundation's lead document holds as its own (validated by `liveline-domain`); every
