@@ -484,6 +484,21 @@ pub fn order_flow() -> FlowDef {
 
 /// Product selection: the category lead reviews; a margin under 15% also needs a manager.
 pub fn product_selection_flow() -> FlowDef {
+    // The category lead prices the proposal: the review does not pass without the cost (hidden from the rep who
+    // proposed it, so filled at this step), on which the margin and the route depend.
+    let mut review = approve(
+        "category_lead",
+        "Category lead reviews",
+        "品类负责人审核",
+        vec![Approver::FieldUser("category_lead".into())],
+        vec![Edge {
+            when: Some("margin < 15".into()),
+            to: "manager".into(),
+        }],
+    );
+    if let NodeKind::Approve { requires, .. } = &mut review.kind {
+        requires.push("cost".into());
+    }
     FlowDef {
         id: "product_selection".into(),
         name: t("Product selection approval", "选品审批"),
@@ -492,16 +507,7 @@ pub fn product_selection_flow() -> FlowDef {
         start_when: None,
         start: "category_lead".into(),
         nodes: vec![
-            approve(
-                "category_lead",
-                "Category lead reviews",
-                "品类负责人审核",
-                vec![Approver::FieldUser("category_lead".into())],
-                vec![Edge {
-                    when: Some("margin < 15".into()),
-                    to: "manager".into(),
-                }],
-            ),
+            review,
             approve(
                 "manager",
                 "Manager approves a low margin",

@@ -428,6 +428,13 @@ fn a_low_margin_proposal_needs_a_manager() {
         let values = Values::from([
             ("category_lead".to_string(), Value::Text("lead".into())),
             ("margin".to_string(), Value::Number(margin.parse().unwrap())),
+            (
+                "cost".to_string(),
+                Value::Money(liveline_types::forms::Money {
+                    amount: "9".parse().unwrap(),
+                    currency: "USD".into(),
+                }),
+            ),
         ]);
         let mut r = Run::with(form.clone(), flow.clone(), values);
         r.act("rep", Act::Submit).unwrap();

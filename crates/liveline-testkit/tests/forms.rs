@@ -955,6 +955,11 @@ async fn hidden_costs_never_reach_a_reps_device_and_the_server_refuses_to_place_
         (waiting_at(&lead, &id).as_deref() == Some("category_lead")).then_some(())
     })
     .await;
+    // The review does not pass without the cost.
+    assert_eq!(
+        decide(&lead, &id, Act::Approve),
+        Err(codes::FLOW_REQUIRES.to_string())
+    );
     lead.replica
         .lock()
         .unwrap()
