@@ -4,8 +4,12 @@
 # end-to-end tests that drive the real app window under Xvfb with tauri-driver, in a private D-Bus session).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each phase says when it starts, so a slow cold run shows where its time went.
+phase() { echo "==> $(date +%T) $*"; }
 
+phase setup
 bash scripts/setup.sh
+phase ui
 bash scripts/build-ui.sh >/dev/null
 
 # One virtual display for the end-to-end tests, unless one is already there.
@@ -21,16 +25,20 @@ fi
 export LIVELINE_ARTIFACTS="${LIVELINE_ARTIFACTS:-$PWD/artifacts}"
 mkdir -p "$LIVELINE_ARTIFACTS"
 
+phase fmt
 cargo fmt --all --check
 # A private D-Bus session for the app's OS notifications; the end-to-end test reads what reached the
 # notification service from the monitor's log.
 export LIVELINE_DBUS_LOG="$LIVELINE_ARTIFACTS/notifications.log"
 : > "$LIVELINE_DBUS_LOG"
 # The bus starts no services on demand (scripts/dbus-session.conf): no keychain appears unasked.
+phase "cargo test (build and run)"
 dbus-run-session --config-file=scripts/dbus-session.conf -- bash -c '
   stdbuf -oL dbus-monitor "interface=org.freedesktop.Notifications" > "$LIVELINE_DBUS_LOG" 2>/dev/null &
   cargo test --workspace --exclude liveline-ui --no-fail-fast
 ' 
 
 # The fuzz targets, briefly (20 s each from the kept corpus), so they keep building and the corpus keeps passing.
+phase fuzz
 bash scripts/fuzz.sh 20
+phase done
