@@ -396,9 +396,15 @@ async fn a_custom_dashboard_is_shared_with_the_team_and_edits_made_offline_merge
     assert!(customs(&rep1).is_empty());
 
     // It reaches the sales lead's device as the manager arranged it.
-    let shared = eventually("the sales lead holds the dashboard", || {
-        customs(&lead).into_iter().find(|x| x.id == d.id)
-    })
+    // The manager's edits are sent one by one: wait for all three widgets, then check their order.
+    let shared = eventually(
+        "the sales lead holds the dashboard with its three widgets",
+        || {
+            customs(&lead)
+                .into_iter()
+                .find(|x| x.id == d.id && x.widgets.len() == 3)
+        },
+    )
     .await;
     assert_eq!(shared.title, "Weekly review");
     assert_eq!(shared.created_by_name, customs(&manager)[0].created_by_name);
