@@ -94,6 +94,17 @@ fn commit_server(doc: &mut AutoCommit) -> Option<Vec<u8>> {
     doc.get_last_local_change().map(|c| c.raw_bytes().to_vec())
 }
 
+/// Sets a record part's `people` as the server's change, unless it already names them; the change's bytes.
+fn put_people(part: &mut AutoCommit, people: &str) -> Option<Vec<u8>> {
+    use automerge::transaction::Transactable;
+    if liveline_domain::doc::read_str(part, "people").as_deref() == Some(people) {
+        return None;
+    }
+    part.set_actor(server_actor());
+    part.put(automerge::ROOT, "people", people).ok()?;
+    commit_server(part)
+}
+
 fn new_doc_commit(id: &str, doc: &mut AutoCommit) -> Option<DocCommit> {
     doc.commit();
     let changes = doc
@@ -542,10 +553,7 @@ impl Automations<'_> {
         let published = |kind: DocKind, name: &str| -> Result<Option<AutoCommit>> {
             self.load(&definition_doc_id(kind, &team, name))
         };
-        let form: Option<FormDef> = match published(DocKind::FormDef, &form_id)? {
-            Some(d) => defs::read(&d),
-            None => builtin::forms().into_iter().find(|f| f.id == form_id),
-        };
+        let form: Option<FormDef> = self.form_def(&team, &form_id)?;
         let flows: Vec<FlowDef> = match published(DocKind::FlowDef, &flow_id)? {
             Some(d) => defs::flow_versions(&d),
             None => builtin::flows()
@@ -634,13 +642,7 @@ impl Automations<'_> {
     }
 
     fn set_people(&mut self, id: &str, part: &mut AutoCommit, people: &str) -> Option<DocCommit> {
-        use automerge::transaction::Transactable;
-        if liveline_domain::doc::read_str(part, "people").as_deref() == Some(people) {
-            return None;
-        }
-        part.set_actor(server_actor());
-        part.put(automerge::ROOT, "people", people).ok()?;
-        let change = commit_server(part)?;
+        let change = put_people(part, people)?;
         let c = DocCommit::of(id, part, vec![change], None)?;
         self.wrote(id, part);
         Some(c)
@@ -649,7 +651,6 @@ impl Automations<'_> {
     /// After an accepted push to a record's hidden part: its `people` as its record names them now (a device
     /// names only some, or none while the record has not reached the server). Returns the server's change.
     pub fn after_part(&mut self, doc: &mut AutoCommit) -> Result<Option<Vec<u8>>> {
-        use automerge::transaction::Transactable;
         let Some(record) = liveline_domain::doc::read_str(doc, "record") else {
             return Ok(None);
         };
@@ -660,25 +661,30 @@ impl Automations<'_> {
             return Ok(None);
         };
         let people = liveline_domain::policy::record_people(&meta).join(",");
-        if liveline_domain::doc::read_str(doc, "people").as_deref() == Some(people.as_str()) {
-            return Ok(None);
-        }
-        doc.set_actor(server_actor());
-        if doc.put(automerge::ROOT, "people", people).is_err() {
-            return Ok(None);
-        }
-        Ok(commit_server(doc))
+        Ok(put_people(doc, &people))
     }
 
-    /// The team's form `form_id` as published (else the built-in one of that id), compiled.
-    fn form(&self, team: &str, form_id: &str) -> Result<Option<liveline_forms::Form>> {
+    /// The team's form `form_id` as published (else the built-in one of that id).
+    fn form_def(
+        &self,
+        team: &str,
+        form_id: &str,
+    ) -> Result<Option<liveline_types::forms::FormDef>> {
         use liveline_domain::doc::definition_doc_id;
-        use liveline_forms::{builtin, defs, Form};
-        let def = match self.load(&definition_doc_id(DocKind::FormDef, team, form_id))? {
-            Some(d) => defs::read(&d),
-            None => builtin::forms().into_iter().find(|f| f.id == form_id),
-        };
-        Ok(def.and_then(|d| Form::compile(&d).ok()))
+        use liveline_forms::{builtin, defs};
+        Ok(
+            match self.load(&definition_doc_id(DocKind::FormDef, team, form_id))? {
+                Some(d) => defs::read(&d),
+                None => builtin::forms().into_iter().find(|f| f.id == form_id),
+            },
+        )
+    }
+
+    /// [`Automations::form_def`], compiled.
+    fn form(&self, team: &str, form_id: &str) -> Result<Option<liveline_forms::Form>> {
+        Ok(self
+            .form_def(team, form_id)?
+            .and_then(|d| liveline_forms::Form::compile(&d).ok()))
     }
 
     fn run_flow(&mut self, id: &str, doc: &mut AutoCommit) -> Result<RecordOutcome> {
