@@ -614,7 +614,8 @@ pub(crate) fn may_read(f: &FieldDef, roles: &[String]) -> bool {
     f.read.is_empty() || f.read.iter().any(|r| roles.contains(r))
 }
 
-/// A set of role codes as a part's `readers` text: the domain's role order, no repeats (unknown codes last).
+/// A set of role codes as a part's `readers` text: the domain's role order, no repeats; unknown codes are left out
+/// (a published form has none: compiling refuses them).
 pub fn readers_text(roles: &[String]) -> String {
     use liveline_domain::Role;
     let mut known: Vec<Role> = roles.iter().filter_map(|r| Role::from_code(r)).collect();
