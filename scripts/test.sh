@@ -9,6 +9,8 @@ phase() { echo "==> $(date +%T) $*"; }
 
 phase setup
 bash scripts/setup.sh
+# A clean clone builds once: incremental state would only cost time and disk (several GiB) there.
+if [ "${CI:-}" = "true" ]; then export CARGO_INCREMENTAL=0; fi
 phase ui
 bash scripts/build-ui.sh >/dev/null
 

@@ -35,7 +35,7 @@ use rand::{Rng, SeedableRng};
 /// The command that replays one seed.
 pub fn replay_command(seed: u64) -> String {
     format!(
-        "LIVELINE_SIM_SEED={seed} cargo test -p liveline-testkit --test sim -- replay --nocapture"
+        "LIVELINE_SIM_SEED={seed} cargo test -p liveline-testkit --test it -- sim::replay --nocapture"
     )
 }
 
