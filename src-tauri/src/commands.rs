@@ -4,7 +4,7 @@ use liveline_replica::now_ms;
 use liveline_types::{
     AdminDeviceView, AdminUserView, AppError, AuditEntryView, AuditQuery, FieldError,
     InviteRequest, LeadInput, LeadPage, LeadQuery, LeadView, LiveSessionView, RefusedEditView,
-    SaveOutcome, SessionView, SyncStatus,
+    SaveOutcome, SessionView, SyncStatus, TeamView,
 };
 use liveline_types::{
     AssignDecision, Notice, RulesConfig, TaskAction, TaskCounts, TaskInput, TaskQuery, TaskView,
@@ -32,6 +32,11 @@ pub async fn sign_in(
     let creds = liveline_replica::sign_in(&server, &email, &password, &device).await?;
     shell.signed_in(creds).await?;
     // The Welcome fills in names and members; wait briefly so the first screen has them.
+    session_with_members(&shell).await
+}
+
+/// The session once a `Welcome` filled in the team's members, or as it is after two seconds.
+async fn session_with_members(shell: &Shell) -> R<SessionView> {
     for _ in 0..40 {
         let s = shell.with(|r| r.session()).await?;
         if let Some(s) = s.filter(|s| !s.members.is_empty()) {
@@ -115,6 +120,31 @@ pub async fn resync(shell: State<'_, Shell>) -> R<()> {
 #[tauri::command]
 pub fn default_server(shell: State<'_, Shell>) -> String {
     shell.default_server.clone()
+}
+
+/// The user's teams, from the server when it answers (kept for later), else as last listed.
+#[tauri::command]
+pub async fn my_teams(shell: State<'_, Shell>) -> R<Vec<TeamView>> {
+    match admin(&shell).await?.teams().await {
+        Ok(teams) => {
+            let kept = teams.clone();
+            shell.with(move |r| r.set_teams(&kept)).await?;
+            Ok(teams)
+        }
+        Err(e) if e.code == liveline_types::codes::SERVER_UNREACHABLE => {
+            shell.with(|r| r.teams()).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Moves this device to another of the user's teams (online only: the server decides what the device holds).
+#[tauri::command]
+pub async fn switch_team(shell: State<'_, Shell>, team: String) -> R<SessionView> {
+    let view = admin(&shell).await?.switch_team(&team).await?;
+    shell.with(move |r| r.set_team(&view)).await?;
+    // The server tells the open connection; its Welcome brings the new team's members. Wait briefly for them.
+    session_with_members(&shell).await
 }
 
 async fn admin(shell: &Shell) -> R<liveline_replica::Admin> {

@@ -77,6 +77,8 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             commands::dismiss_refused,
             commands::resync,
             commands::default_server,
+            commands::my_teams,
+            commands::switch_team,
             commands::admin_users,
             commands::admin_invite,
             commands::admin_set_roles,

@@ -1740,3 +1740,111 @@ async fn a_cost_hidden_from_reps_is_priced_by_the_category_lead_and_never_reache
     shot(&admin, "builder-hidden-field-phone-zh").await;
     admin.close().await.unwrap();
 }
+
+/// The value of a form control.
+async fn value_of(c: &Client, css: &str) -> String {
+    wait_css(c, css)
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_assistant_in_two_teams_switches_the_device_to_the_second_and_captures_there() {
+    use liveline_sync_server::demo::{TEAM2_ID, TEAM2_SESSION, TEAM_ID};
+    let Rig {
+        _turn,
+        tmp,
+        server,
+        url,
+    } = rig().await;
+    let driver_a = start_driver().await;
+    let a = open_app(&driver_a, &tmp.path().join("a"), &url).await;
+    sign_in(&a, "assistant@demo.liveline").await;
+    wait_inner_text(&a, "#team-name", "Demo Trading").await;
+    // Something typed before switching stays typed.
+    type_into(&a, "#lead-buyer_name", "Two Teams Buyer").await;
+    let first_session = value_of(&a, "#lead-live_session").await;
+    assert!(!first_session.is_empty() && first_session != TEAM2_SESSION);
+
+    click(&a, "#nav-settings").await;
+    wait_css(&a, "#team-select option[value='demo-sz']").await;
+    assert_eq!(value_of(&a, "#team-select").await, TEAM_ID);
+    shot(&a, "settings-team-desktop-en").await;
+    choose(&a, "#team-select", TEAM2_ID).await;
+    click(&a, "#team-switch").await;
+    wait_text(&a, "#team-switched", "Shenzhen Export").await;
+    wait_inner_text(&a, "#team-name", "Shenzhen Export").await;
+    shot(&a, "settings-team-switched-desktop-en").await;
+
+    // The capture form now offers the second team's stream, and keeps the name typed before.
+    click(&a, "#nav-capture").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while value_of(&a, "#lead-live_session").await != TEAM2_SESSION {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the capture form never offers the second team's live session"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(value_of(&a, "#lead-buyer_name").await, "Two Teams Buyer");
+    let offered = a
+        .execute(
+            "return Array.from(document.querySelectorAll('#lead-live_session option')).map(o => o.value).filter(v => v);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        offered,
+        json!([TEAM2_SESSION]),
+        "only the second team's sessions are offered"
+    );
+    choose(&a, "#lead-country", "US").await;
+    type_into(&a, "#lead-phone", "(201) 555-0147").await;
+    choose(&a, "#lead-channel", "tiktok_live").await;
+    click(&a, "#lead-save").await;
+    wait_text(&a, "#save-status", "Two Teams Buyer").await;
+
+    // The second team's manager receives it; the first team's manager never does.
+    let driver_b = start_driver().await;
+    let b = open_app(&driver_b, &tmp.path().join("b"), &url).await;
+    sign_in(&b, "manager-sz@demo.liveline").await;
+    click(&b, "#nav-leads").await;
+    wait_text(&b, ".lead-item", "Two Teams Buyer").await;
+    shot(&b, "second-team-manager-list-desktop-en").await;
+    let sz = liveline_testkit::Device::ready(&server, tmp.path(), "manager-sz@demo.liveline").await;
+    let got = sz.wait_for("Two Teams Buyer").await;
+    assert_eq!(
+        (got[0].team.as_str(), got[0].live_session.as_str()),
+        (TEAM2_ID, TEAM2_SESSION)
+    );
+    let manager =
+        liveline_testkit::Device::ready(&server, tmp.path(), "manager@demo.liveline").await;
+    assert!(manager.find("Two Teams Buyer").is_empty());
+    assert_eq!(
+        manager
+            .replica
+            .lock()
+            .unwrap()
+            .session()
+            .unwrap()
+            .unwrap()
+            .team_id,
+        TEAM_ID
+    );
+
+    // Look at it as a phone and in Chinese.
+    a.set_window_size(390, 844).await.unwrap();
+    click(&a, "#nav-settings").await;
+    wait_css(&a, "#team-select").await;
+    shot(&a, "settings-team-phone-en").await;
+    click(&a, "#lang-switch").await;
+    wait_text(&a, "#team-card h2", "团队").await;
+    shot(&a, "settings-team-phone-zh").await;
+    a.set_window_size(1280, 800).await.unwrap();
+    shot(&a, "settings-team-desktop-zh").await;
+    server.stop().await;
+}

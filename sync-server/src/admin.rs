@@ -11,7 +11,7 @@ use axum::Json;
 use liveline_domain::policy::Role;
 use liveline_types::{
     codes, AdminDeviceView, AdminUserView, AppError, AuditEntryView, AuditQuery, InviteRequest,
-    SetRolesRequest, WebhookInput, WebhookView,
+    SetRolesRequest, SwitchTeamRequest, TeamView, WebhookInput, WebhookView,
 };
 
 use crate::store::{DeviceAuth, Store, StoreError, WebhookRow};
@@ -68,10 +68,17 @@ pub(crate) async fn me<S: Store>(
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let d = authenticate(&state, &headers).await?;
-    let teams: Vec<_> = d
-        .memberships
-        .iter()
-        .map(|m| serde_json::json!({ "team": m.team, "roles": m.roles }))
+    let st = state.clone();
+    let user = d.user_id.clone();
+    let teams: Vec<TeamView> = blocking(move || st.store.teams_of(&user).map_err(internal))
+        .await?
+        .into_iter()
+        .map(|(id, name, role)| TeamView {
+            current: id == d.team_id,
+            id,
+            name,
+            role,
+        })
         .collect();
     Ok(Json(serde_json::json!({
         "user_id": d.user_id,
@@ -81,6 +88,41 @@ pub(crate) async fn me<S: Store>(
         "team_id": d.team_id,
         "teams": teams,
     })))
+}
+
+/// `PUT /v1/me/team`: this device works in another of its user's teams from now on (new records, roles shown,
+/// members, admin screens). The user's open connections are told at once and the device receives a new `Welcome`.
+pub(crate) async fn switch_team<S: Store>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    Json(req): Json<SwitchTeamRequest>,
+) -> Result<Json<TeamView>, ApiError> {
+    let d = authenticate(&state, &headers).await?;
+    let roles = Role::join(d.principal().roles_in(&req.team_id));
+    if roles.is_empty() {
+        tracing::info!(user = %d.user_id, "switch to a team the user is not in refused");
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            AppError::new(codes::NOT_MEMBER).with("team", req.team_id),
+        ));
+    }
+    let st = state.clone();
+    let (device, team) = (d.device_id.clone(), req.team_id.clone());
+    let name = blocking(move || {
+        st.store.set_device_team(&device, &team).map_err(internal)?;
+        st.store.device_team(&device).map_err(internal)
+    })
+    .await?
+    .map(|(_, name)| name)
+    .unwrap_or_default();
+    tracing::info!(user = %d.user_id, device = %d.device_id, team = %req.team_id, "device switched team");
+    crate::access_changed(&state, &d.user_id);
+    Ok(Json(TeamView {
+        id: req.team_id,
+        name,
+        role: roles,
+        current: true,
+    }))
 }
 
 pub(crate) async fn users<S: Store>(

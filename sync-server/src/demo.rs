@@ -65,6 +65,19 @@ pub const MEMBERS: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
+/// A second team, for a user in several teams: the assistant works streams for both, and it has its own manager.
+pub const TEAM2_ID: &str = "demo-sz";
+pub const TEAM2_NAME: &str = "Shenzhen Export 深圳出口组";
+/// `(id, e-mail, name, roles)` of the member whose first team is the second one.
+pub const TEAM2_MANAGER: (&str, &str, &str, &str) = (
+    "u-sz-manager",
+    "manager-sz@demo.liveline",
+    "黄蕾 Huang Lei",
+    "manager",
+);
+/// The second team's live session in progress now.
+pub const TEAM2_SESSION: &str = "00000000-0000-4000-8000-000000000201";
+
 const BUYERS: &[&str] = &[
     "Maria Lopez",
     "John Smith",
@@ -127,7 +140,7 @@ fn actor() -> ActorId {
     ActorId::from(&[0xd3u8; 16][..])
 }
 
-/// Seeds the demo team once; does nothing when any team exists.
+/// Seeds the demo team (and a small second team) once; does nothing when any team exists.
 pub fn seed<S: Store>(store: &S) -> Result<(), StoreError> {
     if store.team_count()? > 0 {
         return Ok(());
@@ -138,9 +151,28 @@ pub fn seed<S: Store>(store: &S) -> Result<(), StoreError> {
     for (id, email, name, roles) in MEMBERS {
         store.create_user(id, TEAM_ID, email, name, roles, &hash)?;
     }
+    store.create_team(TEAM2_ID, TEAM2_NAME)?;
+    let (id, email, name, roles) = TEAM2_MANAGER;
+    store.create_user(id, TEAM2_ID, email, name, roles, &hash)?;
+    store.set_roles("u-assistant", TEAM2_ID, "assistant")?;
     let now = now_ms();
     let hour = 3_600_000i64;
     let mut commits = Vec::new();
+    let s = LiveSession {
+        kind: "live_session".into(),
+        team: TEAM2_ID.into(),
+        title: "#1 Tools & hardware 五金工具".into(),
+        platform: "tiktok_live".into(),
+        host: "Lin Xiaoyu".into(),
+        starts_at: now - hour,
+        ends_at: now + 2 * hour,
+        owner: String::new(),
+        created_by: id.into(),
+        staff: vec!["u-assistant".into()],
+    };
+    let mut doc = AutoCommit::new().with_actor(actor());
+    autosurgeon::reconcile(&mut doc, &s).expect("plain struct");
+    commits.push(commit(TEAM2_SESSION, doc));
     let platforms = ["tiktok_live", "alibaba_live", "facebook", "youtube"];
     for i in 0..8i64 {
         // Past sessions every other day, one in progress now, one tomorrow.

@@ -219,6 +219,7 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .route("/v1/sign-in", post(sign_in::<S>))
         .route("/v1/sync", get(ws::upgrade::<S>))
         .route("/v1/me", get(admin::me::<S>))
+        .route("/v1/me/team", put(admin::switch_team::<S>))
         .route(
             "/v1/admin/users",
             get(admin::users::<S>).post(admin::invite::<S>),

@@ -95,14 +95,20 @@ impl Session {
     /// Answers `Hello`: the `Welcome` naming the buckets the server decides this device holds, and one pager per
     /// bucket to run in order. Cursors for anything else the client names are ignored.
     ///
-    /// The user's roles and teams are read again here, not taken from the sign-in: a change made between the
-    /// connection's authentication and its `Hello` (or while the connection was busy) is never missed.
+    /// The user's roles and teams, and the team the device works in, are read again here, not taken from the
+    /// sign-in: a change made between the connection's authentication and its `Hello` (or while the connection was
+    /// busy) is never missed.
     pub fn hello<S: Store>(
         &mut self,
         store: &S,
         cursors: &[Cursor],
     ) -> Result<(ServerMsg, Vec<Pager>)> {
         self.set_memberships(store.memberships(&self.device.user_id)?);
+        // The team the device works in, read again too: the user may have moved this device to another team.
+        if let Some((id, name)) = store.device_team(&self.device.device_id)? {
+            self.device.team_id = id;
+            self.device.team_name = name;
+        }
         let members = store.members(&self.device.team_id)?;
         let buckets = self.pusher.0 .0.subscriptions();
         let d = &self.device;

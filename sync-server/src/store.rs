@@ -255,6 +255,13 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
     ) -> Result<()>;
     fn device_by_token(&self, token_hash: &[u8]) -> Result<Option<(DeviceAuth, bool)>>;
+    /// Moves a device to another of its user's teams (the caller checks the membership).
+    fn set_device_team(&self, device: &str, team: &str) -> Result<()>;
+    /// The team a device works in now, with its name: the one it moved to while the user is still a member there,
+    /// else the user's first team.
+    fn device_team(&self, device: &str) -> Result<Option<(String, String)>>;
+    /// Every team the user belongs to: `(id, name, roles)`, the user's first team first.
+    fn teams_of(&self, user: &str) -> Result<Vec<(String, String, String)>>;
     fn revoke_device(&self, id: &str, now: i64) -> Result<bool>;
     /// Every device the user ever signed in with, revoked or not.
     fn user_devices(&self, user: &str) -> Result<Vec<String>>;
@@ -772,9 +779,11 @@ impl Store for SqliteStore {
     fn device_by_token(&self, token_hash: &[u8]) -> Result<Option<(DeviceAuth, bool)>> {
         self.with_reader(|c| {
             Ok(c.query_row(
-                "SELECT d.id, u.id, u.name, u.email, t.id, t.name, d.revoked_at IS NOT NULL
-                 FROM devices d JOIN users u ON u.id = d.user_id JOIN teams t ON t.id = u.team_id
-                 WHERE d.token_hash = ?1",
+                &format!(
+                    "SELECT d.id, u.id, u.name, u.email, t.id, t.name, d.revoked_at IS NOT NULL
+                     FROM devices d JOIN users u ON u.id = d.user_id JOIN teams t ON t.id = {DEVICE_TEAM}
+                     WHERE d.token_hash = ?1"
+                ),
                 [token_hash],
                 |r| {
                     Ok((
@@ -797,6 +806,40 @@ impl Store for SqliteStore {
                 Ok::<_, StoreError>((d, revoked))
             })
             .transpose()?)
+        })
+    }
+
+    fn set_device_team(&self, device: &str, team: &str) -> Result<()> {
+        lock(&self.writer).execute(
+            "UPDATE devices SET team_id = ?2 WHERE id = ?1",
+            params![device, team],
+        )?;
+        Ok(())
+    }
+
+    fn device_team(&self, device: &str) -> Result<Option<(String, String)>> {
+        self.with_reader(|c| {
+            Ok(c.query_row(
+                &format!(
+                    "SELECT t.id, t.name FROM devices d JOIN users u ON u.id = d.user_id
+                     JOIN teams t ON t.id = {DEVICE_TEAM} WHERE d.id = ?1"
+                ),
+                [device],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+        })
+    }
+
+    fn teams_of(&self, user: &str) -> Result<Vec<(String, String, String)>> {
+        self.with_reader(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT t.id, t.name, m.roles FROM memberships m JOIN users u ON u.id = m.user_id
+                 JOIN teams t ON t.id = m.team_id
+                 WHERE m.user_id = ?1 ORDER BY m.team_id = u.team_id DESC, t.name, t.id",
+            )?;
+            let rows = st.query_map([user], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 
@@ -1198,6 +1241,10 @@ fn split_list(s: &str) -> Vec<String> {
         .map(String::from)
         .collect()
 }
+
+/// SQL for the team a device (`d`, of user `u`) works in: the team it moved to while the user is still a member
+/// there, else the user's first team.
+const DEVICE_TEAM: &str = "COALESCE((SELECT m.team_id FROM memberships m WHERE m.user_id = d.user_id AND m.team_id = d.team_id), u.team_id)";
 
 fn memberships_of(c: &Connection, user: &str) -> Result<Vec<Membership>> {
     let mut st = c.prepare_cached(

@@ -12,7 +12,7 @@ use liveline_types::{
 };
 use liveline_types::{
     AssignDecision, Notice, RulesConfig, TaskAction, TaskCounts, TaskInput, TaskQuery, TaskView,
-    TeamTaskRow, WebhookInput, WebhookView,
+    TeamTaskRow, TeamView, WebhookInput, WebhookView,
 };
 use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
@@ -284,6 +284,19 @@ struct AuditArg<'a> {
 }
 
 /// The team's members with their roles (admin only; needs the server).
+pub async fn my_teams() -> Result<Vec<TeamView>, AppError> {
+    invoke(commands::MY_TEAMS, &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct TeamArg<'a> {
+    team: &'a str,
+}
+
+pub async fn switch_team(team: &str) -> Result<SessionView, AppError> {
+    invoke(commands::SWITCH_TEAM, &TeamArg { team }).await
+}
+
 pub async fn admin_users() -> Result<Vec<AdminUserView>, AppError> {
     invoke(commands::ADMIN_USERS, &NoArgs {}).await
 }

@@ -74,6 +74,7 @@ pub fn error_text(i18n: I18n, err: &AppError) -> String {
         codes::IMPORT_DUPLICATE => t_string!(i18n, err.import_duplicate).to_string(),
         codes::TEAM_CHANGE_FORBIDDEN => t_string!(i18n, err.team_change).to_string(),
         codes::FOREIGN_TEAM => t_string!(i18n, err.foreign_team).to_string(),
+        codes::NOT_MEMBER => t_string!(i18n, err.not_member).to_string(),
         codes::KIND_CHANGE_FORBIDDEN => t_string!(i18n, err.kind_change).to_string(),
         codes::NOT_A_RECORD => t_string!(i18n, err.not_a_record).to_string(),
         codes::ACTOR_MISMATCH => t_string!(i18n, err.actor_mismatch).to_string(),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use liveline_types::{
     codes, AdminDeviceView, AdminUserView, AppError, AuditEntryView, AuditQuery, InviteRequest,
-    SetRolesRequest, WebhookInput, WebhookView,
+    SetRolesRequest, SwitchTeamRequest, TeamView, WebhookInput, WebhookView,
 };
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -60,6 +60,25 @@ impl Admin {
             .json()
             .await
             .map_err(|_| AppError::new(codes::SERVER_ERROR))
+    }
+
+    /// The teams the user belongs to, the one this device works in marked `current`.
+    pub async fn teams(&self) -> Result<Vec<TeamView>, AppError> {
+        #[derive(serde::Deserialize)]
+        struct Me {
+            teams: Vec<TeamView>,
+        }
+        let me: Me = self.json(Method::GET, "/v1/me", None).await?;
+        Ok(me.teams)
+    }
+
+    /// Moves this device to another of the user's teams (the server refuses one they are not in).
+    pub async fn switch_team(&self, team_id: &str) -> Result<TeamView, AppError> {
+        let body = serde_json::to_value(SwitchTeamRequest {
+            team_id: team_id.to_string(),
+        })
+        .map_err(|_| AppError::new(codes::BAD_MESSAGE))?;
+        self.json(Method::PUT, "/v1/me/team", Some(body)).await
     }
 
     pub async fn users(&self) -> Result<Vec<AdminUserView>, AppError> {

@@ -12,7 +12,7 @@ use liveline_domain::{validate_lead, DocKind, Lead, LiveSession, RecordMeta, Val
 use liveline_sync::{rebuild_without, Cursor, Entry, EntryOp, Hash, PendingChange};
 use liveline_types::{
     codes, AppError, FieldError, LeadInput, LeadPage, LeadQuery, LeadView, LiveSessionView,
-    MemberView, RefusedEditView, SaveOutcome, SessionView,
+    MemberView, RefusedEditView, SaveOutcome, SessionView, TeamView,
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use rusqlite_migration::Migrations;
@@ -241,14 +241,12 @@ impl Replica {
         Ok(())
     }
 
-    /// Stores a fresh sign-in. A different user or team than before starts from an empty replica.
+    /// Stores a fresh sign-in. A different user than before starts from an empty replica. The same user keeps what
+    /// the device holds (whichever of their teams it was working in): the server's buckets say what stays.
     pub fn set_credentials(&mut self, c: &Credentials) -> Result<()> {
         let previous = self.credentials()?;
         let tx = self.conn.transaction()?;
-        if previous
-            .as_ref()
-            .is_some_and(|p| p.user_id != c.user_id || p.team_id != c.team_id)
-        {
+        if previous.as_ref().is_some_and(|p| p.user_id != c.user_id) {
             wipe(&tx)?;
         }
         for (k, v) in [
@@ -291,16 +289,21 @@ impl Replica {
         Ok(())
     }
 
-    /// Stores what the server said about this device's user and team.
+    /// Stores what the server said about this device's user and the team it works in (which changes when the user
+    /// moves the device to another of their teams: the records held stay, since the buckets say what is held).
     pub fn apply_welcome(
         &mut self,
         user_name: &str,
         role: &str,
-        team_name: &str,
+        team: (&str, &str),
         members: &[MemberView],
         buckets: &[String],
     ) -> Result<()> {
+        let (team_id, team_name) = team;
         let tx = self.conn.transaction()?;
+        if !team_id.is_empty() {
+            Self::set_meta(&tx, "team_id", team_id)?;
+        }
         Self::set_meta(&tx, "user_name", user_name)?;
         Self::set_meta(&tx, "role", role)?;
         Self::set_meta(&tx, "team_name", team_name)?;
@@ -330,6 +333,45 @@ impl Replica {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// The server moved this device to another team (`PUT /v1/me/team` answered): new records go there at once.
+    /// The members shown are the new team's once the connection's next `Welcome` brings them; until then none.
+    /// A `Welcome` that came first already did all of this.
+    pub fn set_team(&mut self, team: &TeamView) -> Result<()> {
+        if self.meta("team_id")?.as_deref() == Some(team.id.as_str()) {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        Self::set_meta(&tx, "team_id", &team.id)?;
+        Self::set_meta(&tx, "team_name", &team.name)?;
+        Self::set_meta(&tx, "role", &team.role)?;
+        tx.execute("DELETE FROM members", [])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Keeps the user's teams as the server last listed them, for showing them offline.
+    pub fn set_teams(&mut self, teams: &[TeamView]) -> Result<()> {
+        let json = serde_json::to_string(teams)
+            .map_err(|e| ReplicaError::Doc("teams".into(), e.to_string()))?;
+        let tx = self.conn.transaction()?;
+        Self::set_meta(&tx, "teams", &json)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The user's teams as last listed by the server, `current` being the one this device works in now.
+    pub fn teams(&self) -> Result<Vec<TeamView>> {
+        let here = self.meta("team_id")?.unwrap_or_default();
+        let mut teams: Vec<TeamView> = self
+            .meta("teams")?
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default();
+        for t in &mut teams {
+            t.current = t.id == here;
+        }
+        Ok(teams)
     }
 
     pub fn session(&self) -> Result<Option<SessionView>> {
@@ -554,11 +596,14 @@ impl Replica {
             .query_row("SELECT COUNT(*) FROM leads", [], |r| r.get(0))?)
     }
 
+    /// The live sessions of the team the device works in (a user in several teams captures into one at a time).
     pub fn live_sessions(&self) -> Result<Vec<LiveSessionView>> {
+        let team = self.meta("team_id")?.unwrap_or_default();
         let mut st = self.conn.prepare_cached(
-            "SELECT id, title, platform, host, starts_at, ends_at FROM live_sessions ORDER BY starts_at DESC",
+            "SELECT id, title, platform, host, starts_at, ends_at FROM live_sessions
+             WHERE team = ?1 OR team = '' ORDER BY starts_at DESC",
         )?;
-        let rows = st.query_map([], |r| {
+        let rows = st.query_map([team], |r| {
             Ok(LiveSessionView {
                 id: r.get(0)?,
                 title: r.get(1)?,
@@ -1019,8 +1064,9 @@ fn materialize(tx: &Transaction<'_>, id: &str, kind: DocKind, doc: &AutoCommit) 
             let s: LiveSession = autosurgeon::hydrate(doc)
                 .map_err(|e| ReplicaError::Doc(id.to_string(), e.to_string()))?;
             tx.execute(
-                "INSERT OR REPLACE INTO live_sessions (id, title, platform, host, starts_at, ends_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![id, s.title, s.platform, s.host, s.starts_at, s.ends_at],
+                "INSERT OR REPLACE INTO live_sessions (id, title, platform, host, starts_at, ends_at, team)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![id, s.title, s.platform, s.host, s.starts_at, s.ends_at, s.team],
             )?;
         }
     }

@@ -66,12 +66,19 @@ impl ClientSession {
             ServerMsg::Welcome {
                 user_name,
                 role,
+                team_id,
                 team_name,
                 members,
                 buckets,
                 ..
             } => {
-                r.apply_welcome(&user_name, &role, &team_name, &members, &buckets)?;
+                r.apply_welcome(
+                    &user_name,
+                    &role,
+                    (&team_id, &team_name),
+                    &members,
+                    &buckets,
+                )?;
                 self.caught_up.retain(|b| buckets.contains(b));
                 self.buckets = Some(buckets);
             }

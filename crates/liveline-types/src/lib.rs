@@ -270,6 +270,23 @@ pub struct MemberView {
     pub role: String,
 }
 
+/// A team the signed-in user belongs to, as `/v1/me` lists them: the device works in one at a time.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamView {
+    pub id: String,
+    pub name: String,
+    /// Role codes held there, comma-separated.
+    pub role: String,
+    /// The team this device works in now.
+    pub current: bool,
+}
+
+/// The body of `PUT /v1/me/team`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwitchTeamRequest {
+    pub team_id: String,
+}
+
 /// The languages a buyer may be marked with (ISO 639-1), in the order the capture form lists them.
 pub const LANGUAGES: [&str; 16] = [
     "en", "es", "pt", "fr", "de", "ar", "ru", "zh", "ja", "ko", "vi", "id", "th", "tr", "hi", "it",
@@ -505,6 +522,8 @@ pub mod codes {
     pub const FIELD_RESTRICTED: &str = "field.restricted";
     /// A field only the server writes (a lead's assignment, a server task's deadline and type); `path` names it.
     pub const SERVER_FIELD: &str = "policy.server_field";
+    /// The user is not a member of the team named (switching the device to it).
+    pub const NOT_MEMBER: &str = "policy.not_member";
     /// The request needs an admin of the team.
     pub const ADMIN_ONLY: &str = "admin.only";
     /// A role code the server does not know; args: `role`.
@@ -711,6 +730,10 @@ pub mod commands {
     pub const RESYNC: &str = "resync";
     /// `{}` -> `String` the default server address shown on the sign-in screen
     pub const DEFAULT_SERVER: &str = "default_server";
+    /// `{}` -> `Vec<TeamView>` the user's teams (from the server, or as last listed when offline)
+    pub const MY_TEAMS: &str = "my_teams";
+    /// `{team}` -> `SessionView` this device works in another of the user's teams from now on (online)
+    pub const SWITCH_TEAM: &str = "switch_team";
     /// `{}` -> `Vec<AdminUserView>` the team's members (admin only, online)
     pub const ADMIN_USERS: &str = "admin_users";
     /// `{request: InviteRequest}` -> `AdminUserView`

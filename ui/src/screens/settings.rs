@@ -1,4 +1,5 @@
-//! Settings: who is signed in, re-sync from the server, and sign out (optionally erasing local data).
+//! Settings: who is signed in, the team this device works in (for a user in several), re-sync from the server, and
+//! sign out (optionally erasing local data).
 
 use crate::api;
 use crate::errors::error_alert;
@@ -8,7 +9,7 @@ use crate::platform;
 use crate::state::AppState;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use liveline_types::AppError;
+use liveline_types::{AppError, TeamView};
 
 #[component]
 pub fn Settings() -> impl IntoView {
@@ -56,6 +57,92 @@ pub fn Settings() -> impl IntoView {
         });
     };
 
+    // The user's teams: the device works in one at a time (new records go there).
+    let teams = RwSignal::new(Vec::<TeamView>::new());
+    let chosen = RwSignal::new(String::new());
+    let switched = RwSignal::new(None::<String>);
+    spawn_local(async move {
+        match api::my_teams().await {
+            Ok(list) => {
+                let here = list.iter().find(|t| t.current).map(|t| t.id.clone());
+                chosen.set(here.unwrap_or_default());
+                teams.set(list);
+            }
+            Err(e) => failure.set(Some(e)),
+        }
+    });
+    let switch_team = move |_| {
+        let team = chosen.get_untracked();
+        busy.set(true);
+        failure.set(None);
+        switched.set(None);
+        spawn_local(async move {
+            let result = api::switch_team(&team).await;
+            busy.set(false);
+            match result {
+                Ok(session) => {
+                    switched.set(Some(session.team_name.clone()));
+                    teams.update(|list| {
+                        for t in list.iter_mut() {
+                            t.current = t.id == session.team_id;
+                        }
+                    });
+                    app.set_session(Some(session));
+                    // The capture form offers the new team's session in progress; what was typed stays.
+                    app.capture.field("live_session").set(String::new());
+                    app.load_live_sessions();
+                    app.load_lead_form();
+                    app.bump_data();
+                }
+                Err(e) => failure.set(Some(e)),
+            }
+        });
+    };
+    let team_card = move || {
+        let list = teams.get();
+        if list.len() < 2 {
+            return view! { <p class="muted" id="team-single">{t!(i18n, settings.team_single)}</p> }
+                .into_any();
+        }
+        let current = list
+            .iter()
+            .find(|t| t.current)
+            .map(|t| t.id.clone())
+            .unwrap_or_default();
+        let options = list
+            .into_iter()
+            .map(|t| {
+                let role = t.role.clone();
+                let id = t.id.clone();
+                let label = move || format!("{} · {}", t.name, labels::role_name(i18n, &role));
+                view! { <option value=id.clone() selected=move || chosen.get() == id>{label}</option> }
+            })
+            .collect_view();
+        view! {
+            <p class="muted">{t!(i18n, settings.team_help)}</p>
+            <label class="field" for="team-select">
+                <span>{t!(i18n, settings.team_choose)}</span>
+                <select
+                    id="team-select"
+                    prop:value=move || chosen.get()
+                    on:change=move |ev| chosen.set(event_target_value(&ev))
+                >
+                    {options}
+                </select>
+            </label>
+            <button
+                type="button"
+                id="team-switch"
+                class="secondary"
+                disabled=move || busy.get() || chosen.get() == current
+                on:click=switch_team
+            >
+                {t!(i18n, settings.team_switch)}
+            </button>
+        }
+        .into_any()
+    };
+
     let info = move || {
         app.session.get().map(|s| {
             let role = s.role.clone();
@@ -91,6 +178,21 @@ pub fn Settings() -> impl IntoView {
             <div class="card">
                 <h2>{t!(i18n, settings.account)}</h2>
                 {info}
+            </div>
+            <div class="card" id="team-card">
+                <h2>{t!(i18n, settings.team)}</h2>
+                {team_card}
+                {move || {
+                    switched
+                        .get()
+                        .map(|team| {
+                            view! {
+                                <p class="save-status" role="status" id="team-switched">
+                                    {t!(i18n, settings.team_switched, team = team)}
+                                </p>
+                            }
+                        })
+                }}
             </div>
             <div class="card">
                 <h2>{t!(i18n, settings.sync_title)}</h2>

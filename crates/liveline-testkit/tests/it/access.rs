@@ -14,7 +14,7 @@ use liveline_replica::sign_in;
 use liveline_sync::ServerMsg;
 use liveline_sync_server::{auth, demo, Store};
 use liveline_testkit::raw::{connect, hello, next_reply, push, WsExt};
-use liveline_testkit::{lead, Device, TestServer};
+use liveline_testkit::{eventually, lead, Device, TestServer};
 use liveline_types::{codes, AppError, AuditEntryView, LeadInput};
 use serde_json::json;
 
@@ -801,4 +801,116 @@ async fn the_device_token_is_kept_out_of_the_database_and_a_copied_folder_signs_
             .unwrap(),
         None
     );
+}
+
+/// A user in two teams works in one at a time, per device. The assistant moves this device to the second team
+/// (the server refuses a team they are not in); from then on the device offers that team's live session, its new
+/// lead lands in that team, that team's manager receives it and the first team's manager never does. The move holds
+/// across a reconnect; the user's other device stays in the first team.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_in_two_teams_captures_into_the_team_the_device_works_in() {
+    use liveline_sync_server::demo::{TEAM2_ID, TEAM2_NAME, TEAM2_SESSION, TEAM_ID};
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let mut asst = Device::ready(&server, tmp.path(), "assistant@demo.liveline").await;
+    let manager = Device::ready(&server, tmp.path(), "manager@demo.liveline").await;
+    let manager_sz = Device::ready(&server, tmp.path(), "manager-sz@demo.liveline").await;
+    let session = |d: &Device| d.replica.lock().unwrap().session().unwrap().unwrap();
+    let sessions = |d: &Device| -> Vec<String> {
+        let r = d.replica.lock().unwrap();
+        r.live_sessions()
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect()
+    };
+    let creds = asst.replica.lock().unwrap().credentials().unwrap().unwrap();
+    let api = liveline_replica::Admin::new(&creds);
+
+    // Signed in, the device works in the user's first team, and offers only that team's live sessions.
+    assert_eq!(session(&asst).team_id, TEAM_ID);
+    assert!(!sessions(&asst).is_empty());
+    assert!(!sessions(&asst).contains(&TEAM2_SESSION.to_string()));
+    let teams = api.teams().await.unwrap();
+    let listed: Vec<_> = teams
+        .iter()
+        .map(|t| (t.id.as_str(), t.role.as_str(), t.current))
+        .collect();
+    assert_eq!(
+        listed,
+        [(TEAM_ID, "assistant", true), (TEAM2_ID, "assistant", false)]
+    );
+    assert_eq!(teams[1].name, TEAM2_NAME);
+
+    // A team the user is not in: refused, and the device stays where it was.
+    let e = api.switch_team("no-such-team").await.unwrap_err();
+    assert_eq!(e.code, codes::NOT_MEMBER);
+    assert_eq!(api.teams().await.unwrap()[0].current, true);
+
+    // The move: the open connection receives the second team's Welcome (its members, the assistant's roles there).
+    let moved = api.switch_team(TEAM2_ID).await.unwrap();
+    assert_eq!(
+        (moved.name.as_str(), moved.role.as_str()),
+        (TEAM2_NAME, "assistant")
+    );
+    asst.replica.lock().unwrap().set_team(&moved).unwrap();
+    let here = eventually("the second team's Welcome", || {
+        let s = session(&asst);
+        s.members
+            .iter()
+            .any(|m| m.id == "u-sz-manager")
+            .then_some(s)
+    })
+    .await;
+    assert_eq!(
+        (here.team_id.as_str(), here.team_name.as_str()),
+        (TEAM2_ID, TEAM2_NAME)
+    );
+    assert!(!here.members.iter().any(|m| m.id == "u-manager"));
+    assert_eq!(sessions(&asst), [TEAM2_SESSION]);
+    let live = asst
+        .replica
+        .lock()
+        .unwrap()
+        .current_live_session(liveline_replica::now_ms())
+        .unwrap()
+        .expect("the second team's stream is on now");
+    assert_eq!(live.id, TEAM2_SESSION);
+    // The first team's records are still on the device: the user still reads that team.
+    assert!(asst.count() > 0);
+
+    // A capture now belongs to the second team, with its live session.
+    let mut input = lead("Bilal Second Team");
+    input.live_session = live.id.clone();
+    let captured = asst.capture(&input);
+    assert_eq!(captured.team, TEAM2_ID);
+    let received = manager_sz.wait_for("Bilal Second").await;
+    assert_eq!(received[0].team, TEAM2_ID);
+    assert_eq!(received[0].live_session, TEAM2_SESSION);
+    asst.synced().await;
+    manager.synced().await;
+    assert!(
+        manager.find("Bilal Second").is_empty(),
+        "the first team's manager must not receive it"
+    );
+    let stored = server.state.store.doc(&captured.id).unwrap().unwrap();
+    let stored = Lead::load(&automerge::AutoCommit::load(&stored).unwrap()).unwrap();
+    assert_eq!(stored.team, TEAM2_ID);
+
+    // The move is the server's: it holds across a reconnect, and the user's other device is not moved.
+    asst.offline().await;
+    asst.online();
+    asst.synced().await;
+    assert_eq!(session(&asst).team_id, TEAM2_ID);
+    let other_dir = tmp.path().join("other");
+    std::fs::create_dir_all(&other_dir).unwrap();
+    let other = Device::ready(&server, &other_dir, "assistant@demo.liveline").await;
+    assert_eq!(session(&other).team_id, TEAM_ID);
+    let mut second = lead("Carla First Team");
+    second.phone = "(201) 555-0188".into();
+    assert_eq!(other.capture(&second).team, TEAM_ID);
+    manager.wait_for("Carla First").await;
+    manager_sz.synced().await;
+    assert!(manager_sz.find("Carla First").is_empty());
+    server.stop().await;
 }
