@@ -136,6 +136,9 @@ pub(crate) async fn users<S: Store>(
         .map(Json)
 }
 
+/// Adds a member to the admin's team. A new e-mail address gets an account (name and password required); the
+/// address of someone who already has one (in another team) joins this team with the roles given, keeping their
+/// name and password (`200` rather than `201`), and their open devices receive this team at once.
 pub(crate) async fn invite<S: Store>(
     State(state): State<AppState<S>>,
     headers: HeaderMap,
@@ -146,18 +149,23 @@ pub(crate) async fn invite<S: Store>(
     if !email_address::EmailAddress::is_valid(&email) {
         return Err(bad(codes::EMAIL_INVALID));
     }
-    let name = req.name.trim().to_string();
-    if name.is_empty() {
-        return Err(ApiError(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::new(codes::REQUIRED).with("field", "name"),
-        ));
-    }
     let roles = parse_roles(&req.roles)?;
     if roles.is_empty() {
         return Err(ApiError(
             StatusCode::UNPROCESSABLE_ENTITY,
             AppError::new(codes::REQUIRED).with("field", "roles"),
+        ));
+    }
+    let st = state.clone();
+    let existing = blocking(move || st.store.user_by_email(&email).map_err(internal)).await?;
+    if let Some(user) = existing {
+        return join_team(&state, &me, &user.id, &roles).await;
+    }
+    let name = req.name.trim().to_string();
+    if name.is_empty() {
+        return Err(ApiError(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::new(codes::REQUIRED).with("field", "name"),
         ));
     }
     if req.password.chars().count() < MIN_PASSWORD {
@@ -168,18 +176,21 @@ pub(crate) async fn invite<S: Store>(
     }
     let st = state.clone();
     let password = req.password;
+    let email = req.email.trim().to_lowercase();
     let view = blocking(move || {
-        if st.store.user_by_email(&email).map_err(internal)?.is_some() {
-            return Err(ApiError(
-                StatusCode::CONFLICT,
-                AppError::new(codes::EMAIL_TAKEN),
-            ));
-        }
         let id = format!("u-{}", uuid::Uuid::new_v4());
         let hash = auth::hash_password(&password);
         st.store
             .create_user(&id, &me.team_id, &email, &name, &Role::join(&roles), &hash)
-            .map_err(internal)?;
+            .map_err(|e| match e {
+                // Two admins inviting one address at once: the second finds it taken.
+                StoreError::Db(rusqlite::Error::SqliteFailure(f, _))
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    ApiError(StatusCode::CONFLICT, AppError::new(codes::EMAIL_TAKEN))
+                }
+                e => internal(e),
+            })?;
         tracing::info!(admin = %me.user_id, user = %id, "member invited");
         Ok(AdminUserView {
             id,
@@ -191,6 +202,38 @@ pub(crate) async fn invite<S: Store>(
     })
     .await?;
     Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Someone with an account joins the admin's team; refused when they are in it already.
+async fn join_team<S: Store>(
+    state: &AppState<S>,
+    me: &DeviceAuth,
+    user: &str,
+    roles: &[Role],
+) -> Result<(StatusCode, Json<AdminUserView>), ApiError> {
+    let st = state.clone();
+    let (team, id, codes_list) = (me.team_id.clone(), user.to_string(), Role::join(roles));
+    let view = blocking(move || {
+        let members = st.store.users(&team).map_err(internal)?;
+        if members.iter().any(|u| u.id == id) {
+            return Err(ApiError(
+                StatusCode::CONFLICT,
+                AppError::new(codes::ALREADY_MEMBER),
+            ));
+        }
+        st.store
+            .set_roles(&id, &team, &codes_list)
+            .map_err(internal)?;
+        let members = st.store.users(&team).map_err(internal)?;
+        members
+            .into_iter()
+            .find(|u| u.id == id)
+            .ok_or_else(|| internal(StoreError::Db(rusqlite::Error::QueryReturnedNoRows)))
+    })
+    .await?;
+    tracing::info!(admin = %me.user_id, user = %user, "member of another team joined");
+    crate::access_changed(state, user);
+    Ok((StatusCode::OK, Json(view)))
 }
 
 pub(crate) async fn set_roles<S: Store>(

@@ -213,6 +213,7 @@ pub fn error_text(i18n: I18n, err: &AppError) -> String {
         codes::ADMIN_ONLY => t_string!(i18n, err.admin_only).to_string(),
         codes::ROLE_UNKNOWN => t_string!(i18n, err.role_unknown, role = arg("role")).to_string(),
         codes::EMAIL_TAKEN => t_string!(i18n, err.email_taken).to_string(),
+        codes::ALREADY_MEMBER => t_string!(i18n, err.already_member).to_string(),
         codes::PASSWORD_SHORT => t_string!(i18n, err.password_short, min = arg("min")).to_string(),
         codes::USER_UNKNOWN => t_string!(i18n, err.user_unknown).to_string(),
         codes::LAST_ADMIN => t_string!(i18n, err.last_admin).to_string(),

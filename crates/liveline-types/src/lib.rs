@@ -530,6 +530,8 @@ pub mod codes {
     pub const ROLE_UNKNOWN: &str = "admin.role_unknown";
     /// The e-mail address already has an account.
     pub const EMAIL_TAKEN: &str = "admin.email_taken";
+    /// The person with that e-mail address is already a member of the team.
+    pub const ALREADY_MEMBER: &str = "admin.already_member";
     /// A new password is too short; args: `min`.
     pub const PASSWORD_SHORT: &str = "admin.password_short";
     /// No such user in the admin's team.

@@ -456,7 +456,7 @@ async fn admins_manage_roles_devices_and_read_the_audit_log() {
             json!(["sales_rep"]),
             "long enough",
             409,
-            codes::EMAIL_TAKEN,
+            codes::ALREADY_MEMBER,
         ),
     ];
     for (email, roles, password, want_status, want_code) in cases {
@@ -474,6 +474,46 @@ async fn admins_manage_roles_devices_and_read_the_audit_log() {
         .unwrap();
     let (_, users) = api.get("/v1/admin/users").await;
     assert!(users.contains("new@demo.liveline") && users.contains(&creds.user_id));
+    // Someone with an account in another team joins this one: no name or password needed, theirs are kept.
+    let (status, body) = api
+        .call(
+            reqwest::Method::POST,
+            "/v1/admin/users",
+            Some(json!({ "email": "Manager-SZ@demo.liveline", "name": "", "roles": ["sales_lead"], "password": "" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let joined: liveline_types::AdminUserView = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (
+            joined.id.as_str(),
+            joined.name.as_str(),
+            joined.roles.as_slice()
+        ),
+        (
+            "u-sz-manager",
+            "黄蕾 Huang Lei",
+            ["sales_lead".to_string()].as_slice()
+        )
+    );
+    let sz = sign_in(&server.url(), "manager-sz@demo.liveline", "demo", "t")
+        .await
+        .expect("their password still works");
+    let sz_api = liveline_replica::Admin::new(&sz);
+    let teams: Vec<_> = sz_api
+        .teams()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.id, t.role))
+        .collect();
+    assert_eq!(
+        teams,
+        [
+            ("demo-sz".to_string(), "manager".to_string()),
+            ("demo".to_string(), "sales_lead".to_string())
+        ]
+    );
 
     // The audit log names who changed what, from which device, per record and per user, and exports to CSV.
     let mine = rep.find("")[0].clone();
