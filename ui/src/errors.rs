@@ -147,6 +147,9 @@ pub fn error_text(i18n: I18n, err: &AppError) -> String {
         )
         .to_string(),
         codes::DEF_SUBTABLE => t_string!(i18n, err.def_subtable, field = arg("field")).to_string(),
+        codes::DEF_COLUMN_READ => {
+            t_string!(i18n, err.def_column_read, field = arg("field")).to_string()
+        }
         codes::DEF_HIDDEN_INPUT => t_string!(
             i18n,
             err.def_hidden_input,

@@ -203,6 +203,11 @@ impl Form {
                         if matches!(c.kind, FieldKind::SubTable { .. }) {
                             errors.push(fault(&path, codes::DEF_SUBTABLE));
                         }
+                        // Rows live in the record, which everyone who reads the record reads: a hidden column
+                        // would not be hidden.
+                        if !c.read.is_empty() {
+                            errors.push(fault(&path, codes::DEF_COLUMN_READ));
+                        }
                         check_field(c, &path, &live, Some(columns), &mut errors);
                         if let FieldKind::Formula { expr, result } = &c.kind {
                             match Expr::compile(expr, names.iter().copied()) {

@@ -6,7 +6,7 @@ use liveline_forms::flow::Outcome;
 use liveline_forms::record::{append_decision, decisions, read_values, write_values};
 use liveline_forms::{Ctx, Flow, Form, People, State, Status, Values};
 use liveline_types::codes;
-use liveline_types::forms::{Act, FieldInput, Money, Value};
+use liveline_types::forms::{Act, FieldInput, FieldKind, Money, Value};
 use std::collections::BTreeMap;
 
 fn team() -> BTreeMap<String, Vec<String>> {
@@ -545,5 +545,28 @@ fn a_formula_or_condition_on_a_hidden_field_must_be_hidden_as_well() {
     assert_eq!(
         (faults[0].field.as_str(), faults[0].error.code.as_str()),
         ("notes", codes::DEF_HIDDEN_INPUT)
+    );
+}
+
+#[test]
+fn a_sub_table_column_cannot_be_hidden_on_its_own() {
+    // Rows are kept in the record itself, so a column hidden from reps would still reach their devices: refused.
+    let mut def = builtin::order_form();
+    let lines = def
+        .fields
+        .iter_mut()
+        .find(|f| matches!(f.kind, FieldKind::SubTable { .. }))
+        .unwrap();
+    let FieldKind::SubTable { columns } = &mut lines.kind else {
+        unreachable!()
+    };
+    columns[0].read = vec!["finance".into()];
+    let path = format!("{}.{}", lines.key, columns[0].key);
+    let faults = Form::compile(&def).unwrap_err();
+    assert!(
+        faults
+            .iter()
+            .any(|f| f.field == path && f.error.code == codes::DEF_COLUMN_READ),
+        "{faults:?}"
     );
 }

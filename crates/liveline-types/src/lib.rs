@@ -662,6 +662,9 @@ pub mod codes {
     pub const DEF_CURRENCY_OF: &str = "def.formula.currency_of";
     /// A sub-table inside a sub-table, or with no columns.
     pub const DEF_SUBTABLE: &str = "def.subtable";
+    /// A sub-table column with its own `read` list: a column cannot be hidden on its own (hide the whole table, or
+    /// keep the value in a field of its own).
+    pub const DEF_COLUMN_READ: &str = "def.subtable.column_read";
     /// A role code that does not exist; args: `role`.
     pub const DEF_ROLE_UNKNOWN: &str = "def.role.unknown";
     /// `min` above `max`.
