@@ -334,6 +334,80 @@ impl Lead {
         reconcile(doc, self).map_err(|e| DocError::Shape(e.to_string()))
     }
 
+    /// A new lead's document as its one change, by `actor`, built straight from the fields: the same document
+    /// `save_into` writes into an empty one, without an op set to write into and read the change back from (which
+    /// was most of the time a capture or an imported row took).
+    pub fn new_change(&self, actor: &automerge::ActorId, time: i64) -> automerge::Change {
+        use automerge::legacy::{Key, ObjectId, Op, OpId, OpType, SortedVec};
+        use automerge::{ObjType, ScalarValue};
+        let str_ = |v: &str| ScalarValue::Str(v.into());
+        let put = |obj: ObjectId, key: &str, value: ScalarValue| Op {
+            action: OpType::Put(value),
+            obj,
+            key: Key::Map(key.into()),
+            pred: SortedVec::new(),
+            insert: false,
+        };
+        let root = |key: &str, value: ScalarValue| put(ObjectId::Root, key, value);
+        let make = |key: &str, kind: ObjType| Op {
+            action: OpType::Make(kind),
+            obj: ObjectId::Root,
+            key: Key::Map(key.into()),
+            pred: SortedVec::new(),
+            insert: false,
+        };
+        let mut ops = vec![
+            root("kind", str_(&self.kind)),
+            root("team", str_(&self.team)),
+            root("buyer_name", str_(&self.buyer_name)),
+            root("company", str_(&self.company)),
+            root("country", str_(&self.country)),
+            root("phone", str_(&self.phone)),
+            root("email", str_(&self.email)),
+            root("contact_kind", str_(&self.contact_kind)),
+            root("contact", str_(&self.contact)),
+            root("channel", str_(&self.channel)),
+            root("live_session", str_(&self.live_session)),
+            root("product_interest", str_(&self.product_interest)),
+            root("language", str_(&self.language)),
+            root(
+                "quantity",
+                self.quantity.map_or(ScalarValue::Null, ScalarValue::Int),
+            ),
+            root("notes", str_(&self.notes)),
+            root("status", str_(&self.status)),
+            root("owner", str_(&self.owner)),
+            root("created_by", str_(&self.created_by)),
+            root("created_at", ScalarValue::Int(self.created_at)),
+            root("updated_at", ScalarValue::Int(self.updated_at)),
+            root("assigned_rule", str_(&self.assigned_rule)),
+            root("assigned_rule_name", str_(&self.assigned_rule_name)),
+            root("assigned_at", ScalarValue::Int(self.assigned_at)),
+            root("duplicate_of", str_(&self.duplicate_of)),
+            root("first_task", str_(&self.first_task)),
+        ];
+        // A new lead has no contacts yet; logging one edits the document the usual way.
+        debug_assert!(self.contacts.is_empty(), "a new lead has no contacts");
+        ops.push(make("contacts", ObjType::List));
+        ops.push(make("extra", ObjType::Map));
+        let extra = ObjectId::Id(OpId::new(ops.len() as u64, actor));
+        for (k, v) in &self.extra {
+            ops.push(put(extra.clone(), k, str_(v)));
+        }
+        automerge::Change::from(automerge::ExpandedChange {
+            operations: ops,
+            actor_id: actor.clone(),
+            hash: None,
+            seq: 1,
+            start_op: std::num::NonZeroU64::MIN,
+            time,
+            message: None,
+            deps: Vec::new(),
+            extra_bytes: Vec::new(),
+            author: None,
+        })
+    }
+
     pub fn view(&self, id: &str) -> LeadView {
         LeadView {
             id: id.to_string(),
@@ -469,6 +543,76 @@ impl Lead {
 mod tests {
     use super::*;
     use rstest::rstest;
+
+    /// Every field of a document, as JSON, to compare two documents' content.
+    fn content(doc: &AutoCommit) -> String {
+        serde_json::to_string(&automerge::AutoSerde::from(doc)).unwrap()
+    }
+
+    #[rstest]
+    #[case::every_field(Some(12), &[("budget", "\"5000\""), ("wechat_group", "\"B2\"")])]
+    #[case::no_quantity_no_extras(None, &[])]
+    fn a_new_leads_change_holds_what_saving_it_into_an_empty_document_holds(
+        #[case] quantity: Option<i64>,
+        #[case] extra: &[(&str, &str)],
+    ) {
+        let fields = validate_lead(
+            &LeadInput {
+                company: "Andes Imports".into(),
+                email: "maria@example.com".into(),
+                contact_kind: "whatsapp".into(),
+                contact: "+52 55 1234 5678".into(),
+                live_session: "s1".into(),
+                product_interest: "LED strips".into(),
+                language: "es".into(),
+                notes: "wants samples".into(),
+                owner: "u1".into(),
+                ..input()
+            },
+            &ValidationContext {
+                members: &["u1".to_string()],
+                live_sessions: &["s1".to_string()],
+            },
+        )
+        .unwrap();
+        let mut lead = Lead::create(fields, "t1", "u9", 1_764_000_000_000);
+        lead.quantity = quantity;
+        lead.duplicate_of = "earlier".into();
+        lead.extra = extra
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let actor = automerge::ActorId::from(&[7u8; 16][..]);
+
+        let change = lead.new_change(&actor, 0);
+        let mut built = AutoCommit::load(change.raw_bytes()).unwrap();
+        let mut saved = AutoCommit::new().with_actor(actor.clone());
+        lead.save_into(&mut saved).unwrap();
+        assert_eq!(content(&built), content(&saved));
+        assert_eq!(Lead::load(&built).unwrap(), lead);
+        assert_eq!(built.get_heads(), vec![change.hash()]);
+
+        // The document edits and merges like any other.
+        let mut a = built
+            .clone()
+            .with_actor(automerge::ActorId::from(&[1u8; 16][..]));
+        let mut b = built
+            .clone()
+            .with_actor(automerge::ActorId::from(&[2u8; 16][..]));
+        let mut on_a = lead.clone();
+        on_a.notes = "called".into();
+        on_a.save_into(&mut a).unwrap();
+        let mut on_b = lead.clone();
+        on_b.log_contact("u1", "phone", "", 1_764_000_100_000)
+            .unwrap();
+        on_b.save_into(&mut b).unwrap();
+        a.merge(&mut b).unwrap();
+        let merged = Lead::load(&a).unwrap();
+        assert_eq!(
+            (merged.notes.as_str(), merged.contacts.len()),
+            ("called", 1)
+        );
+    }
 
     fn input() -> LeadInput {
         LeadInput {

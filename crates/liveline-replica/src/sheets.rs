@@ -186,6 +186,39 @@ fn read_csv(bytes: &[u8]) -> Result<Vec<Vec<String>>> {
 /// The first sheet of an Excel workbook, with merged regions filled from their first cell, and where formulas are.
 #[allow(clippy::type_complexity)]
 fn read_workbook(bytes: Vec<u8>) -> Result<(Vec<Vec<String>>, HashSet<(usize, usize)>)> {
+    // Where the formulas are takes a second pass over the sheet: it runs on another thread meanwhile.
+    std::thread::scope(|s| {
+        let formulas = s.spawn(|| formula_cells(&bytes));
+        let grid = read_values(&bytes)?;
+        let formulas = formulas.join().unwrap_or_default();
+        Ok((grid, formulas))
+    })
+}
+
+/// The cells of the first sheet that hold a formula (none when the sheet cannot be read: the values pass says why).
+fn formula_cells(bytes: &[u8]) -> HashSet<(usize, usize)> {
+    use calamine::Reader;
+    let mut formulas = HashSet::new();
+    let Ok(mut book) = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)) else {
+        return formulas;
+    };
+    let Some(sheet) = book.sheet_names().first().cloned() else {
+        return formulas;
+    };
+    if let Ok(f) = book.worksheet_formula(&sheet) {
+        if let Some((fr, fc)) = f.start() {
+            for (r, c, v) in f.used_cells() {
+                if !v.is_empty() {
+                    formulas.insert((fr as usize + r, fc as usize + c));
+                }
+            }
+        }
+    }
+    formulas
+}
+
+/// The first sheet's values, merged regions filled from their first cell.
+fn read_values(bytes: &[u8]) -> Result<Vec<Vec<String>>> {
     use calamine::{Reader, Sheets};
     let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
         .map_err(|e| unreadable(e.to_string()))?;
@@ -228,17 +261,7 @@ fn read_workbook(bytes: Vec<u8>) -> Result<(Vec<Vec<String>>, HashSet<(usize, us
             }
         }
     }
-    let mut formulas = HashSet::new();
-    if let Ok(f) = book.worksheet_formula(&sheet) {
-        if let Some((fr, fc)) = f.start() {
-            for (r, c, v) in f.used_cells() {
-                if !v.is_empty() {
-                    formulas.insert((fr as usize + r, fc as usize + c));
-                }
-            }
-        }
-    }
-    Ok((grid, formulas))
+    Ok(grid)
 }
 
 /// Header words that name each field, in English and Chinese (compared without case, spaces or punctuation).
@@ -540,12 +563,13 @@ fn prepare(
     };
     let mut lead = Lead::create(fields, &creds.team_id, &creds.user_id, now);
     lead.extra = extra;
-    match build_new_lead(actor, uuid::Uuid::now_v7().to_string(), lead) {
-        Ok(lead) => Prepared::Lead {
-            lead: Box::new(lead),
-            at: i,
-        },
-        Err(e) => refused("", e.to_app_error()),
+    Prepared::Lead {
+        lead: Box::new(build_new_lead(
+            actor,
+            uuid::Uuid::now_v7().to_string(),
+            lead,
+        )),
+        at: i,
     }
 }
 

@@ -537,6 +537,7 @@ async fn import(server: &TestServer, dir: &std::path::Path) -> anyhow::Result<()
     let t = Instant::now();
     let mut r = dev.replica.lock().unwrap();
     let preview = r.import_open(&file, "import-50000.xlsx", liveline_replica::now_ms())?;
+    let opened = t.elapsed().as_secs_f64();
     r.import_start(&preview.job, &preview.mapping)?;
     let done = loop {
         let p = r.import_step(&preview.job, liveline_replica::now_ms())?;
@@ -547,7 +548,7 @@ async fn import(server: &TestServer, dir: &std::path::Path) -> anyhow::Result<()
     let secs = t.elapsed().as_secs_f64();
     anyhow::ensure!(done.done == ROWS as u64, "all rows looked at: {done:?}");
     println!(
-        "import rows_per_s={:.0} rows={ROWS} imported={} refused={} duplicates={} s={secs:.2}",
+        "import rows_per_s={:.0} rows={ROWS} imported={} refused={} duplicates={} s={secs:.2} read_s={opened:.2}",
         ROWS as f64 / secs,
         done.imported,
         done.refused,
