@@ -17,12 +17,18 @@ use std::sync::Arc;
 pub struct Facts {
     pub leads: Vec<LeadFact>,
     pub tasks: Vec<TaskFact>,
+    /// Built when a row is first refreshed, not at the first load (a dashboard opened once never needs it).
     lead_at: HashMap<String, usize>,
     task_at: HashMap<String, usize>,
+    indexed: bool,
 }
 
 impl Facts {
     fn index(&mut self) {
+        if self.indexed {
+            return;
+        }
+        self.indexed = true;
         self.lead_at = self
             .leads
             .iter()
@@ -38,10 +44,12 @@ impl Facts {
     }
 
     fn put_lead(&mut self, id: &str, row: Option<LeadFact>) {
+        self.index();
         put(&mut self.leads, &mut self.lead_at, id, row, |l| &l.id);
     }
 
     fn put_task(&mut self, id: &str, row: Option<TaskFact>) {
+        self.index();
         put(&mut self.tasks, &mut self.task_at, id, row, |t| &t.id);
     }
 }
@@ -194,15 +202,35 @@ impl Replica {
         self.conn
             .execute_batch("DELETE FROM temp.dirty_leads; DELETE FROM temp.dirty_tasks;")?;
         let mut facts = Facts::default();
-        let mut st = self.conn.prepare_cached(LEAD_FACTS)?;
-        facts.leads = st
-            .query_map([], lead_fact)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut st = self.conn.prepare_cached(TASK_FACTS)?;
-        facts.tasks = st
-            .query_map([], task_fact)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        facts.index();
+        // The tasks are read on a second connection meanwhile (the database is in WAL mode, and only this
+        // connection writes, so both read the same state).
+        let path = self.path().to_path_buf();
+        let (leads, tasks) = std::thread::scope(|s| {
+            let tasks = s.spawn(move || -> Result<Vec<TaskFact>> {
+                let c = rusqlite::Connection::open_with_flags(
+                    &path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                let mut st = c.prepare(TASK_FACTS)?;
+                let rows = st.query_map([], task_fact)?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            });
+            let leads = (|| -> Result<Vec<LeadFact>> {
+                let mut st = self.conn.prepare_cached(LEAD_FACTS)?;
+                let rows = st.query_map([], lead_fact)?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })();
+            let tasks = tasks.join().unwrap_or_else(|_| {
+                Err(ReplicaError::Doc(
+                    "tasks".into(),
+                    "reading the tasks stopped".into(),
+                ))
+            });
+            (leads, tasks)
+        });
+        facts.leads = leads?;
+        facts.tasks = tasks?;
         let facts = Arc::new(facts);
         *cached = Some((version, facts.clone()));
         Ok(facts)

@@ -141,8 +141,12 @@ fn lead_row(i18n: I18n, lead: LeadView, unassigned: Signal<String>) -> impl Into
     }
 }
 
-/// Every lead the list's filters match, page by page.
-async fn all_leads(mut q: LeadQuery) -> Result<Vec<LeadView>, AppError> {
+/// Every lead the list's filters match, page by page; `progress` follows (read so far, of how many).
+async fn all_leads(
+    mut q: LeadQuery,
+    progress: RwSignal<Option<(u64, u64)>>,
+) -> Result<Vec<LeadView>, AppError> {
+    // The replica answers at most 500 a page.
     const PAGE_MAX: u32 = 500;
     q.limit = PAGE_MAX;
     q.offset = 0;
@@ -151,6 +155,7 @@ async fn all_leads(mut q: LeadQuery) -> Result<Vec<LeadView>, AppError> {
         let page = api::list_leads(&q).await?;
         let n = page.leads.len() as u32;
         out.extend(page.leads);
+        progress.set(Some((out.len() as u64, page.total)));
         if n < PAGE_MAX || out.len() as u64 >= page.total {
             return Ok(out);
         }
@@ -248,6 +253,7 @@ pub fn Leads() -> impl IntoView {
     };
 
     let exporting = RwSignal::new(false);
+    let export_progress = RwSignal::new(None::<(u64, u64)>);
     let exported: crate::export::Saved = RwSignal::new(None);
     let query = move || LeadQuery {
         search: list.search.get().trim().to_string(),
@@ -378,16 +384,25 @@ pub fn Leads() -> impl IntoView {
                 <button type="button" class="secondary" id="export-leads" disabled=move || exporting.get()
                     on:click=move |_| {
                         exporting.set(true);
+                        exported.set(None);
                         let q = query();
                         spawn_local(async move {
-                            match all_leads(q).await {
-                                Ok(list) => crate::export::save(leads_table(i18n, &list), exported),
+                            match all_leads(q, export_progress).await {
+                                Ok(list) => {
+                                    let table = leads_table(i18n, &list);
+                                    exported.set(Some(api::export_xlsx(&table).await));
+                                }
                                 Err(e) => exported.set(Some(Err(e))),
                             }
+                            export_progress.set(None);
                             exporting.set(false);
                         });
                     }>
-                    {t!(i18n, imp.export)}
+                    {move || match export_progress.get() {
+                        // A long list is read in pages: how far it got, so a big export does not look stuck.
+                        Some((n, total)) => t_string!(i18n, imp.exporting, n = n, total = total).to_string(),
+                        None => t_string!(i18n, imp.export).to_string(),
+                    }}
                 </button>
             </div>
             {crate::export::note(i18n, exported, "export-leads-saved")}

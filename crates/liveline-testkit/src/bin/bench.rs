@@ -34,10 +34,12 @@ async fn main() -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let server = TestServer::start(&tmp.path().join("server")).await;
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    // The import first: the dashboards' 100,000 leads leave the server sweeping their tasks, which the import's
+    // figure should not pay for.
+    import(&server, tmp.path()).await?;
     if only != "import" {
         dashboards(&server, tmp.path()).await?;
     }
-    import(&server, tmp.path()).await?;
     if only == "device" || only == "import" {
         server.stop().await;
         return Ok(());
