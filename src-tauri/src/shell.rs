@@ -100,8 +100,28 @@ impl Shell {
             old.stop().await;
         }
         if signed_in {
-            *sync = Some(SyncClient::spawn(replica));
+            *sync = Some(SyncClient::spawn(replica.clone()));
+            drop(sync);
+            self.warm_dashboards(replica);
         }
+    }
+
+    /// For those who have dashboards (sales leads, managers, admins), reads the facts the dashboards count once,
+    /// in the background, so the first dashboard opened answers at once rather than after reading every lead.
+    fn warm_dashboards(&self, replica: Arc<Mutex<Replica>>) {
+        tauri::async_runtime::spawn_blocking(move || {
+            let r = replica.lock().unwrap_or_else(|p| p.into_inner());
+            let reads_team = r.session().ok().flatten().is_some_and(|s| {
+                s.role
+                    .split(',')
+                    .any(|c| matches!(c, "admin" | "manager" | "sales_lead"))
+            });
+            if reads_team {
+                if let Err(e) = r.facts() {
+                    tracing::warn!(error = %e, "dashboard facts not read ahead");
+                }
+            }
+        });
     }
 
     pub async fn stop_sync(&self) {

@@ -190,6 +190,7 @@ fn entry(account: &str) -> Result<keyring::Entry, VaultError> {
     keyring::Entry::new("liveline", account).map_err(|e| VaultError::Keychain(e.to_string()))
 }
 
+#[cfg(feature = "keychain")]
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

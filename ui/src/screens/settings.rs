@@ -58,7 +58,8 @@ pub fn Settings() -> impl IntoView {
     };
 
     // The user's teams: the device works in one at a time (new records go there).
-    let teams = RwSignal::new(Vec::<TeamView>::new());
+    // `None` until the list comes.
+    let teams = RwSignal::new(None::<Vec<TeamView>>);
     let chosen = RwSignal::new(String::new());
     let switched = RwSignal::new(None::<String>);
     spawn_local(async move {
@@ -66,7 +67,7 @@ pub fn Settings() -> impl IntoView {
             Ok(list) => {
                 let here = list.iter().find(|t| t.current).map(|t| t.id.clone());
                 chosen.set(here.unwrap_or_default());
-                teams.set(list);
+                teams.set(Some(list));
             }
             Err(e) => failure.set(Some(e)),
         }
@@ -83,7 +84,7 @@ pub fn Settings() -> impl IntoView {
                 Ok(session) => {
                     switched.set(Some(session.team_name.clone()));
                     teams.update(|list| {
-                        for t in list.iter_mut() {
+                        for t in list.iter_mut().flatten() {
                             t.current = t.id == session.team_id;
                         }
                     });
@@ -99,8 +100,15 @@ pub fn Settings() -> impl IntoView {
         });
     };
     let team_card = move || {
-        let list = teams.get();
-        if list.len() < 2 {
+        let Some(list) = teams.get() else {
+            return ().into_any();
+        };
+        if list.is_empty() {
+            // Offline, and never listed while online.
+            return view! { <p class="muted" id="team-unknown">{t!(i18n, settings.team_unknown)}</p> }
+                .into_any();
+        }
+        if list.len() == 1 {
             return view! { <p class="muted" id="team-single">{t!(i18n, settings.team_single)}</p> }
                 .into_any();
         }
