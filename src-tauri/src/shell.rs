@@ -111,12 +111,7 @@ impl Shell {
     fn warm_dashboards(&self, replica: Arc<Mutex<Replica>>) {
         tauri::async_runtime::spawn_blocking(move || {
             let r = replica.lock().unwrap_or_else(|p| p.into_inner());
-            let reads_team = r.session().ok().flatten().is_some_and(|s| {
-                s.role
-                    .split(',')
-                    .any(|c| matches!(c, "admin" | "manager" | "sales_lead"))
-            });
-            if reads_team {
+            if r.session().ok().flatten().is_some_and(|s| s.reads_team()) {
                 if let Err(e) = r.facts() {
                     tracing::warn!(error = %e, "dashboard facts not read ahead");
                 }

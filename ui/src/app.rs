@@ -304,13 +304,8 @@ fn Nav() -> impl IntoView {
     });
     // Dashboards are for those who read the team: sales leads, managers, admins.
     let reads_team = Memo::new(move |_| {
-        app.session.with(|s| {
-            s.as_ref().is_some_and(|s| {
-                s.role
-                    .split(',')
-                    .any(|r| matches!(r, "admin" | "manager" | "sales_lead"))
-            })
-        })
+        app.session
+            .with(|s| s.as_ref().is_some_and(|s| s.reads_team()))
     });
     let item = move |key: &'static str, target: Screen, label: AnyView, icon_path: &'static str| {
         let target = StoredValue::new(target);

@@ -389,6 +389,16 @@ pub struct SessionView {
     pub vault: String,
 }
 
+impl SessionView {
+    /// Whether the user reads the whole team here (sales lead, manager or admin): the task center's team table and
+    /// the dashboards are theirs.
+    pub fn reads_team(&self) -> bool {
+        self.role
+            .split(',')
+            .any(|r| matches!(r.trim(), "sales_lead" | "manager" | "admin"))
+    }
+}
+
 /// The connection state shown at all times.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -83,11 +83,6 @@ pub fn Settings() -> impl IntoView {
             match result {
                 Ok(session) => {
                     switched.set(Some(session.team_name.clone()));
-                    teams.update(|list| {
-                        for t in list.iter_mut().flatten() {
-                            t.current = t.id == session.team_id;
-                        }
-                    });
                     app.set_session(Some(session));
                     // The capture form offers the new team's session in progress; what was typed stays.
                     app.capture.field("live_session").set(String::new());
@@ -112,11 +107,12 @@ pub fn Settings() -> impl IntoView {
             return view! { <p class="muted" id="team-single">{t!(i18n, settings.team_single)}</p> }
                 .into_any();
         }
-        let current = list
-            .iter()
-            .find(|t| t.current)
-            .map(|t| t.id.clone())
-            .unwrap_or_default();
+        // The team the device works in is the session's: it follows a switch without another list.
+        let current = move || {
+            app.session
+                .with(|s| s.as_ref().map(|s| s.team_id.clone()))
+                .unwrap_or_default()
+        };
         let options = list
             .into_iter()
             .map(|t| {
@@ -142,7 +138,7 @@ pub fn Settings() -> impl IntoView {
                 type="button"
                 id="team-switch"
                 class="secondary"
-                disabled=move || busy.get() || chosen.get() == current
+                disabled=move || busy.get() || chosen.get() == current()
                 on:click=switch_team
             >
                 {t!(i18n, settings.team_switch)}

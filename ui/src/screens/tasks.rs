@@ -99,13 +99,9 @@ fn member_name(user_id: &str) -> String {
 
 /// Whether the signed-in user reads the whole team (sales lead, manager, admin).
 pub fn team_wide() -> bool {
-    AppState::get().session.with(|s| {
-        s.as_ref().is_some_and(|s| {
-            s.role
-                .split(',')
-                .any(|r| matches!(r.trim(), "sales_lead" | "manager" | "admin"))
-        })
-    })
+    AppState::get()
+        .session
+        .with(|s| s.as_ref().is_some_and(|s| s.reads_team()))
 }
 
 fn task_item(
