@@ -23,7 +23,7 @@ cargo fuzz build "${mode[@]}"
 # Runs of ten minutes or more add to the kept corpora (minimize them with `cargo fuzz cmin` before committing).
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
-for t in decode ingest replica_import; do
+for t in decode bounds ingest replica_import; do
   mkdir -p "corpus/$t" "$scratch/$t"
   echo "fuzz $t: ${secs}s"
   dirs=("corpus/$t")

@@ -32,8 +32,8 @@ fn last(doc: &mut AutoCommit) -> Vec<u8> {
     doc.commit();
     doc.get_last_local_change()
         .expect("a change was made")
-        .bytes()
-        .into_owned()
+        .raw_bytes()
+        .to_vec()
 }
 
 pub fn material() -> Material {

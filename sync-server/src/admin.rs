@@ -371,18 +371,21 @@ fn to_csv(rows: &[AuditEntryView]) -> Result<Vec<u8>, csv::Error> {
         "id", "time_utc", "record", "kind", "action", "fields", "changes", "user_id", "user",
         "device",
     ])?;
+    // Every field opens as text: a name or a field key a device sent that starts like a formula is not run.
+    use liveline_domain::cells::csv_text;
     for r in rows {
+        let fields = r.fields.join(" ");
         w.write_record([
-            r.id.to_string(),
-            rfc3339(r.at),
-            r.doc_id.clone(),
-            r.kind.clone(),
-            r.action.clone(),
-            r.fields.join(" "),
-            r.changes.to_string(),
-            r.user_id.clone(),
-            r.user_name.clone(),
-            r.device_id.clone(),
+            r.id.to_string().as_str(),
+            &rfc3339(r.at),
+            &csv_text(&r.doc_id),
+            &csv_text(&r.kind),
+            &csv_text(&r.action),
+            &csv_text(&fields),
+            &r.changes.to_string(),
+            &csv_text(&r.user_id),
+            &csv_text(&r.user_name),
+            &csv_text(&r.device_id),
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
@@ -402,6 +405,28 @@ mod tests {
     fn times_are_utc_rfc3339() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_795_000_000_123), "2026-11-18T11:06:40.123Z");
+    }
+
+    #[test]
+    fn a_name_or_field_that_starts_like_a_formula_opens_as_text() {
+        let row = AuditEntryView {
+            id: 1,
+            at: 0,
+            doc_id: "0192f1a2-7b3c-7d4e-8f60-1a2b3c4d5e6f".into(),
+            kind: "lead".into(),
+            user_id: "u-rep1".into(),
+            user_name: "=HYPERLINK(\"http://evil\",\"x\")".into(),
+            device_id: "d".into(),
+            action: "edited".into(),
+            fields: vec!["@cmd".into(), "notes".into()],
+            changes: 1,
+        };
+        let csv = String::from_utf8(to_csv(&[row]).unwrap()).unwrap();
+        let mut rd = csv::Reader::from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+        let rec = rd.records().next().unwrap().unwrap();
+        assert_eq!(&rec[8], "'=HYPERLINK(\"http://evil\",\"x\")");
+        assert_eq!(&rec[5], "'@cmd notes");
+        assert_eq!(&rec[7], "u-rep1");
     }
 }
 

@@ -511,6 +511,17 @@ impl<'a> Automations<'a> {
     }
 }
 
+/// A whole number at the top of a document (0 when there is none).
+fn int(doc: &AutoCommit, key: &str) -> i64 {
+    match automerge::ReadDoc::get(doc, automerge::ROOT, key) {
+        Ok(Some((automerge::Value::Scalar(s), _))) => s.as_i64().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// How far after the server's clock a device's decision may be dated (clocks drift a little).
+pub const DECISION_SKEW_MS: i64 = 5 * 60_000;
+
 /// The name under which the server records its own decisions (time limits) in a record's trail.
 pub const SERVER_USER: &str = "liveline";
 
@@ -550,11 +561,10 @@ impl Automations<'_> {
             Ok(Some((automerge::Value::Scalar(s), _))) => s.as_i64(),
             _ => None,
         };
-        let published = |kind: DocKind, name: &str| -> Result<Option<AutoCommit>> {
-            self.load(&definition_doc_id(kind, &team, name))
-        };
         let form: Option<FormDef> = self.form_def(&team, &form_id)?;
-        let flows: Vec<FlowDef> = match published(DocKind::FlowDef, &flow_id)? {
+        let flow_doc = self.load(&definition_doc_id(DocKind::FlowDef, &team, &flow_id))?;
+        let flow_doc = defs::published(DocKind::FlowDef, &team, &flow_id, |_| flow_doc);
+        let flows: Vec<FlowDef> = match flow_doc {
             Some(d) => defs::flow_versions(&d),
             None => builtin::flows()
                 .into_iter()
@@ -609,8 +619,15 @@ impl Automations<'_> {
         form: &liveline_forms::Form,
     ) -> Result<Values> {
         let mut parts = Vec::new();
+        let team = liveline_domain::doc::read_str(doc, "team").unwrap_or_default();
         for (_, part_id) in liveline_forms::record::parts_of(form, id) {
-            parts.extend(self.load(&part_id)?);
+            let part = self.load(&part_id)?;
+            parts.extend(liveline_forms::ids::verified(
+                &part_id,
+                part,
+                DocKind::RecordPart,
+                &team,
+            ));
         }
         Ok(liveline_forms::record::values_with_parts(form, doc, &parts))
     }
@@ -631,7 +648,10 @@ impl Automations<'_> {
         let people = liveline_domain::policy::record_people(&meta).join(",");
         let mut out = Vec::new();
         for (_, part_id) in liveline_forms::record::parts_of(&form, id) {
-            let Some(mut part) = self.load(&part_id)? else {
+            let part = self.load(&part_id)?;
+            let Some(mut part) =
+                liveline_forms::ids::verified(&part_id, part, DocKind::RecordPart, &meta.team)
+            else {
                 continue;
             };
             if let Some(c) = self.set_people(&part_id, &mut part, &people) {
@@ -664,6 +684,132 @@ impl Automations<'_> {
         Ok(put_people(doc, &people))
     }
 
+    /// The server's judgement of the decisions a push adds to a record (`accepted`: the hashes of the changes
+    /// ingestion accepted): each is worked out again by the flow on what its author saw (the record at the change's
+    /// dependencies, with its hidden parts as this write has them, `pushed` first: parts sent in the same push) and
+    /// must be what the flow gives there, route and all; none is dated after the server's clock and a small skew.
+    /// `form` and `flow` stay what the record was created with, and `flow_version` changes only with a submit.
+    pub fn judge_decisions(
+        &mut self,
+        id: &str,
+        doc: &mut AutoCommit,
+        accepted: &[[u8; 32]],
+        pushed: &HashMap<String, AutoCommit>,
+    ) -> Result<std::result::Result<(), (String, liveline_types::AppError)>> {
+        use automerge::ChangeHash;
+        use liveline_forms::{record, People};
+        use liveline_types::{codes, forms::Act, AppError};
+        let text = liveline_domain::doc::read_str;
+        let version =
+            |d: &AutoCommit| match automerge::ReadDoc::get(d, automerge::ROOT, "flow_version") {
+                Ok(Some((automerge::Value::Scalar(s), _))) => s.as_i64(),
+                _ => None,
+            };
+        let refuse = |path: &str, e: AppError| Ok(Err((path.to_string(), e)));
+        for h in accepted {
+            let Some(deps) = doc.get_change_meta_by_hash(&ChangeHash(*h)).map(|m| m.deps) else {
+                continue;
+            };
+            let seen = if deps.is_empty() {
+                Ok(AutoCommit::new())
+            } else {
+                doc.fork_at(&deps)
+            };
+            // Both are heads of this document, so forking cannot fail; a change it would fail on is not stored.
+            let (Ok(seen), Ok(after)) = (seen, doc.fork_at(&[ChangeHash(*h)])) else {
+                return refuse("", AppError::new(codes::BAD_CHANGE));
+            };
+            for key in ["form", "flow"] {
+                let was = text(&seen, key).unwrap_or_default();
+                if !was.is_empty() && text(&after, key).unwrap_or_default() != was {
+                    return refuse(key, AppError::new(codes::SERVER_FIELD));
+                }
+            }
+            let known = record::decisions(&seen);
+            let new: Vec<_> = record::decisions(&after)
+                .into_iter()
+                .filter(|d| !known.iter().any(|k| k.id == d.id))
+                .collect();
+            let submits = new.iter().any(|d| d.act == Act::Submit);
+            if version(&after) != version(&seen) && !submits {
+                return refuse("flow_version", AppError::new(codes::SERVER_FIELD));
+            }
+            if new.is_empty() {
+                continue;
+            }
+            let Some(rf) = self.record_flow(&after)? else {
+                return refuse("decisions", AppError::new(codes::FLOW_NOT_PENDING));
+            };
+            if submits {
+                // A submit runs the flow's newest version (a record returned and submitted again keeps its own).
+                let newest =
+                    self.newest_flow_version(&rf.team, &text(&after, "flow").unwrap_or_default())?;
+                let v = version(&after);
+                if v != version(&seen) && v != newest {
+                    return refuse("flow_version", AppError::new(codes::SERVER_FIELD));
+                }
+            }
+            let values = self.values_seen(id, &seen, &rf.form, pushed)?;
+            let people = People { roles: &rf.roles };
+            let mut log = known;
+            for d in new {
+                let state = rf.flow.replay(&log, &people, &values);
+                if let Err(e) = rf.flow.check_decision(
+                    &rf.form,
+                    &state,
+                    &values,
+                    &d,
+                    self.now + DECISION_SKEW_MS,
+                ) {
+                    return refuse("decisions", e);
+                }
+                log.push(d);
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// The newest version of the team's flow `flow_id` (published, else built-in).
+    fn newest_flow_version(&self, team: &str, flow_id: &str) -> Result<Option<i64>> {
+        use liveline_domain::doc::definition_doc_id;
+        use liveline_forms::{builtin, defs};
+        let found = self.load(&definition_doc_id(DocKind::FlowDef, team, flow_id))?;
+        let versions = match defs::published(DocKind::FlowDef, team, flow_id, |_| found) {
+            Some(d) => defs::flow_versions(&d),
+            None => builtin::flows()
+                .into_iter()
+                .filter(|f| f.id == flow_id)
+                .collect(),
+        };
+        Ok(versions.last().map(|f| i64::from(f.version)))
+    }
+
+    /// A record's values as a device saw them (`doc`), with its hidden parts as this write has them, `pushed`
+    /// (parts in the same push, as judged) before the stored ones.
+    fn values_seen(
+        &self,
+        id: &str,
+        doc: &AutoCommit,
+        form: &liveline_forms::Form,
+        pushed: &HashMap<String, AutoCommit>,
+    ) -> Result<Values> {
+        let team = liveline_domain::doc::read_str(doc, "team").unwrap_or_default();
+        let mut parts = Vec::new();
+        for (_, part_id) in liveline_forms::record::parts_of(form, id) {
+            let part = match pushed.get(&part_id) {
+                Some(p) => Some(p.clone()),
+                None => self.load(&part_id)?,
+            };
+            parts.extend(liveline_forms::ids::verified(
+                &part_id,
+                part,
+                DocKind::RecordPart,
+                &team,
+            ));
+        }
+        Ok(liveline_forms::record::values_with_parts(form, doc, &parts))
+    }
+
     /// The team's form `form_id` as published (else the built-in one of that id).
     fn form_def(
         &self,
@@ -672,8 +818,9 @@ impl Automations<'_> {
     ) -> Result<Option<liveline_types::forms::FormDef>> {
         use liveline_domain::doc::definition_doc_id;
         use liveline_forms::{builtin, defs};
+        let found = self.load(&definition_doc_id(DocKind::FormDef, team, form_id))?;
         Ok(
-            match self.load(&definition_doc_id(DocKind::FormDef, team, form_id))? {
+            match defs::published(DocKind::FormDef, team, form_id, |_| found) {
                 Some(d) => defs::read(&d),
                 None => builtin::forms().into_iter().find(|f| f.id == form_id),
             },
@@ -707,7 +854,8 @@ impl Automations<'_> {
         };
         let people = People { roles: &rf.roles };
         let values = self.all_values(id, doc, &rf.form)?;
-        let state = rf.flow.replay(&record::decisions(doc), &people, &values);
+        let mut state = rf.flow.replay(&record::decisions(doc), &people, &values);
+        let (mark, since) = self.clamp_waiting(doc, &mut state);
         let waiting = match (&state.status, &state.waiting) {
             (Status::Running, Some(w)) => w.approvers.clone(),
             _ => Vec::new(),
@@ -794,11 +942,14 @@ impl Automations<'_> {
             Ok(Some((automerge::Value::Scalar(s), _))) => s.as_i64().unwrap_or(0),
             _ => 0,
         };
+        let since_before = int(doc, "waiting_since");
         let (waiting, involved, done) = (waiting.join(","), involved.join(","), done.join(","));
         if text("waiting_for") == waiting
             && text("involved") == involved
             && text("effects_done") == done
             && due_before == due
+            && text("waiting_at") == mark
+            && since_before == since
             && set == values
         {
             return Ok(out);
@@ -809,6 +960,8 @@ impl Automations<'_> {
             doc.put(ROOT, "involved", involved)?;
             doc.put(ROOT, "effects_done", done)?;
             doc.put(ROOT, "due_at", due)?;
+            doc.put(ROOT, "waiting_at", mark.as_str())?;
+            doc.put(ROOT, "waiting_since", since)?;
             Ok::<_, automerge::AutomergeError>(())
         })();
         // A field the flow sets is written into the record; a hidden one is not (the record would give it away).
@@ -832,6 +985,32 @@ impl Automations<'_> {
         Ok(out)
     }
 
+    /// A waiting step's time limit runs from when the server first saw the step waiting, never from a time a
+    /// device wrote: a decision dated in the past would otherwise make the next step overdue at once (and
+    /// auto-approve it). Moves the waiting step's entry and due time no earlier than that moment; returns the
+    /// step's mark (`step:node`, empty when nothing waits) and the moment, which the server keeps in the record.
+    fn clamp_waiting(&self, doc: &AutoCommit, state: &mut liveline_forms::State) -> (String, i64) {
+        let step = state.step;
+        let Some(w) = state.waiting.as_mut() else {
+            return (String::new(), 0);
+        };
+        let mark = format!("{step}:{}", w.node);
+        let since = if liveline_domain::doc::read_str(doc, "waiting_at").as_deref()
+            == Some(mark.as_str())
+        {
+            int(doc, "waiting_since")
+        } else {
+            self.now
+        };
+        if since > w.entered_ms {
+            if let Some(due) = w.due_ms.as_mut() {
+                *due = due.saturating_add(since - w.entered_ms);
+            }
+            w.entered_ms = since;
+        }
+        (mark, since)
+    }
+
     /// A record whose waiting step's time limit passed: the server records what the flow says (a reminder, an
     /// escalation to the submitter's team lead, an approval), then places the record again. Returns what it wrote.
     pub fn sweep_record(&mut self, id: &str) -> Result<Vec<DocCommit>> {
@@ -844,7 +1023,8 @@ impl Automations<'_> {
         };
         let values = self.all_values(id, &doc, &rf.form)?;
         let people = People { roles: &rf.roles };
-        let state = rf.flow.replay(&record::decisions(&doc), &people, &values);
+        let mut state = rf.flow.replay(&record::decisions(&doc), &people, &values);
+        self.clamp_waiting(&doc, &mut state);
         let mut changes = Vec::new();
         if let Some(act) = rf.flow.overdue(&state, &people, self.now) {
             let decision_id = uuid::Uuid::now_v7().to_string();

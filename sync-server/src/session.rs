@@ -173,8 +173,9 @@ impl Session {
                 *total = store.bucket_size(&bucket)?;
             }
             if *upto > 0 {
-                let page = store.snapshot_page(&bucket, after, PAGE)?;
-                let last = page.len() < PAGE;
+                let mut page = store.snapshot_page(&bucket, after, PAGE)?;
+                let cut = liveline_sync::cut_page(&mut page, |(id, bytes)| id.len() + bytes.len());
+                let last = page.len() < PAGE && !cut;
                 *after = page.last().map(|d| d.0.clone()).unwrap_or_default();
                 let msg = ServerMsg::Snapshot {
                     bucket: bucket.clone(),
@@ -193,14 +194,15 @@ impl Session {
             pager.snapshot = None;
         }
         let cursor = self.cursors.get(&bucket).copied().unwrap_or(0);
-        let entries = if pager.drained {
+        let mut entries = if pager.drained {
             Vec::new()
         } else {
             store.read_log(&bucket, cursor, PAGE)?
         };
+        let cut = liveline_sync::cut_page(&mut entries, liveline_sync::Entry::size);
         if let Some(last) = entries.last() {
             let upto = last.seq;
-            pager.drained = entries.len() < PAGE;
+            pager.drained = entries.len() < PAGE && !cut;
             self.cursors.insert(bucket.clone(), upto);
             return Ok(Some(ServerMsg::Changes {
                 bucket,
@@ -274,6 +276,14 @@ impl Judged {
         let heads = before.as_mut().map(|b| b.get_heads());
         let values_before = before.as_ref().map(liveline_forms::record::read_values);
         let mut out = ingest(before, changes, principal, actors);
+        // A document lives at the id its kind allows: nobody takes a team's form, flow, rules or part id first.
+        if let Some(Err((path, error))) = out
+            .doc
+            .as_ref()
+            .map(|d| liveline_forms::ids::check(doc_id, d))
+        {
+            refuse_accepted(&mut out, path, error);
+        }
         check_record_writes(doc_id, values_before, &mut out, principal, load);
         Judged { heads, out }
     }
@@ -289,7 +299,7 @@ fn check_record_writes(
     principal: &Principal,
     load: &dyn Fn(&str) -> Option<AutoCommit>,
 ) {
-    use liveline_domain::doc::{definition_doc_id, read_str};
+    use liveline_domain::doc::read_str;
     use liveline_forms::{builtin, defs, Form};
     let Some(doc) = out.doc.as_ref() else { return };
     let Some(meta) = out.meta_after.as_ref() else {
@@ -303,7 +313,7 @@ fn check_record_writes(
         return;
     };
     let form_id = form_id.unwrap_or_default();
-    let def = load(&definition_doc_id(DocKind::FormDef, &team, &form_id))
+    let def = defs::published(DocKind::FormDef, &team, &form_id, load)
         .and_then(|d| defs::read(&d))
         .or_else(|| builtin::forms().into_iter().find(|f| f.id == form_id));
     let after = liveline_forms::record::read_values(doc);
@@ -339,13 +349,21 @@ fn check_record_writes(
         _ => Ok(()),
     };
     if let Err((path, error)) = verdict {
-        let hashes: Vec<_> = out.accepted.drain(..).map(|a| a.0).collect();
-        out.refused.push((hashes, path, error));
-        out.doc = None;
-        out.saved = None;
-        out.meta_after = out.meta_before.clone();
-        out.changed_fields.clear();
+        refuse_accepted(out, path, error);
     }
+}
+
+/// Refuses every change ingestion accepted, naming the field and reason; the document stays as it was.
+fn refuse_accepted(out: &mut IngestOutcome, path: String, error: AppError) {
+    if out.accepted.is_empty() {
+        return;
+    }
+    let hashes: Vec<_> = out.accepted.drain(..).map(|a| a.0).collect();
+    out.refused.push((hashes, path, error));
+    out.doc = None;
+    out.saved = None;
+    out.meta_after = out.meta_before.clone();
+    out.changed_fields.clear();
 }
 
 /// A record's hidden part must stay with its record: the record exists in the same team with the same form, the
@@ -412,7 +430,7 @@ impl Pusher {
         let judged: Vec<(DocChanges, Option<Judged>)> = docs
             .into_iter()
             .map(|d| {
-                let early = if uuid_bytes::parse(&d.doc).is_some() {
+                let early = if liveline_forms::ids::canonical(&d.doc).is_some() {
                     store.latest_doc(&d.doc).ok().map(|before| {
                         Judged::of(&d.doc, before, &d.changes, principal, actors, &|id| {
                             store.latest_doc(id).ok().flatten()
@@ -424,19 +442,29 @@ impl Pusher {
                 (d, early)
             })
             .collect();
+        // Parts sent in this push, as judged on the committed state: a decision on their record in the same push
+        // was taken on these values (the category lead fills the cost, then approves).
+        let pushed_parts: std::collections::HashMap<String, AutoCommit> = judged
+            .iter()
+            .filter_map(|(d, j)| {
+                let j = j.as_ref()?;
+                j.is_part()
+                    .then(|| j.out.doc.clone().map(|doc| (d.doc.clone(), doc)))
+                    .flatten()
+            })
+            .collect();
         let ((replies, events), touched) = store.write(
             |reader| {
                 let mut commits = Vec::new();
                 let mut replies = Vec::new();
                 let mut auto = Automations::new(reader, now);
                 for (d, early) in judged {
-                    if uuid_bytes::parse(&d.doc).is_none() {
-                        let error = AppError::new(codes::BAD_MESSAGE)
-                            .with("doc", d.doc.chars().take(64).collect::<String>());
+                    if liveline_forms::ids::canonical(&d.doc).is_none() {
+                        let (path, error) = liveline_forms::ids::bad_id(&d.doc);
                         replies.push(ServerMsg::Refused {
-                            doc: d.doc,
+                            doc: d.doc.chars().take(64).collect(),
                             hashes: Vec::new(),
-                            path: String::new(),
+                            path,
                             error,
                         });
                         continue;
@@ -453,7 +481,23 @@ impl Pusher {
                             })
                         }
                     };
-                    let (created, out) = (j.heads.is_none(), j.out);
+                    let (created, mut out) = (j.heads.is_none(), j.out);
+                    // Every decision a record gains is worked out again by its flow, here where the write's view
+                    // of the record's parts and the team is seen.
+                    let record = out.meta_after.as_ref().map(|m| m.kind) == Some(DocKind::Record);
+                    let flow_fields = ["decisions", "form", "flow", "flow_version"];
+                    let touches_flow = out.changed_fields.iter().any(|f| flow_fields.contains(&f.as_str()));
+                    if let (true, true, Some(doc)) = (record, touches_flow, out.doc.as_mut()) {
+                        let hashes: Vec<_> = out.accepted.iter().map(|a| a.0).collect();
+                        match auto.judge_decisions(&d.doc, doc, &hashes, &pushed_parts) {
+                            Ok(Ok(())) => {}
+                            Ok(Err((path, error))) => refuse_accepted(&mut out, path, error),
+                            Err(e) => {
+                                tracing::error!(doc = %d.doc, error = %e, "judging a record's decisions failed");
+                                refuse_accepted(&mut out, String::new(), e.to_app_error());
+                            }
+                        }
+                    }
                     // The automations need only who owned a lead before (`None`: it is new).
                     let owner_before = out
                         .meta_before

@@ -4,6 +4,7 @@
 //! sync server can all compile it.
 
 pub mod assign;
+pub mod cells;
 pub mod dashboard;
 pub mod doc;
 pub mod lead;

@@ -384,7 +384,14 @@ pub fn server_fields(kind: DocKind, created_by: &str) -> &'static [&'static str]
         ],
         // A person's to-do stays a to-do.
         DocKind::Task => &["task_type"],
-        DocKind::Record => &["waiting_for", "involved", "due_at", "effects_done"],
+        DocKind::Record => &[
+            "waiting_for",
+            "involved",
+            "due_at",
+            "effects_done",
+            "waiting_at",
+            "waiting_since",
+        ],
         _ => &[],
     }
 }

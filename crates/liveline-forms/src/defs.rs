@@ -45,6 +45,19 @@ pub fn write<T: Serialize>(
     Ok(())
 }
 
+/// The team's published definition document of `kind` named `name`, read through `load` (by id), if the document
+/// at its id is that definition: anything else found there (a task a rep created first, another team's copy) is
+/// treated as absent, so the built-in definition applies.
+pub fn published(
+    kind: DocKind,
+    team: &str,
+    name: &str,
+    load: impl FnOnce(&str) -> Option<AutoCommit>,
+) -> Option<AutoCommit> {
+    let id = liveline_domain::doc::definition_doc_id(kind, team, name);
+    crate::ids::verified(&id, load(&id), kind, team)
+}
+
 /// The definition a document holds now.
 pub fn read<T: DeserializeOwned>(doc: &AutoCommit) -> Option<T> {
     serde_json::from_str(&read_str(doc, "definition")?).ok()

@@ -753,8 +753,9 @@ impl Flow {
     }
 
     /// Checks a new decision by `actor` against the current state and the record, and fills in its route.
-    /// The device calls this before appending. The server checks only that a record's log grows and that each new
-    /// decision is its author's: one the merged state no longer allows is kept and counts as superseded in the replay.
+    /// The device calls this before appending; the server calls it again on what the author saw
+    /// ([`Flow::check_decision`]). One the merged state no longer allows is kept and counts as superseded in the
+    /// replay.
     #[allow(clippy::too_many_arguments)]
     pub fn decide(
         &self,
@@ -795,11 +796,13 @@ impl Flow {
                 d.route = self.route(form, None, values)?;
                 false
             }
+            // Every approval carries the route its node takes once complete, not only the one its author saw
+            // complete it: in a countersign node, approvals made apart (offline) merge, and whichever completes the
+            // node in the replay must know where the flow goes next (an empty route would end the flow there).
             Act::Approve => {
-                if let Some(NodeKind::Approve { sign, .. }) = self.node(&node).map(|n| &n.kind) {
+                if let Some(NodeKind::Approve { .. }) = self.node(&node).map(|n| &n.kind) {
                     self.check_requires(&node, values)?;
-                    let w = st.waiting.as_ref().expect("has node");
-                    *sign == Sign::Any || w.approvers.len() == 1
+                    true
                 } else {
                     false
                 }
@@ -817,6 +820,38 @@ impl Flow {
         self.judge(st, &d)
             .map_err(|code| AppError::new(code).with("node", node))?;
         Ok(d)
+    }
+
+    /// The server's judgement of a decision a person added: it must be exactly what [`Flow::decide`] gives on the
+    /// state `seen` and the values its author's device had when deciding (so a submit with no route, an approval
+    /// that skips a step, one before a required field is filled, one by someone the step does not wait for, are
+    /// refused), dated no later than the server's clock allows (`latest_ms`).
+    pub fn check_decision(
+        &self,
+        form: &Form,
+        seen: &State,
+        values: &Values,
+        d: &Decision,
+        latest_ms: i64,
+    ) -> Result<(), AppError> {
+        if d.at_ms > latest_ms {
+            return Err(AppError::new(codes::FLOW_TIME));
+        }
+        let expected = self.decide(
+            form,
+            seen,
+            values,
+            &d.actor,
+            d.act.clone(),
+            (&d.id, &d.device, d.at_ms),
+            &d.comment,
+        )?;
+        if (expected.step, &expected.node, &expected.route) != (d.step, &d.node, &d.route) {
+            return Err(AppError::new(codes::FLOW_ROUTE_MISMATCH)
+                .with("node", expected.node)
+                .with("route", expected.route.join(" → ")));
+        }
+        Ok(())
     }
 
     /// Refuses to pass `node` while a field it requires is empty, naming the fields.

@@ -6,6 +6,7 @@ pub mod defs;
 pub mod flow;
 pub mod form;
 pub mod formula;
+pub mod ids;
 pub mod record;
 
 pub use flow::{Flow, People, State, Status};

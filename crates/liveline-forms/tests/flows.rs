@@ -572,3 +572,94 @@ fn a_passed_time_limit_approves_a_step_but_never_one_missing_its_required_fields
     r.act("system", Act::AutoApprove).unwrap();
     assert_eq!(r.state().status, Status::Approved);
 }
+
+/// A countersign node that leads on to the warehouse: two approvals made apart (both devices saw the other's
+/// approval missing) merge into the node complete, and the flow goes on, instead of ending approved there.
+#[test]
+fn countersign_approvals_made_apart_move_the_flow_on() {
+    let form = Form::compile(&builtin::order_form()).unwrap();
+    let mut def = countersign_flow();
+    def.nodes[0].next = vec![Edge {
+        when: None,
+        to: "wh".into(),
+    }];
+    def.nodes.push(FlowNode {
+        id: "wh".into(),
+        label: Text::default(),
+        kind: NodeKind::Approve {
+            approvers: vec![Approver::Role("warehouse".into())],
+            sign: Sign::Any,
+            requires: vec!["tracking_no".into()],
+        },
+        next: vec![],
+        limit_minutes: None,
+        on_timeout: OnTimeout::Nothing,
+    });
+    let flow = Flow::compile(&def, &form).unwrap();
+    let mut r = Run::with(form, flow, Values::new());
+    r.act("rep", Act::Submit).unwrap();
+    let a = r.prepare("fin1", Act::Approve).unwrap();
+    let b = r.prepare("fin2", Act::Approve).unwrap();
+    assert_eq!(
+        (a.route.clone(), b.route.clone()),
+        (vec!["wh".into()], vec!["wh".into()])
+    );
+    r.log.extend([b, a]);
+    assert_eq!(r.state().status, Status::Running);
+    assert_eq!(r.waiting(), at("wh", &["wh"]));
+}
+
+/// The server's second look at a decision: what `decide` gives on what its author saw, or a refusal.
+#[test]
+fn the_server_refuses_a_decision_that_is_not_what_the_flow_gives() {
+    let mut r = Run::order("100");
+    let seen = r.state();
+    let honest = r.prepare("rep", Act::Submit).unwrap();
+    let latest = honest.at_ms + 1;
+    let check = |r: &Run, d: &Decision| {
+        r.flow
+            .check_decision(&r.form, &seen, &r.values, d, latest)
+            .map_err(|e| e.code)
+    };
+    assert_eq!(check(&r, &honest), Ok(()));
+    for route in [
+        vec![],
+        vec!["warehouse".to_string()],
+        vec!["finance".to_string()],
+    ] {
+        let forged = Decision {
+            route,
+            ..honest.clone()
+        };
+        assert_eq!(check(&r, &forged), Err(codes::FLOW_ROUTE_MISMATCH.into()));
+    }
+    let tomorrow = Decision {
+        at_ms: honest.at_ms + 2,
+        ..honest.clone()
+    };
+    assert_eq!(check(&r, &tomorrow), Err(codes::FLOW_TIME.into()));
+    // An approval by someone the step does not wait for, or before its required field is filled.
+    r.log.push(honest);
+    let seen = r.state();
+    let mut by_rep2 = r.prepare("rep", Act::Approve).unwrap();
+    by_rep2.actor = "rep2".into();
+    assert_eq!(
+        r.flow
+            .check_decision(&r.form, &seen, &r.values, &by_rep2, i64::MAX)
+            .map_err(|e| e.code),
+        Err(codes::FLOW_NOT_APPROVER.into())
+    );
+    r.act("rep", Act::Approve).unwrap();
+    r.act("fin1", Act::Approve).unwrap();
+    let seen = r.state();
+    let mut shipped = r.prepare("fin1", Act::Comment).unwrap();
+    shipped.actor = "wh".into();
+    shipped.act = Act::Approve;
+    shipped.route = vec!["notify".into()];
+    assert_eq!(
+        r.flow
+            .check_decision(&r.form, &seen, &r.values, &shipped, i64::MAX)
+            .map_err(|e| e.code),
+        Err(codes::FLOW_REQUIRES.into())
+    );
+}

@@ -37,7 +37,7 @@ impl Replica {
             .optional()?;
         let Some(bytes) = bytes else { return Ok(None) };
         let doc = AutoCommit::load(&bytes).map_err(|e| ReplicaError::Doc(id, e.to_string()))?;
-        Ok(defs::read(&doc))
+        Ok(defs::published(kind, &team, name, |_| Some(doc)).and_then(|d| defs::read(&d)))
     }
 
     /// The form `id` as the team uses it now: the published version, else the built-in one.
@@ -168,7 +168,8 @@ impl Replica {
             .conn
             .query_row("SELECT bytes FROM docs WHERE id = ?1", [&id], |r| r.get(0))
             .optional()?;
-        let versions = match bytes.and_then(|b| AutoCommit::load(&b).ok()) {
+        let found = bytes.and_then(|b| AutoCommit::load(&b).ok());
+        let versions = match defs::published(DocKind::FlowDef, &team, &flow_id, |_| found) {
             Some(d) => defs::flow_versions(&d),
             None => builtin::flows()
                 .into_iter()
@@ -215,6 +216,15 @@ impl Replica {
         let mut parts = BTreeMap::new();
         for (readers, part_id) in liveline_forms::record::parts_of(&form, &id) {
             if let Some(part) = load_doc(&tx, &part_id)? {
+                // Something else at the part's id (a document someone created there first) is never written
+                // into: the hidden values would reach whoever holds it.
+                if !liveline_forms::ids::holds(&part_id, &part, DocKind::RecordPart, &creds.team_id)
+                {
+                    return Ok(Err(vec![FieldError {
+                        field: String::new(),
+                        error: AppError::new(codes::DOC_RESERVED_ID),
+                    }]));
+                }
                 parts.insert(readers, (part_id, part));
             }
         }
@@ -341,11 +351,16 @@ impl Replica {
     fn published_flow_for(&self, form_id: &str) -> Result<Option<String>> {
         let mut st = self
             .conn
-            .prepare("SELECT bytes FROM docs WHERE kind = 'flow_def'")?;
-        let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
-        for bytes in rows {
-            if let Some(def) = AutoCommit::load(&bytes?)
+            .prepare("SELECT id, bytes FROM docs WHERE kind = 'flow_def'")?;
+        let team = self.actor()?.1.team_id;
+        let rows = st.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        for row in rows {
+            let (id, bytes) = row?;
+            if let Some(def) = AutoCommit::load(&bytes)
                 .ok()
+                .filter(|d| liveline_forms::ids::holds(&id, d, DocKind::FlowDef, &team))
                 .and_then(|d| defs::read::<FlowDef>(&d))
             {
                 if def.form == form_id {
@@ -359,8 +374,15 @@ impl Replica {
     /// A record's values with those of its hidden parts this device holds (none where its user may not read them).
     fn values_of(&self, id: &str, doc: &AutoCommit, form: &Form) -> Result<liveline_forms::Values> {
         let mut parts = Vec::new();
+        let team = read_str(doc, "team").unwrap_or_default();
         for (_, part_id) in liveline_forms::record::parts_of(form, id) {
-            parts.extend(load_doc(&self.conn, &part_id)?);
+            let part = load_doc(&self.conn, &part_id)?;
+            parts.extend(liveline_forms::ids::verified(
+                &part_id,
+                part,
+                DocKind::RecordPart,
+                &team,
+            ));
         }
         Ok(liveline_forms::record::values_with_parts(form, doc, &parts))
     }

@@ -668,7 +668,8 @@ impl Replica {
             Ok(PendingChange {
                 doc: r.get(0)?,
                 hash,
-                bytes: r.get(2)?,
+                // A change queued deflated by an earlier version goes out as automerge encodes it.
+                bytes: liveline_sync::bounds::uncompressed(r.get(2)?),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -904,10 +905,11 @@ pub(crate) fn commit_change(
     doc: &mut AutoCommit,
 ) -> Result<()> {
     if doc.commit().is_some() {
-        let mut change = doc.get_last_local_change().expect("just committed");
+        // Queued as automerge encodes it, never deflated: the server refuses compressed chunks unparsed.
+        let change = doc.get_last_local_change().expect("just committed");
         tx.execute(
             "INSERT INTO pending (doc_id, hash, bytes) VALUES (?1, ?2, ?3)",
-            params![id, &hash_of(&change.hash())[..], change.bytes().as_ref()],
+            params![id, &hash_of(&change.hash())[..], change.raw_bytes()],
         )?;
         store_doc(tx, id, kind, doc)?;
     }

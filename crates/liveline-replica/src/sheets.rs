@@ -1001,11 +1001,17 @@ pub fn write_xlsx(t: &ExportTable) -> Result<Vec<u8>> {
     let sheet = book.add_worksheet();
     sheet.set_name(sheet_name(&t.title)).map_err(fail)?;
     let bold = Format::new().set_bold();
+    let as_text = Format::new().set_quote_prefix();
     let pct = Format::new().set_num_format("0.0%");
     let when = Format::new().set_num_format("yyyy-mm-dd hh:mm");
     for (c, h) in t.headers.iter().enumerate() {
+        let head = if liveline_domain::cells::looks_like_formula(h) {
+            bold.clone().set_quote_prefix()
+        } else {
+            bold.clone()
+        };
         sheet
-            .write_string_with_format(0, c as u16, h, &bold)
+            .write_string_with_format(0, c as u16, h, &head)
             .map_err(fail)?;
     }
     for (r, row) in t.rows.iter().enumerate() {
@@ -1013,6 +1019,12 @@ pub fn write_xlsx(t: &ExportTable) -> Result<Vec<u8>> {
         for (c, cell) in row.iter().enumerate() {
             let c = c as u16;
             match cell {
+                // Text a spreadsheet would run as a formula stays text (quote-prefixed, as Excel marks it).
+                Cell::Text(s) if liveline_domain::cells::looks_like_formula(s) => {
+                    sheet
+                        .write_string_with_format(r, c, s, &as_text)
+                        .map_err(fail)?;
+                }
                 Cell::Text(s) => {
                     sheet.write_string(r, c, s).map_err(fail)?;
                 }
@@ -1053,7 +1065,12 @@ pub fn write_xlsx(t: &ExportTable) -> Result<Vec<u8>> {
                     }
                     Err(_) => {
                         sheet
-                            .write_string(r, c, format!("{amount} {currency}"))
+                            .write_string_with_format(
+                                r,
+                                c,
+                                format!("{amount} {currency}"),
+                                &as_text,
+                            )
                             .map_err(fail)?;
                     }
                 },

@@ -430,6 +430,10 @@ impl Replica {
         };
         let doc =
             AutoCommit::load(&bytes).map_err(|e| ReplicaError::Doc(id.clone(), e.to_string()))?;
+        // Only the team's own rules count, never a document of another kind or team at that id.
+        if !liveline_forms::ids::holds(&id, &doc, DocKind::AssignmentRules, &team) {
+            return Ok(None);
+        }
         let rules = AssignmentRules::load(&doc)
             .map_err(|e| ReplicaError::Doc(id.clone(), e.to_string()))?;
         Ok(Some((id, rules)))

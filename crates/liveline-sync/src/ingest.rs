@@ -163,6 +163,13 @@ pub fn ingest(
     // Decode and bind to the device; anything else is refused as a whole, since we cannot tell what it depends on.
     let mut decoded: Vec<(Change, ExpandedChange)> = Vec::with_capacity(changes.len());
     for bytes in changes {
+        // Bounded before automerge sees it: no inflating, no expanding a run of 2^40 operations.
+        if let Err(r) = crate::bounds::check(bytes, &crate::bounds::LIMITS) {
+            let named = crate::bounds::unparsed_hash(bytes).into_iter().collect();
+            out.refused
+                .push((named, String::new(), AppError::new(r.code())));
+            continue;
+        }
         let change = Change::from_bytes(bytes.clone()).map(|c| {
             let expanded = canonical(&c);
             (c, expanded)
@@ -337,7 +344,18 @@ pub fn ingest(
         }
         .map(|bytes| (doc.get_heads(), bytes));
     }
-    if !out.accepted.is_empty() && out.saved.is_none() {
+    if out
+        .saved
+        .as_ref()
+        .is_some_and(|(_, bytes)| bytes.len() > crate::bounds::MAX_DOC_BYTES)
+    {
+        // A document no device could receive in one frame is not grown further.
+        let hashes = out.accepted.drain(..).map(|a| a.0).collect();
+        out.refused
+            .push((hashes, String::new(), AppError::new(codes::DOC_TOO_LARGE)));
+        out.meta_after = out.meta_before.clone();
+        out.saved = None;
+    } else if !out.accepted.is_empty() && out.saved.is_none() {
         // Found by fuzzing: changes that decode, re-encode the same and apply, yet leave a document automerge 0.12
         // cannot load (it fails an assertion). Stored, it would break the record for everyone; refuse them all.
         let hashes = out.accepted.drain(..).map(|a| a.0).collect();
@@ -418,7 +436,7 @@ mod tests {
     fn change(doc: &mut AutoCommit, l: &Lead) -> Vec<u8> {
         l.save_into(doc).unwrap();
         doc.commit();
-        doc.get_last_local_change().unwrap().bytes().into_owned()
+        doc.get_last_local_change().unwrap().raw_bytes().to_vec()
     }
 
     #[test]
@@ -496,7 +514,7 @@ mod tests {
         a.put(ROOT, "notes", "merged, then fixed").unwrap();
         a.delete(ROOT, "company").unwrap();
         a.commit();
-        let merged = a.get_last_local_change().unwrap().bytes().into_owned();
+        let merged = a.get_last_local_change().unwrap().raw_bytes().to_vec();
         let mut fields = judge_plain(&mut server, &merged).unwrap();
         fields.sort();
         assert_eq!(fields, ["company", "notes"]);
@@ -505,7 +523,7 @@ mod tests {
         let contacts = a.get(ROOT, "contacts").unwrap().unwrap().1;
         a.insert(contacts, 0, "call").unwrap();
         a.commit();
-        let listed = a.get_last_local_change().unwrap().bytes().into_owned();
+        let listed = a.get_last_local_change().unwrap().raw_bytes().to_vec();
         assert_eq!(judge_plain(&mut server, &listed), None);
 
         let mut server = server;
@@ -531,7 +549,7 @@ mod tests {
         let mut e = d.get_last_local_change().unwrap().decode();
         forge(&mut e);
         e.hash = None;
-        Change::from(e).bytes().into_owned()
+        Change::from(e).raw_bytes().to_vec()
     }
 
     /// Whatever ingestion accepts of a forged change, the stored document loads again.
@@ -663,7 +681,7 @@ mod tests {
         later.due_at = 9_000;
         later.save_into(&mut mine).unwrap();
         mine.commit();
-        let moved = mine.get_last_local_change().unwrap().bytes().into_owned();
+        let moved = mine.get_last_local_change().unwrap().raw_bytes().to_vec();
         let out = ingest(Some(server_doc.fork()), &[moved], &who(), &[actor()]);
         assert_eq!(
             (out.refused[0].1.as_str(), out.refused[0].2.code.as_str()),
@@ -674,7 +692,7 @@ mod tests {
         done.close("done", "u1", 2_000);
         done.save_into(&mut mine).unwrap();
         mine.commit();
-        let closed = mine.get_last_local_change().unwrap().bytes().into_owned();
+        let closed = mine.get_last_local_change().unwrap().raw_bytes().to_vec();
         let out = ingest(Some(server_doc.fork()), &[closed], &who(), &[actor()]);
         assert_eq!(out.accepted.len(), 1, "{:?}", out.refused);
     }
@@ -702,7 +720,7 @@ mod tests {
         l.notes = "called back".into();
         l.save_into(&mut mine).unwrap();
         mine.commit();
-        let edit = mine.get_last_local_change().unwrap().bytes().into_owned();
+        let edit = mine.get_last_local_change().unwrap().raw_bytes().to_vec();
         let out = ingest(Some(old), &[edit], &who(), &[actor()]);
         assert!(out.refused.is_empty(), "{:?}", out.refused);
         assert_eq!(out.accepted.len(), 1);
@@ -714,13 +732,13 @@ mod tests {
         let todo = liveline_domain::Task::new("t1", "todo", "Samples", "u1", "u1", 5_000, 0);
         todo.save_into(&mut d).unwrap();
         d.commit();
-        let c1 = d.get_last_local_change().unwrap().bytes().into_owned();
+        let c1 = d.get_last_local_change().unwrap().raw_bytes().to_vec();
         let server = ingest(None, &[c1], &who(), &[actor()]).doc.unwrap();
         let mut forged = todo.clone();
         forged.task_type = "first_contact".into();
         forged.save_into(&mut d).unwrap();
         d.commit();
-        let c2 = d.get_last_local_change().unwrap().bytes().into_owned();
+        let c2 = d.get_last_local_change().unwrap().raw_bytes().to_vec();
         let out = ingest(Some(server), &[c2], &who(), &[actor()]);
         assert_eq!(out.refused[0].1, "task_type");
         // Nor can one be created as a first-contact task.
@@ -729,7 +747,7 @@ mod tests {
             .save_into(&mut d)
             .unwrap();
         d.commit();
-        let c = d.get_last_local_change().unwrap().bytes().into_owned();
+        let c = d.get_last_local_change().unwrap().raw_bytes().to_vec();
         let out = ingest(None, &[c], &who(), &[actor()]);
         assert_eq!(out.refused[0].1, "task_type");
     }
@@ -740,7 +758,7 @@ mod tests {
         use automerge::transaction::Transactable;
         d.put(automerge::ROOT, "hello", "world").unwrap();
         d.commit();
-        let c = d.get_last_local_change().unwrap().bytes().into_owned();
+        let c = d.get_last_local_change().unwrap().raw_bytes().to_vec();
         let out = ingest(None, &[c], &who(), &[actor()]);
         assert_eq!(out.refused[0].2.code, codes::NOT_A_RECORD);
     }

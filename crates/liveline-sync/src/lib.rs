@@ -3,6 +3,7 @@
 //!
 //! Sockets live in `sync-server` and `liveline-replica`; they feed bytes in and carry messages out.
 
+pub mod bounds;
 pub mod ingest;
 pub mod proto;
 pub mod rebuild;

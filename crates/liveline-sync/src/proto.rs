@@ -14,6 +14,35 @@ pub const MAX_FRAME: usize = 4 * 1024 * 1024;
 pub const PUSH_BUDGET: usize = 512 * 1024;
 /// Log entries or snapshot documents per page the server sends.
 pub const PAGE: usize = 500;
+/// What a page's documents or changes may add up to: a page is cut there (after at least one item, which the
+/// bounds on changes and documents keep under [`MAX_FRAME`]), so no frame exceeds what a device accepts.
+pub const PAGE_BYTES: usize = 2 * 1024 * 1024;
+
+/// Cuts a page of `items` where their sizes pass [`PAGE_BYTES`], keeping at least one; whether it cut.
+pub fn cut_page<T>(items: &mut Vec<T>, size: impl Fn(&T) -> usize) -> bool {
+    let mut total = 0usize;
+    let keep = items
+        .iter()
+        .position(|it| {
+            total = total.saturating_add(size(it));
+            total > PAGE_BYTES
+        })
+        .map_or(items.len(), |i| i.max(1));
+    let cut = keep < items.len();
+    items.truncate(keep);
+    cut
+}
+
+impl Entry {
+    /// Roughly what the entry takes in a frame.
+    pub fn size(&self) -> usize {
+        self.doc.len()
+            + match &self.op {
+                EntryOp::Change(b) | EntryOp::Doc(b) => b.len(),
+                EntryOp::Remove => 0,
+            }
+    }
+}
 
 /// A change hash, 32 bytes.
 pub type Hash = [u8; 32];
@@ -255,6 +284,15 @@ mod tests {
         ));
         assert_eq!(decode::<ClientMsg>(&[7, 0]), Err(DecodeError::Version(7)));
         let huge = vec![1u8; MAX_FRAME + 1];
+        let mut sizes = vec![PAGE_BYTES, 1, 1];
+        assert!(cut_page(&mut sizes, |s| *s));
+        assert_eq!(sizes, [PAGE_BYTES], "the first item fills the page");
+        let mut sizes = vec![PAGE_BYTES + 1, 1];
+        assert!(cut_page(&mut sizes, |s| *s));
+        assert_eq!(sizes, [PAGE_BYTES + 1], "one item always goes");
+        let mut sizes = vec![10, 20];
+        assert!(!cut_page(&mut sizes, |s| *s));
+        assert_eq!(sizes, [10, 20]);
         assert_eq!(
             decode::<ClientMsg>(&huge),
             Err(DecodeError::TooLarge(MAX_FRAME + 1))

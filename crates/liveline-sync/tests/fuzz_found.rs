@@ -14,8 +14,9 @@ fn ingest_kept(
     changes: usize,
     before: Option<AutoCommit>,
 ) -> liveline_sync::IngestOutcome {
+    // Kept as the app sent them then (deflated when large); the app now sends them as automerge encodes them.
     let changes: Vec<Vec<u8>> = (0..changes)
-        .map(|i| fixture(dir, &format!("change-{i}.bin")))
+        .map(|i| liveline_sync::bounds::uncompressed(fixture(dir, &format!("change-{i}.bin"))))
         .collect();
     let who = Principal::new("u1", "t1", &[Role::Assistant]);
     let actors = [ActorId::from(&[7u8; 16][..])];

@@ -549,11 +549,21 @@ pub mod codes {
     /// The admin would remove the last admin of the team.
     pub const LAST_ADMIN: &str = "admin.last_admin";
     pub const NOT_A_RECORD: &str = "policy.not_a_record";
+    /// A document id that is not a UUID in its canonical form (lowercase, hyphenated); args: `doc`.
+    pub const DOC_BAD_ID: &str = "doc.bad_id";
+    /// A document at an id reserved for another (a team's form, flow or rules, a record's part) that is not it.
+    pub const DOC_RESERVED_ID: &str = "doc.reserved_id";
     pub const ACTOR_MISMATCH: &str = "sync.actor_mismatch";
     pub const MISSING_DEPENDENCY: &str = "sync.missing_dependency";
     pub const BAD_CHANGE: &str = "sync.bad_change";
     pub const BAD_MESSAGE: &str = "sync.bad_message";
     pub const TOO_LARGE: &str = "sync.too_large";
+    /// A change sent deflated: the server does not inflate what a device sends (the app never deflates).
+    pub const COMPRESSED_CHANGE: &str = "sync.compressed_change";
+    /// A change with more bytes, operations or a larger value than one change may hold.
+    pub const CHANGE_TOO_LARGE: &str = "sync.change_too_large";
+    /// The record would grow past what a device can receive.
+    pub const DOC_TOO_LARGE: &str = "sync.doc_too_large";
     pub const VERSION: &str = "sync.version";
     pub const UNAUTHENTICATED: &str = "auth.unauthenticated";
     pub const BAD_CREDENTIALS: &str = "auth.bad_credentials";
@@ -713,6 +723,11 @@ pub mod codes {
     pub const FLOW_ACTOR: &str = "flow.actor";
     /// No rule of the record's flow applies, or a flow condition failed on the record; args: `detail`.
     pub const FLOW_ROUTE: &str = "flow.route";
+    /// A decision whose route, step or node is not what the record's flow gives on the values its author saw
+    /// (a submit with no route, an approval that skips a step); the server works every decision out again.
+    pub const FLOW_ROUTE_MISMATCH: &str = "flow.route_mismatch";
+    /// A decision dated after the server's clock (beyond a few minutes of skew).
+    pub const FLOW_TIME: &str = "flow.time";
 }
 
 /// Names of the Tauri commands the UI calls, with their argument and answer types in the comment.

@@ -121,7 +121,7 @@ fn edit_change(server: &TestServer, id: &str, actor: &ActorId) -> Vec<u8> {
     };
     doc.put(ROOT, field, "changed by the matrix").unwrap();
     doc.commit();
-    doc.get_last_local_change().unwrap().bytes().into_owned()
+    doc.get_last_local_change().unwrap().raw_bytes().to_vec()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -267,7 +267,7 @@ async fn authorization_matrix_role_by_record_by_read_and_write() {
         ];
         for (i, (what, mut d)) in news.into_iter().enumerate() {
             d.commit();
-            let change = d.get_last_local_change().unwrap().bytes().into_owned();
+            let change = d.get_last_local_change().unwrap().raw_bytes().to_vec();
             let id = uuid::Uuid::new_v4().to_string();
             ws.send_msg(push(&id, vec![change])).await;
             let accepted = match next_reply(&mut ws).await {
@@ -645,7 +645,7 @@ async fn finance_cannot_touch_leads_and_a_rep_cannot_take_a_teammates_lead() {
     let id = uuid::Uuid::new_v4().to_string();
     ws.send_msg(push(
         &id,
-        vec![d.get_last_local_change().unwrap().bytes().into_owned()],
+        vec![d.get_last_local_change().unwrap().raw_bytes().to_vec()],
     ))
     .await;
     match next_reply(&mut ws).await {

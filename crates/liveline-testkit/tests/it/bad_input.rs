@@ -24,7 +24,7 @@ fn lead_change(actor: &ActorId, team: &str) -> (AutoCommit, Vec<u8>) {
     };
     lead.save_into(&mut doc).unwrap();
     doc.commit();
-    let bytes = doc.get_last_local_change().unwrap().bytes().into_owned();
+    let bytes = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
     (doc, bytes)
 }
 
@@ -85,7 +85,7 @@ async fn the_server_refuses_bad_input_precisely_and_stays_whole() {
     l.company = "Later".into();
     l.save_into(&mut doc).unwrap();
     doc.commit();
-    let second = doc.get_last_local_change().unwrap().bytes().into_owned();
+    let second = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
     ws.send(push(&doc_id, vec![second])).await.unwrap();
     match next_reply(&mut ws).await {
         ServerMsg::MissingDeps { missing, .. } => assert_eq!(missing.len(), 1),
@@ -107,8 +107,28 @@ async fn the_server_refuses_bad_input_precisely_and_stays_whole() {
     );
     ws.send(push("../../etc/passwd", vec![])).await.unwrap();
     assert!(
-        matches!(next_reply(&mut ws).await, ServerMsg::Refused { error, .. } if error.code == codes::BAD_MESSAGE)
+        matches!(next_reply(&mut ws).await, ServerMsg::Refused { error, .. } if error.code == codes::DOC_BAD_ID)
     );
+    // The same UUID written another way (upper case, without hyphens) would be a second document of the same
+    // automerge id on the server: refused, and nothing is stored under either spelling.
+    for spelling in [
+        doc_id.to_uppercase(),
+        doc_id.replace('-', ""),
+        format!("{{{doc_id}}}"),
+    ] {
+        let (_, lead) = lead_change(&mine, "demo");
+        ws.send(push(&spelling, vec![lead])).await.unwrap();
+        match next_reply(&mut ws).await {
+            ServerMsg::Refused { error, path, .. } => {
+                assert_eq!(
+                    (error.code.as_str(), path.as_str()),
+                    (codes::DOC_BAD_ID, "id")
+                )
+            }
+            other => panic!("{spelling}: {other:?}"),
+        }
+        assert!(server.state.store.doc(&spelling).unwrap().is_none());
+    }
 
     // The connection still works: a good change is accepted.
     let (_, good) = lead_change(&mine, "demo");

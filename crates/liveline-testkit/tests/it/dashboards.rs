@@ -579,7 +579,7 @@ async fn a_custom_dashboard_is_shared_with_the_team_and_edits_made_offline_merge
     bad.widgets.get_mut("w-won").unwrap().measure = "revenue".into();
     bad.save_into(&mut doc).unwrap();
     doc.commit();
-    let change = doc.get_last_local_change().unwrap().bytes().into_owned();
+    let change = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
     let mut ws = raw::connect(&server, Some(&creds.token)).await.unwrap();
     ws.send_msg(raw::hello()).await;
     ws.send_msg(raw::push(&d.id, vec![change])).await;

@@ -14,11 +14,11 @@ use liveline_testkit::{eventually, Device, TestServer};
 use liveline_types::codes;
 use liveline_types::forms::{Act, FieldDef, FieldInput, FieldKind, FormDef, FormulaResult, Text};
 
-fn actor_of(device_id: &str) -> ActorId {
+pub(crate) fn actor_of(device_id: &str) -> ActorId {
     ActorId::from(&liveline_domain::doc::uuid_bytes::parse(device_id).unwrap()[..])
 }
 
-fn lead_form_with_incoterm(dev: &Device) -> FormDef {
+pub(crate) fn lead_form_with_incoterm(dev: &Device) -> FormDef {
     let mut def = dev.replica.lock().unwrap().form("lead").unwrap();
     def.fields.push(
         FieldDef::new(
@@ -32,7 +32,7 @@ fn lead_form_with_incoterm(dev: &Device) -> FormDef {
 }
 
 /// Pushes `doc`'s changes as the device `dev` (its token and actor) over a hand-crafted client; the server's answer.
-async fn push_as(
+pub(crate) async fn push_as(
     server: &TestServer,
     dev: &Device,
     id: &str,
@@ -267,7 +267,9 @@ async fn an_admins_published_form_reaches_the_team_and_bad_ones_are_refused() {
     assert!(server.state.store.doc(&forged_id).unwrap().is_none());
 }
 
-fn order_input(lines: &[(&str, &str, &str)]) -> std::collections::BTreeMap<String, FieldInput> {
+pub(crate) fn order_input(
+    lines: &[(&str, &str, &str)],
+) -> std::collections::BTreeMap<String, FieldInput> {
     let text = |s: &str| FieldInput::Text(s.to_string());
     let rows = lines
         .iter()
@@ -293,7 +295,7 @@ fn order_input(lines: &[(&str, &str, &str)]) -> std::collections::BTreeMap<Strin
     .collect()
 }
 
-fn state_of(dev: &Device, id: &str) -> Option<liveline_forms::State> {
+pub(crate) fn state_of(dev: &Device, id: &str) -> Option<liveline_forms::State> {
     dev.replica
         .lock()
         .unwrap()
@@ -302,11 +304,11 @@ fn state_of(dev: &Device, id: &str) -> Option<liveline_forms::State> {
         .and_then(|r| r.flow)
 }
 
-fn waiting_at(dev: &Device, id: &str) -> Option<String> {
+pub(crate) fn waiting_at(dev: &Device, id: &str) -> Option<String> {
     state_of(dev, id).and_then(|s| s.waiting).map(|w| w.node)
 }
 
-fn decide(dev: &Device, id: &str, act: Act) -> Result<(), String> {
+pub(crate) fn decide(dev: &Device, id: &str, act: Act) -> Result<(), String> {
     let r = dev
         .replica
         .lock()
@@ -667,7 +669,7 @@ async fn an_order_goes_through_sales_finance_and_the_warehouse_on_three_devices(
     );
 }
 
-fn creds_of(dev: &Device) -> liveline_replica::replica::Credentials {
+pub(crate) fn creds_of(dev: &Device) -> liveline_replica::replica::Credentials {
     dev.replica.lock().unwrap().credentials().unwrap().unwrap()
 }
 
@@ -880,7 +882,7 @@ async fn the_server_escalates_overdue_steps_and_carries_out_automatic_ones() {
     );
 }
 
-fn proposal_input(
+pub(crate) fn proposal_input(
     cost: Option<&str>,
     notes: &str,
 ) -> std::collections::BTreeMap<String, FieldInput> {
@@ -907,7 +909,12 @@ fn proposal_input(
 }
 
 /// Pushes a new document `doc` as the device `dev`, with every change it has.
-async fn push_new(server: &TestServer, dev: &Device, id: &str, doc: &mut AutoCommit) -> ServerMsg {
+pub(crate) async fn push_new(
+    server: &TestServer,
+    dev: &Device,
+    id: &str,
+    doc: &mut AutoCommit,
+) -> ServerMsg {
     push_as(server, dev, id, doc, &[]).await
 }
 

@@ -428,6 +428,52 @@ fn an_exported_table_reads_back_with_the_same_numbers() {
     );
 }
 
+/// A buyer named like a formula, typed on a phone, reaches the manager's Excel as text: the cell is a string with
+/// Excel's quote prefix (so editing it keeps it text), never a formula; ordinary text has no prefix.
+#[test]
+fn text_that_looks_like_a_formula_is_exported_as_text() {
+    use std::io::Read;
+    let evil = "=HYPERLINK(\"http://evil.example\",\"Ana\")";
+    let table = ExportTable {
+        title: "Leads".into(),
+        headers: vec!["Buyer".into(), "Phone".into()],
+        rows: vec![
+            vec![Cell::Text(evil.into()), Cell::Text("+5511999990000".into())],
+            vec![Cell::Text("Ana".into()), Cell::Text("@SUM(1)".into())],
+        ],
+        tz: "UTC".into(),
+    };
+    let bytes = write_xlsx(&table).unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.clone())).unwrap();
+    let mut part = |name: &str| {
+        let mut s = String::new();
+        zip.by_name(name).unwrap().read_to_string(&mut s).unwrap();
+        s
+    };
+    let (sheet, styles) = (part("xl/worksheets/sheet1.xml"), part("xl/styles.xml"));
+    assert!(!sheet.contains("<f>"), "a formula was written: {sheet}");
+    assert!(styles.contains("quotePrefix=\"1\""), "{styles}");
+    // The quote-prefixed style is the one on A2, B2 and B3, and A3 ("Ana") has none.
+    let style_of = |cell: &str| {
+        let at = sheet.find(&format!("r=\"{cell}\"")).unwrap();
+        let tag = &sheet[at..at + sheet[at..].find('>').unwrap()];
+        tag.split("s=\"")
+            .nth(1)
+            .map(|s| s.split('"').next().unwrap().to_string())
+    };
+    let prefixed = style_of("A2");
+    assert!(prefixed.is_some());
+    assert_eq!(style_of("B2"), prefixed);
+    assert_eq!(style_of("B3"), prefixed);
+    assert_ne!(style_of("A3"), prefixed);
+    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let range = book.worksheet_range("Leads").unwrap();
+    assert_eq!(
+        range.get((1, 0)),
+        Some(&calamine::Data::String(evil.into()))
+    );
+}
+
 /// The year-first ways a date is typed, and an Excel date cell, land in a date field as the date; a date that is
 /// day-or-month first, or not a day at all, is refused by its field.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,6 +4,7 @@
 
 mod access;
 mod assign;
+mod attacks;
 mod bad_input;
 mod dashboards;
 mod disk;

@@ -1,0 +1,658 @@
+//! Attacks one low-privilege member (a sales rep) can make with a hand-written client against a real server: each
+//! test plays the attack through `liveline_testkit::raw` and checks what the team would notice (a hidden cost on
+//! the rep's device, a flow the rep wrote carried out in the server's name, an approval step skipped).
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ROOT};
+use liveline_domain::doc::definition_doc_id;
+use liveline_domain::{DocKind, Task};
+use liveline_sync::ServerMsg;
+use liveline_sync_server::Store;
+use liveline_testkit::{eventually, Device, TestServer};
+use liveline_types::codes;
+use liveline_types::forms::{Act, Value};
+
+use crate::forms::{
+    actor_of, creds_of, decide, lead_form_with_incoterm, order_input, proposal_input, push_as,
+    push_new, waiting_at,
+};
+
+/// A to-do of the rep's, as any device may create one, carrying `extra` top-level texts (a squatter's payload).
+fn squatting_task(rep: &Device, extra: &[(&str, String)]) -> AutoCommit {
+    let creds = creds_of(rep);
+    let mut doc = AutoCommit::new().with_actor(actor_of(&creds.device_id));
+    Task::new(
+        "demo",
+        "todo",
+        "notes",
+        &creds.user_id,
+        &creds.user_id,
+        9_000_000_000_000,
+        0,
+    )
+    .save_into(&mut doc)
+    .unwrap();
+    for (k, v) in extra {
+        doc.put(ROOT, *k, v.as_str()).unwrap();
+    }
+    doc.commit();
+    doc
+}
+
+/// The server's answer to a squat must be `doc.reserved_id` on `id`, and nothing stored there.
+async fn refused_as_reserved(server: &TestServer, rep: &Device, id: &str, doc: &mut AutoCommit) {
+    match push_new(server, rep, id, doc).await {
+        ServerMsg::Refused { path, error, .. } => assert_eq!(
+            (path.as_str(), error.code.as_str()),
+            ("id", codes::DOC_RESERVED_ID)
+        ),
+        other => panic!("a document at a reserved id must be refused: {other:?}"),
+    }
+    assert!(
+        server.state.store.doc(id).unwrap().is_none(),
+        "the squat is stored"
+    );
+}
+
+/// A rep creates a to-do at the id of the hidden part of their own proposal, before the category lead prices it.
+/// Were it kept, the lead's device would write the cost, profit and margin into the rep's to-do, and the rep's
+/// device would receive them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rep_cannot_squat_the_hidden_part_of_a_proposal() {
+    use liveline_forms::record::part_id;
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let rep = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
+    let lead = Device::ready(&server, tmp.path(), "lead@demo.liveline").await;
+    let readers = "sales_lead,finance,manager,admin";
+
+    let id = rep
+        .replica
+        .lock()
+        .unwrap()
+        .save_record("product_selection", None, &proposal_input(None, ""), "UTC")
+        .unwrap()
+        .unwrap();
+    let part = part_id(&id, readers);
+    let mut squat = squatting_task(&rep, &[]);
+    refused_as_reserved(&server, &rep, &part, &mut squat).await;
+
+    decide(&rep, &id, Act::Submit).unwrap();
+    rep.synced().await;
+    eventually("the lead gets the proposal", || {
+        (waiting_at(&lead, &id).as_deref() == Some("category_lead")).then_some(())
+    })
+    .await;
+    lead.replica
+        .lock()
+        .unwrap()
+        .save_record(
+            "product_selection",
+            Some(&id),
+            &proposal_input(Some("17.00"), "priced"),
+            "UTC",
+        )
+        .unwrap()
+        .expect("the lead prices the proposal");
+    decide(&lead, &id, Act::Approve).unwrap();
+    lead.synced().await;
+    rep.nudge();
+    let values = eventually("the rep sees the lead's note", || {
+        let r = rep.replica.lock().unwrap().record(&id).ok()?;
+        (r.values.get("notes") == Some(&Value::Text("priced".into()))).then_some(r.values)
+    })
+    .await;
+    rep.synced().await;
+    for hidden in ["cost", "profit", "margin"] {
+        assert!(
+            !values.contains_key(hidden),
+            "the rep's device holds {hidden}"
+        );
+    }
+    let held = rep.replica.lock().unwrap().doc_bytes(&part).unwrap();
+    assert!(
+        held.is_none(),
+        "the rep's device holds a document at the part's id"
+    );
+    // The part is the lead's, with the cost, on the server.
+    let stored = server
+        .state
+        .store
+        .doc(&part)
+        .unwrap()
+        .expect("the part is stored");
+    let stored = AutoCommit::load(&stored).unwrap();
+    assert_eq!(
+        liveline_domain::doc::read_str(&stored, "kind").as_deref(),
+        Some("record_part")
+    );
+    assert!(liveline_forms::record::read_values(&stored).contains_key("cost"));
+}
+
+/// A rep creates a to-do at the id of the team's order flow, holding a flow of their own whose first step calls the
+/// team's webhook and lets the rep approve alone; and another at the order form's id. The server carries out
+/// nothing of it: orders run the team's flow, and an admin still publishes the form and flow at those ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rep_cannot_squat_the_teams_form_or_flow_and_publishing_still_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let rep = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
+    let admin = Device::ready(&server, tmp.path(), "admin@demo.liveline").await;
+
+    let mut own_flow = liveline_forms::builtin::order_flow();
+    own_flow.start = "notify".into();
+    let json = serde_json::to_string(&own_flow).unwrap();
+    let flow_id = definition_doc_id(DocKind::FlowDef, "demo", "live_order");
+    let mut squat = squatting_task(
+        &rep,
+        &[
+            ("name", "live_order".into()),
+            ("version", "1".into()),
+            ("definition", json.clone()),
+        ],
+    );
+    {
+        let history = squat
+            .put_object(ROOT, "history", automerge::ObjType::List)
+            .unwrap();
+        squat.insert(&history, 0, json.as_str()).unwrap();
+        squat.commit();
+    }
+    refused_as_reserved(&server, &rep, &flow_id, &mut squat).await;
+    let mut form = liveline_forms::builtin::order_form();
+    form.fields.retain(|f| f.key != "sales_rep");
+    let form_id = definition_doc_id(DocKind::FormDef, "demo", "lead");
+    let mut squat = squatting_task(
+        &rep,
+        &[
+            ("name", "lead".into()),
+            ("definition", serde_json::to_string(&form).unwrap()),
+        ],
+    );
+    refused_as_reserved(&server, &rep, &form_id, &mut squat).await;
+
+    // An order the rep submits waits for its sales rep, as the team's flow says, and calls no webhook.
+    let order = rep
+        .replica
+        .lock()
+        .unwrap()
+        .save_record(
+            "live_order",
+            None,
+            &order_input(&[("SKU-1", "2", "10.00")]),
+            "UTC",
+        )
+        .unwrap()
+        .unwrap();
+    decide(&rep, &order, Act::Submit).unwrap();
+    rep.synced().await;
+    let stored = eventually("the server places the order", || {
+        let bytes = server.state.store.doc(&order).ok()??;
+        let doc = AutoCommit::load(&bytes).ok()?;
+        liveline_domain::doc::read_str(&doc, "waiting_for")
+            .filter(|w| !w.is_empty())
+            .map(|_| doc)
+    })
+    .await;
+    assert_eq!(
+        liveline_domain::doc::read_str(&stored, "waiting_for").as_deref(),
+        Some("u-rep1")
+    );
+    assert!(
+        liveline_domain::doc::read_str(&stored, "effects_done")
+            .unwrap_or_default()
+            .is_empty(),
+        "the server carried out a step of the rep's flow"
+    );
+
+    // The admin publishes the lead form at its id: it reaches the rep.
+    let def = lead_form_with_incoterm(&admin);
+    assert_eq!(
+        admin.replica.lock().unwrap().publish_form(&def).unwrap(),
+        vec![]
+    );
+    admin.nudge();
+    admin.synced().await;
+    assert_eq!(
+        admin.replica.lock().unwrap().refused_edits().unwrap(),
+        vec![]
+    );
+    rep.nudge();
+    eventually("the rep's device has the published lead form", || {
+        let f = rep.replica.lock().unwrap().form("lead").ok()?;
+        f.fields.iter().any(|x| x.key == "incoterm").then_some(())
+    })
+    .await;
+    let stored = server.state.store.doc(&form_id).unwrap().unwrap();
+    let stored = AutoCommit::load(&stored).unwrap();
+    assert_eq!(
+        liveline_domain::doc::read_str(&stored, "kind").as_deref(),
+        Some("form_def")
+    );
+}
+
+/// Appends `d` (a decision made by hand, as a hostile client would) to the record as the server holds it and pushes
+/// it as the device `dev`; the server's answer. A submit also names the flow's version, as the app does.
+async fn push_decision(
+    server: &TestServer,
+    dev: &Device,
+    id: &str,
+    d: &liveline_types::forms::Decision,
+) -> ServerMsg {
+    let creds = creds_of(dev);
+    let bytes = server
+        .state
+        .store
+        .doc(id)
+        .unwrap()
+        .expect("the record is on the server");
+    let mut doc = AutoCommit::load(&bytes)
+        .unwrap()
+        .with_actor(actor_of(&creds.device_id));
+    let heads = doc.get_heads();
+    if d.act == Act::Submit {
+        let version = dev
+            .replica
+            .lock()
+            .unwrap()
+            .flow("live_order")
+            .unwrap()
+            .version;
+        doc.put(ROOT, "flow_version", i64::from(version)).unwrap();
+    }
+    liveline_forms::record::append_decision(&mut doc, d).unwrap();
+    doc.commit();
+    push_as(server, dev, id, &mut doc, &heads).await
+}
+
+/// A submit of the rep's, made by hand.
+fn submit(dev: &Device, route: &[&str], at_ms: i64) -> liveline_types::forms::Decision {
+    let creds = creds_of(dev);
+    liveline_types::forms::Decision {
+        id: uuid::Uuid::now_v7().to_string(),
+        step: 0,
+        node: String::new(),
+        actor: creds.user_id.clone(),
+        device: creds.device_id.clone(),
+        at_ms,
+        act: Act::Submit,
+        comment: String::new(),
+        route: route.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn refused_code(msg: ServerMsg) -> String {
+    match msg {
+        ServerMsg::Refused { error, .. } => error.code,
+        other => panic!("expected a refusal: {other:?}"),
+    }
+}
+
+/// A rep's hand-made submit with an empty route would end the order's flow approved at once, skipping finance
+/// and the warehouse; one dated tomorrow, or skipping to the warehouse, is refused too. The record stays a draft,
+/// and the app's own submit then waits for the first approver.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_works_out_every_decision_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let rep = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
+    let id = rep
+        .replica
+        .lock()
+        .unwrap()
+        .save_record(
+            "live_order",
+            None,
+            &order_input(&[("SKU-1", "2", "10.00")]),
+            "UTC",
+        )
+        .unwrap()
+        .unwrap();
+    rep.nudge();
+    rep.synced().await;
+    let now = liveline_replica::now_ms();
+    let stored = server.state.store.doc(&id).unwrap().unwrap();
+    for (route, at_ms, code) in [
+        (&[][..], now, codes::FLOW_ROUTE_MISMATCH),
+        (&["warehouse"][..], now, codes::FLOW_ROUTE_MISMATCH),
+        (&["sales"][..], now + 24 * 3_600_000, codes::FLOW_TIME),
+    ] {
+        let got =
+            refused_code(push_decision(&server, &rep, &id, &submit(&rep, route, at_ms)).await);
+        assert_eq!(got, code, "{route:?}");
+        assert_eq!(server.state.store.doc(&id).unwrap().unwrap(), stored);
+    }
+    // Changing the record's form or flow after it was made is the server's to refuse.
+    {
+        let creds = creds_of(&rep);
+        let mut doc = AutoCommit::load(&stored)
+            .unwrap()
+            .with_actor(actor_of(&creds.device_id));
+        let heads = doc.get_heads();
+        doc.put(ROOT, "flow", "sample_request").unwrap();
+        doc.commit();
+        match push_as(&server, &rep, &id, &mut doc, &heads).await {
+            ServerMsg::Refused { path, error, .. } => {
+                assert_eq!(
+                    (path.as_str(), error.code.as_str()),
+                    ("flow", codes::SERVER_FIELD)
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    decide(&rep, &id, Act::Submit).unwrap();
+    rep.synced().await;
+    assert_eq!(
+        rep.replica.lock().unwrap().refused_edits().unwrap().len(),
+        0
+    );
+    let doc = AutoCommit::load(&server.state.store.doc(&id).unwrap().unwrap()).unwrap();
+    assert_eq!(
+        liveline_domain::doc::read_str(&doc, "waiting_for").as_deref(),
+        Some("u-rep1"),
+        "the order waits for its first approver"
+    );
+}
+
+/// A submit dated at the epoch, with the right route, is kept (the device's clock is its own), but the step's time
+/// limit runs from when the server saw it: it is not auto-approved at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backdated_decision_does_not_fire_a_time_limit() {
+    use liveline_types::forms::OnTimeout;
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let admin = Device::ready(&server, tmp.path(), "admin@demo.liveline").await;
+    let mut flow = admin.replica.lock().unwrap().flow("live_order").unwrap();
+    let sales = flow.nodes.iter_mut().find(|n| n.id == "sales").unwrap();
+    sales.limit_minutes = Some(60);
+    sales.on_timeout = OnTimeout::AutoApprove;
+    assert_eq!(
+        admin.replica.lock().unwrap().publish_flow(&flow).unwrap(),
+        vec![]
+    );
+    admin.nudge();
+    admin.synced().await;
+    let rep = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
+    eventually("the rep has the flow with a time limit", || {
+        let f = rep.replica.lock().unwrap().flow("live_order").ok()?;
+        (f.version == flow.version + 1).then_some(())
+    })
+    .await;
+    let id = rep
+        .replica
+        .lock()
+        .unwrap()
+        .save_record(
+            "live_order",
+            None,
+            &order_input(&[("SKU-1", "2", "10.00")]),
+            "UTC",
+        )
+        .unwrap()
+        .unwrap();
+    rep.nudge();
+    rep.synced().await;
+    let got = push_decision(&server, &rep, &id, &submit(&rep, &["sales"], 0)).await;
+    assert!(matches!(got, ServerMsg::Ack { .. }), "{got:?}");
+    let now = liveline_replica::now_ms();
+    assert_eq!(liveline_sync_server::sweep(&server.state, now).unwrap(), 0);
+    let waiting = |server: &TestServer| {
+        let doc = AutoCommit::load(&server.state.store.doc(&id).unwrap().unwrap()).unwrap();
+        liveline_domain::doc::read_str(&doc, "waiting_at")
+    };
+    assert_eq!(waiting(&server).as_deref(), Some("1:sales"));
+    // An hour after the server saw it, the limit does what the flow says.
+    assert_eq!(
+        liveline_sync_server::sweep(&server.state, now + 61 * 60_000).unwrap(),
+        1
+    );
+    assert_eq!(waiting(&server).as_deref(), Some("2:finance"));
+}
+
+/// A countersign step (the rep and the sales lead both confirm): the two approve while offline, apart. Merged,
+/// the order moves on to finance, as the flow says; before, the approval that did not see the other carried no
+/// route, and whichever completed the step ended the whole flow approved there, skipping finance and the warehouse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_countersign_approvals_made_offline_move_the_order_on() {
+    use liveline_types::forms::{Approver, NodeKind, Sign};
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let admin = Device::ready(&server, tmp.path(), "admin@demo.liveline").await;
+    let mut flow = admin.replica.lock().unwrap().flow("live_order").unwrap();
+    let sales = flow.nodes.iter_mut().find(|n| n.id == "sales").unwrap();
+    sales.kind = NodeKind::Approve {
+        approvers: vec![
+            Approver::FieldUser("sales_rep".into()),
+            Approver::Role("sales_lead".into()),
+        ],
+        sign: Sign::All,
+        requires: Vec::new(),
+    };
+    assert_eq!(
+        admin.replica.lock().unwrap().publish_flow(&flow).unwrap(),
+        vec![]
+    );
+    admin.nudge();
+    admin.synced().await;
+    let mut rep = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
+    let mut lead = Device::ready(&server, tmp.path(), "lead@demo.liveline").await;
+    let finance = Device::ready(&server, tmp.path(), "finance@demo.liveline").await;
+    eventually("the rep has the countersign flow", || {
+        let f = rep.replica.lock().unwrap().flow("live_order").ok()?;
+        (f.version == flow.version + 1).then_some(())
+    })
+    .await;
+    let id = rep
+        .replica
+        .lock()
+        .unwrap()
+        .save_record(
+            "live_order",
+            None,
+            &order_input(&[("SKU-1", "2", "10.00")]),
+            "UTC",
+        )
+        .unwrap()
+        .unwrap();
+    decide(&rep, &id, Act::Submit).unwrap();
+    rep.synced().await;
+    eventually("the lead gets the order", || {
+        (waiting_at(&lead, &id).as_deref() == Some("sales")).then_some(())
+    })
+    .await;
+    rep.offline().await;
+    lead.offline().await;
+    decide(&rep, &id, Act::Approve).unwrap();
+    decide(&lead, &id, Act::Approve).unwrap();
+    rep.online();
+    rep.synced().await;
+    lead.online();
+    lead.synced().await;
+    for dev in [&rep, &lead] {
+        assert_eq!(dev.replica.lock().unwrap().refused_edits().unwrap(), vec![]);
+    }
+    eventually("finance gets the order", || {
+        (waiting_at(&finance, &id).as_deref() == Some("finance")).then_some(())
+    })
+    .await;
+    let st = crate::forms::state_of(&rep, &id).unwrap();
+    assert_eq!(st.status, liveline_forms::Status::Running);
+}
+
+/// An automerge chunk of `typ` around `body`, with its checksum, as a hostile client would build one by hand.
+fn chunk(typ: u8, body: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    let mut head = vec![typ];
+    uleb(&mut head, body.len() as u64);
+    let mut h = sha2::Sha256::new();
+    h.update(&head);
+    h.update(body);
+    let sum = h.finalize();
+    let mut out = vec![0x85, 0x6f, 0x4a, 0x83];
+    out.extend_from_slice(&sum[..4]);
+    out.extend(head);
+    out.extend_from_slice(body);
+    out
+}
+
+fn uleb(out: &mut Vec<u8>, mut n: u64) {
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+fn sleb(out: &mut Vec<u8>, mut n: i64) {
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if (n == 0 && b & 0x40 == 0) || (n == -1 && b & 0x40 != 0) {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+/// This process's resident memory (the server runs in it), in bytes.
+fn rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        * 1024
+}
+
+/// A megabyte of deflated zeros (a gigabyte inflated), and a change whose columns say "2^40 times the same
+/// operation" in a few bytes: both refused before automerge parses them, at once, the server's memory unmoved,
+/// and the connection still serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_cannot_make_the_server_inflate_or_expand_without_bound() {
+    use liveline_testkit::raw::{connect, hello, next_reply, push};
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let rep = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
+    let creds = creds_of(&rep);
+    let mut ws = connect(&server, Some(&creds.token)).await.unwrap();
+    futures_util::SinkExt::send(&mut ws, hello()).await.unwrap();
+
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    while z.get_ref().len() < (1 << 20) {
+        z.write_all(&zeros).unwrap();
+    }
+    let bomb = chunk(2, &z.finish().unwrap());
+    let before = rss();
+    let id = uuid::Uuid::now_v7().to_string();
+    futures_util::SinkExt::send(&mut ws, push(&id, vec![bomb]))
+        .await
+        .unwrap();
+    let got = tokio::time::timeout(std::time::Duration::from_secs(10), next_reply(&mut ws))
+        .await
+        .expect("the server answers a compressed chunk at once");
+    assert_eq!(refused_code(got), codes::COMPRESSED_CHANGE);
+    let grown = rss().saturating_sub(before);
+    assert!(
+        grown < 64 << 20,
+        "the server's memory grew by {grown} bytes"
+    );
+
+    // One operation (a put of `false` at the root's key "a"), its every column a run of 2^40.
+    let actor = liveline_domain::doc::uuid_bytes::parse(&creds.device_id).unwrap();
+    let mut body = Vec::new();
+    uleb(&mut body, 0); // dependencies
+    uleb(&mut body, 16);
+    body.extend_from_slice(&actor);
+    uleb(&mut body, 1); // seq
+    uleb(&mut body, 1); // start op
+    sleb(&mut body, 0); // time
+    uleb(&mut body, 0); // message
+    uleb(&mut body, 0); // other actors
+    let run = |value: &[u8]| {
+        let mut c = Vec::new();
+        sleb(&mut c, 1 << 40);
+        c.extend_from_slice(value);
+        c
+    };
+    let columns = [(21u64, run(&[1, b'a'])), (66, run(&[1])), (86, run(&[1]))];
+    uleb(&mut body, columns.len() as u64);
+    for (spec, data) in &columns {
+        uleb(&mut body, *spec);
+        uleb(&mut body, data.len() as u64);
+    }
+    for (_, data) in &columns {
+        body.extend_from_slice(data);
+    }
+    let expanding = chunk(1, &body);
+    futures_util::SinkExt::send(&mut ws, push(&id, vec![expanding]))
+        .await
+        .unwrap();
+    let got = tokio::time::timeout(std::time::Duration::from_secs(10), next_reply(&mut ws))
+        .await
+        .expect("the server answers a change of 2^40 operations at once");
+    assert_eq!(refused_code(got), codes::CHANGE_TOO_LARGE);
+    assert!(server.state.store.doc(&id).unwrap().is_none());
+
+    // The connection still works: the rep's app saves and syncs as before.
+    let lead = rep.capture(&liveline_testkit::lead("Still here"));
+    rep.nudge();
+    rep.synced().await;
+    assert!(server.state.store.doc(&lead.id).unwrap().is_some());
+}
+
+/// A rep's hand-written client saves five leads with notes of 900 KiB each (the app allows far less; the server
+/// takes a value up to 1 MiB): a page of them would pass the 4 MiB a device accepts in one frame. Pages are cut by
+/// bytes, so the manager who was online (log pages) and one who signs in afterwards (snapshot pages) both catch up
+/// and hold every lead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_fit_the_frame_whatever_size_the_documents_are() {
+    use liveline_domain::Lead;
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let rep = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
+    let online = Device::ready(&server, tmp.path(), "manager@demo.liveline").await;
+    let creds = creds_of(&rep);
+    let notes = "x".repeat(900 * 1024);
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let id = uuid::Uuid::now_v7().to_string();
+        let mut doc = AutoCommit::new().with_actor(actor_of(&creds.device_id));
+        Lead {
+            kind: "lead".into(),
+            team: "demo".into(),
+            buyer_name: format!("Big notes {i}"),
+            created_by: creds.user_id.clone(),
+            notes: notes.clone(),
+            ..Default::default()
+        }
+        .save_into(&mut doc)
+        .unwrap();
+        doc.commit();
+        let got = push_new(&server, &rep, &id, &mut doc).await;
+        assert!(matches!(got, ServerMsg::Ack { .. }), "{got:?}");
+        ids.push(id);
+    }
+    online.nudge();
+    online.synced().await;
+    let later = Device::ready(&server, tmp.path(), "lead@demo.liveline").await;
+    for dev in [&online, &later] {
+        for id in &ids {
+            let held = eventually("the manager's device holds the lead", || {
+                dev.replica.lock().unwrap().doc_bytes(id).unwrap()
+            })
+            .await;
+            let lead = Lead::load(&AutoCommit::load(&held).unwrap()).unwrap();
+            assert_eq!(lead.notes.len(), notes.len());
+        }
+    }
+}
