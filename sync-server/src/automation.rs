@@ -147,6 +147,11 @@ impl<'a> Automations<'a> {
         self.written.insert(id.to_string(), doc.clone());
     }
 
+    /// Whether `user` is a member of `team` (who a lead may be given to).
+    pub fn is_member(&mut self, team: &str, user: &str) -> Result<bool> {
+        Ok(self.team(team)?.members.iter().any(|m| m == user))
+    }
+
     fn team(&mut self, team: &str) -> Result<&mut TeamCtx> {
         if !self.teams.contains_key(team) {
             let rules = self
@@ -209,6 +214,18 @@ impl<'a> Automations<'a> {
         let mut sla: Option<i64> = None;
         let mut task_type = task::FIRST_CONTACT;
 
+        if is_new && !lead.owner.is_empty() {
+            // Only the team-wide roles give a new lead to someone: a rep's or assistant's lead goes through the
+            // duplicates and the rules like any other, whoever their device named.
+            let team_wide = self
+                .team(&team)?
+                .roles
+                .iter()
+                .any(|(u, roles)| u == by && roles.iter().any(|r| r.team_wide()));
+            if !team_wide {
+                lead.owner.clear();
+            }
+        }
         if is_new {
             // A buyer the team already knows goes to whoever has them, and they are told.
             let dup = self.find_duplicate(&team, &lead, doc_id)?;

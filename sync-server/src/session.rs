@@ -285,6 +285,7 @@ impl Judged {
             refuse_accepted(&mut out, path, error);
         }
         check_record_writes(doc_id, values_before, &mut out, principal, load);
+        check_stored_values(&mut out);
         Judged { heads, out }
     }
 }
@@ -347,6 +348,38 @@ fn check_record_writes(
             AppError::new(codes::DEF_FLOW_FORM).with("form", form_id),
         )),
         _ => Ok(()),
+    };
+    if let Err((path, error)) = verdict {
+        refuse_accepted(out, path, error);
+    }
+}
+
+/// What a device stores is the server's to check, whatever the app would have let through: a lead, task or live
+/// session holds only its kind's fields (`field.unknown`), and a lead's changed fields hold what the capture form
+/// could have stored, refused with the code the form shows (`lead.phone.invalid`, `field.required`, …).
+fn check_stored_values(out: &mut IngestOutcome) {
+    let (Some(doc), Some(meta)) = (out.doc.as_ref(), out.meta_after.as_ref()) else {
+        return;
+    };
+    let Some(keys) = liveline_domain::doc::allowed_keys(meta.kind) else {
+        return;
+    };
+    if let Some(k) = out.changed_fields.iter().find(|k| !keys.contains(k)) {
+        let (path, e) = (
+            k.clone(),
+            AppError::new(codes::FIELD_UNKNOWN).with("field", k.clone()),
+        );
+        return refuse_accepted(out, path, e);
+    }
+    if meta.kind != DocKind::Lead {
+        return;
+    }
+    let verdict = match liveline_domain::Lead::load(doc) {
+        Ok(lead) => lead
+            .check_stored(&out.changed_fields)
+            .map_err(|e| (e.field, e.error)),
+        // A lead that does not read as one (a number where a text goes) no device could show.
+        Err(_) => Err((String::new(), AppError::new(codes::VALUE_SHAPE))),
     };
     if let Err((path, error)) = verdict {
         refuse_accepted(out, path, error);
@@ -496,6 +529,24 @@ impl Pusher {
                                 tracing::error!(doc = %d.doc, error = %e, "judging a record's decisions failed");
                                 refuse_accepted(&mut out, String::new(), e.to_app_error());
                             }
+                        }
+                    }
+                    // A lead is given only to a member of its team.
+                    let owner = out
+                        .meta_after
+                        .as_ref()
+                        .filter(|m| m.kind == DocKind::Lead && !m.owner.is_empty())
+                        .filter(|_| out.changed_fields.iter().any(|f| f == "owner"))
+                        .map(|m| (m.team.clone(), m.owner.clone()));
+                    if let Some((team, owner)) = owner {
+                        match auto.is_member(&team, &owner) {
+                            Ok(true) => {}
+                            Ok(false) => refuse_accepted(
+                                &mut out,
+                                "owner".into(),
+                                AppError::new(codes::OWNER_UNKNOWN),
+                            ),
+                            Err(e) => refuse_accepted(&mut out, "owner".into(), e.to_app_error()),
                         }
                     }
                     // The automations need only who owned a lead before (`None`: it is new).

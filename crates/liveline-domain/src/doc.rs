@@ -34,6 +34,30 @@ pub fn definition_doc_id(kind: DocKind, team: &str, name: &str) -> String {
     named_doc_id(&format!("liveline:{}:{team}:", kind.code()), name)
 }
 
+/// The top-level keys a document of `kind` may have, for the kinds whose content is one struct (a lead, a task, a
+/// live session): the fields saving one writes. `None` for kinds whose keys their own checks judge.
+pub fn allowed_keys(kind: DocKind) -> Option<&'static [String]> {
+    use std::sync::OnceLock;
+    fn keys_of<T: Default + autosurgeon::Reconcile>(
+        cell: &'static OnceLock<Vec<String>>,
+    ) -> &'static [String] {
+        cell.get_or_init(|| {
+            let mut doc = AutoCommit::new();
+            autosurgeon::reconcile(&mut doc, &T::default()).expect("an empty record saves");
+            doc.keys(ROOT).collect()
+        })
+    }
+    static LEAD: OnceLock<Vec<String>> = OnceLock::new();
+    static TASK: OnceLock<Vec<String>> = OnceLock::new();
+    static SESSION: OnceLock<Vec<String>> = OnceLock::new();
+    match kind {
+        DocKind::Lead => Some(keys_of::<crate::Lead>(&LEAD)),
+        DocKind::Task => Some(keys_of::<crate::Task>(&TASK)),
+        DocKind::LiveSession => Some(keys_of::<crate::live_session::LiveSession>(&SESSION)),
+        _ => None,
+    }
+}
+
 /// The kinds of record that travel as documents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -261,6 +261,72 @@ pub fn validate_lead(
     })
 }
 
+impl Lead {
+    /// The server's judgement of a stored lead's fields that a push changed (`changed`: top-level keys): each holds
+    /// what the capture form could have stored, with the same codes the device shows (`field.required` for an
+    /// empty buyer name, `lead.phone` for a phone that is not the valid E.164 form of a number of the lead's
+    /// country, a known country, channel, status, language and contact kind, a valid e-mail, texts within their
+    /// lengths, a whole quantity). What the form asks for but the server need not insist on (a country, a channel,
+    /// one way to reach the buyer) is left to the form. The first fault names its field.
+    pub fn check_stored(&self, changed: &[String]) -> Result<(), FieldError> {
+        let input = LeadInput {
+            buyer_name: self.buyer_name.clone(),
+            company: self.company.clone(),
+            country: self.country.clone(),
+            phone: self.phone.clone(),
+            email: self.email.clone(),
+            contact_kind: self.contact_kind.clone(),
+            contact: self.contact.clone(),
+            channel: self.channel.clone(),
+            live_session: self.live_session.clone(),
+            product_interest: self.product_interest.clone(),
+            language: self.language.clone(),
+            quantity: self.quantity.map(|q| q.to_string()).unwrap_or_default(),
+            notes: self.notes.clone(),
+            status: self.status.clone(),
+            owner: self.owner.clone(),
+            // Added fields are the published lead form's to judge.
+            extra: Default::default(),
+        };
+        // Who may own it and which sessions exist are judged elsewhere (the write policy, the automations).
+        let owner = [self.owner.clone()];
+        let session = [self.live_session.clone()];
+        let ctx = ValidationContext {
+            members: &owner,
+            live_sessions: &session,
+        };
+        let lenient = |e: &FieldError| {
+            (e.error.code == codes::REQUIRED && matches!(e.field.as_str(), "country" | "channel"))
+                || e.error.code == codes::CONTACT_REQUIRED
+        };
+        let mut errors: Vec<FieldError> = match validate_lead(&input, &ctx) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.into_iter().filter(|e| !lenient(e)).collect(),
+        };
+        // The phone as stored must be the form's own result: E.164, valid for the lead's country.
+        if !self.phone.is_empty() && !errors.iter().any(|e| e.field == "phone") {
+            let country = (!self.country.is_empty()).then_some(self.country.as_str());
+            match normalize_phone(&self.phone, country) {
+                Ok(p) if p == self.phone => {}
+                Ok(_) => errors.push(err("phone", codes::PHONE_INVALID)),
+                Err(e) => errors.push(FieldError {
+                    field: "phone".into(),
+                    error: e,
+                }),
+            }
+        }
+        let touched = |field: &str| {
+            changed.iter().any(|c| c == field)
+                // A phone is judged by the lead's country too.
+                || (field == "phone" && changed.iter().any(|c| c == "country"))
+        };
+        match errors.into_iter().find(|e| touched(&e.field)) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Parses a phone number with the country as the default region and returns it in E.164.
 pub fn normalize_phone(raw: &str, country: Option<&str>) -> Result<String, AppError> {
     let region = country.and_then(|c| c.parse::<phonenumber::country::Id>().ok());
@@ -541,6 +607,50 @@ impl Lead {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_stored_lead_is_judged_on_the_fields_a_push_changed() {
+        let lead = Lead {
+            kind: "lead".into(),
+            team: "t".into(),
+            buyer_name: "Ana".into(),
+            country: "BR".into(),
+            phone: "+5511987654321".into(),
+            status: "new".into(),
+            ..Default::default()
+        };
+        let all: Vec<String> = ["buyer_name", "phone", "status", "country"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(lead.check_stored(&all), Ok(()));
+        let spaced = Lead {
+            phone: "+55 11 98765-4321".into(),
+            ..lead.clone()
+        };
+        assert_eq!(
+            spaced.check_stored(&all).unwrap_err().error.code,
+            codes::PHONE_INVALID
+        );
+        // A field nobody touched is left alone (a lead stored before a check existed stays editable).
+        assert_eq!(spaced.check_stored(&["notes".into()]), Ok(()));
+        let nameless = Lead {
+            buyer_name: " ".into(),
+            ..lead.clone()
+        };
+        let e = nameless.check_stored(&all).unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.error.code.as_str()),
+            ("buyer_name", codes::REQUIRED)
+        );
+        let long = Lead {
+            notes: "x".repeat(LONG + 1),
+            ..lead
+        };
+        assert_eq!(
+            long.check_stored(&["notes".into()]).unwrap_err().error.code,
+            codes::TOO_LONG
+        );
+    }
+
     use super::*;
     use rstest::rstest;
 

@@ -79,7 +79,7 @@ impl Role {
     }
 
     /// Reads every record of the team.
-    fn team_wide(self) -> bool {
+    pub fn team_wide(self) -> bool {
         matches!(self, Role::SalesLead | Role::Manager | Role::Admin)
     }
 

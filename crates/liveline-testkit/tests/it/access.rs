@@ -599,13 +599,15 @@ async fn finance_cannot_touch_leads_and_a_rep_cannot_take_a_teammates_lead() {
     assistant.synced().await;
     assert_eq!(finance.count(), 0, "finance receives no leads");
 
-    // The assistant gives a lead to rep2; the assistant then tries to take it back for themselves: refused on the
-    // server, rebuilt on the device, kept in the inbox.
-    let l = assistant.capture(&LeadInput {
-        owner: "u-rep2".into(),
-        ..lead("Owned Elsewhere")
-    });
+    // The assistant's lead goes to a rep by the team's rules; the assistant then tries to take it for themselves:
+    // refused on the server, rebuilt on the device, kept in the inbox.
+    let l = assistant.capture(&lead("Owned Elsewhere"));
     assistant.synced().await;
+    let owner = eventually("the rules give the lead a rep", || {
+        let l = assistant.lead(&l.id);
+        (!l.owner.is_empty()).then_some(l.owner)
+    })
+    .await;
     assistant.edit(&l.id, |i| i.owner = "u-assistant".into());
     assistant.synced().await;
     let refused = assistant.replica.lock().unwrap().refused_edits().unwrap();
@@ -616,7 +618,7 @@ async fn finance_cannot_touch_leads_and_a_rep_cannot_take_a_teammates_lead() {
     );
     assert_eq!(
         assistant.lead(&l.id).owner,
-        "u-rep2",
+        owner,
         "the device shows what the server holds"
     );
 

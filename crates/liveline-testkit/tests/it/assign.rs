@@ -259,12 +259,27 @@ async fn a_returning_buyer_goes_to_their_owner_and_rules_edited_in_the_app_take_
         ("duplicate", owner.as_str())
     );
 
-    // An owner a person chose is kept: no rule runs, and their first-contact task opens for them.
-    let chosen = assistant.capture(&LeadInput {
+    // An assistant (or rep) naming an owner does not skip the rules: the buyer from Germany goes to Emily, as the
+    // Europe rule says. A manager's choice is kept: no rule runs, and the first-contact task opens for them.
+    let named = assistant.capture(&LeadInput {
+        owner: "u-rep3".into(),
+        ..buyer("Named Owner", "DE", "151 9999 0002")
+    });
+    assistant.synced().await;
+    let l = eventually("the rules give the named lead an owner", || {
+        let l = manager.replica.lock().unwrap().get_lead(&named.id).ok()?;
+        (!l.assigned_rule.is_empty()).then_some(l)
+    })
+    .await;
+    assert_eq!(
+        (l.owner.as_str(), l.assigned_rule.as_str()),
+        ("u-rep2", "r-europe")
+    );
+    let chosen = manager.capture(&LeadInput {
         owner: "u-rep3".into(),
         ..buyer("Chosen Owner", "DE", "151 9999 0001")
     });
-    assistant.synced().await;
+    manager.synced().await;
     let t = eventually("the chosen owner's task", || {
         manager.tasks_of(&chosen.id).pop()
     })

@@ -610,36 +610,54 @@ async fn a_push_cannot_make_the_server_inflate_or_expand_without_bound() {
     assert!(server.state.store.doc(&lead.id).unwrap().is_some());
 }
 
-/// A rep's hand-written client saves five leads with notes of 900 KiB each (the app allows far less; the server
-/// takes a value up to 1 MiB): a page of them would pass the 4 MiB a device accepts in one frame. Pages are cut by
-/// bytes, so the manager who was online (log pages) and one who signs in afterwards (snapshot pages) both catch up
-/// and hold every lead.
+/// A rep's hand-written client grows five leads past a megabyte each, by editing their notes (5,000 characters,
+/// as long as the form allows) two hundred times: a snapshot page of them would pass the 4 MiB a device accepts
+/// in one frame. Pages are cut by bytes, so the manager who was online (log pages) and a sales lead who signs in
+/// afterwards (snapshot pages) both catch up and hold every lead.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_fit_the_frame_whatever_size_the_documents_are() {
     use liveline_domain::Lead;
+    use liveline_testkit::raw::{connect, hello, next_reply, push};
     let tmp = tempfile::tempdir().unwrap();
     let server = TestServer::start(&tmp.path().join("server")).await;
     let rep = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
     let online = Device::ready(&server, tmp.path(), "manager@demo.liveline").await;
     let creds = creds_of(&rep);
-    let notes = "x".repeat(900 * 1024);
+    let mut ws = connect(&server, Some(&creds.token)).await.unwrap();
+    futures_util::SinkExt::send(&mut ws, hello()).await.unwrap();
     let mut ids = Vec::new();
     for i in 0..5 {
         let id = uuid::Uuid::now_v7().to_string();
         let mut doc = AutoCommit::new().with_actor(actor_of(&creds.device_id));
-        Lead {
+        let mut lead = Lead {
             kind: "lead".into(),
             team: "demo".into(),
-            buyer_name: format!("Big notes {i}"),
+            buyer_name: format!("Long history {i}"),
             created_by: creds.user_id.clone(),
-            notes: notes.clone(),
+            status: "new".into(),
             ..Default::default()
+        };
+        let mut changes = Vec::new();
+        for edit in 0..200 {
+            lead.notes = ["a", "b"][edit % 2].repeat(5_000);
+            lead.save_into(&mut doc).unwrap();
+            doc.commit();
+            changes.push(doc.get_last_local_change().unwrap().raw_bytes().to_vec());
+            if changes.len() == 50 {
+                let batch = std::mem::take(&mut changes);
+                futures_util::SinkExt::send(&mut ws, push(&id, batch))
+                    .await
+                    .unwrap();
+                let got = next_reply(&mut ws).await;
+                assert!(matches!(got, ServerMsg::Ack { .. }), "{got:?}");
+            }
         }
-        .save_into(&mut doc)
-        .unwrap();
-        doc.commit();
-        let got = push_new(&server, &rep, &id, &mut doc).await;
-        assert!(matches!(got, ServerMsg::Ack { .. }), "{got:?}");
+        let stored = server.state.store.doc(&id).unwrap().unwrap();
+        assert!(
+            stored.len() > 1_000_000,
+            "the lead is {} bytes",
+            stored.len()
+        );
         ids.push(id);
     }
     online.nudge();
@@ -647,12 +665,143 @@ async fn pages_fit_the_frame_whatever_size_the_documents_are() {
     let later = Device::ready(&server, tmp.path(), "lead@demo.liveline").await;
     for dev in [&online, &later] {
         for id in &ids {
-            let held = eventually("the manager's device holds the lead", || {
+            let held = eventually("the device holds the lead", || {
                 dev.replica.lock().unwrap().doc_bytes(id).unwrap()
             })
             .await;
             let lead = Lead::load(&AutoCommit::load(&held).unwrap()).unwrap();
-            assert_eq!(lead.notes.len(), notes.len());
+            assert_eq!(lead.notes, "b".repeat(5_000));
         }
     }
+}
+
+/// What the capture form would refuse, a hand-written client cannot store either: the refusal names the field with
+/// the code the form shows, and nothing is stored. A lead a rep creates already owned by themselves still goes
+/// through the team's rules (buyers from Europe go to Emily).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_values_are_the_servers_to_check() {
+    use liveline_domain::Lead;
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let rep = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
+    let creds = creds_of(&rep);
+    let base = Lead {
+        kind: "lead".into(),
+        team: "demo".into(),
+        buyer_name: "Hans Müller".into(),
+        country: "DE".into(),
+        phone: "+4915112345678".into(),
+        channel: "tiktok_live".into(),
+        status: "new".into(),
+        created_by: creds.user_id.clone(),
+        ..Default::default()
+    };
+    let new_lead = |lead: &Lead, extra: Option<(&str, &str)>| {
+        let mut doc = AutoCommit::new().with_actor(actor_of(&creds.device_id));
+        lead.save_into(&mut doc).unwrap();
+        if let Some((k, v)) = extra {
+            doc.put(ROOT, k, v).unwrap();
+        }
+        doc.commit();
+        doc
+    };
+    let cases: [(Lead, Option<(&str, &str)>, &str, &str); 6] = [
+        (
+            Lead {
+                phone: "+49 151 1234 5678".into(),
+                ..base.clone()
+            },
+            None,
+            "phone",
+            codes::PHONE_INVALID,
+        ),
+        (
+            Lead {
+                phone: "+4912".into(),
+                ..base.clone()
+            },
+            None,
+            "phone",
+            codes::PHONE_INVALID,
+        ),
+        (
+            Lead {
+                buyer_name: "   ".into(),
+                ..base.clone()
+            },
+            None,
+            "buyer_name",
+            codes::REQUIRED,
+        ),
+        (
+            Lead {
+                status: "paid_in_full".into(),
+                ..base.clone()
+            },
+            None,
+            "status",
+            codes::STATUS_UNKNOWN,
+        ),
+        (
+            Lead {
+                owner: "u-someone-else".into(),
+                ..base.clone()
+            },
+            None,
+            "owner",
+            codes::OWNER_UNKNOWN,
+        ),
+        (
+            base.clone(),
+            Some(("is_vip", "yes")),
+            "is_vip",
+            codes::FIELD_UNKNOWN,
+        ),
+    ];
+    for (lead, extra, path, code) in cases {
+        let id = uuid::Uuid::now_v7().to_string();
+        match push_new(&server, &rep, &id, &mut new_lead(&lead, extra)).await {
+            ServerMsg::Refused { path: p, error, .. } => {
+                assert_eq!((p.as_str(), error.code.as_str()), (path, code))
+            }
+            other => panic!("{path}: {other:?}"),
+        }
+        assert!(server.state.store.doc(&id).unwrap().is_none());
+    }
+    // An edit that breaks the phone is refused; the lead stays as it was.
+    let id = uuid::Uuid::now_v7().to_string();
+    let mut doc = new_lead(
+        &Lead {
+            owner: creds.user_id.clone(),
+            ..base.clone()
+        },
+        None,
+    );
+    assert!(matches!(
+        push_new(&server, &rep, &id, &mut doc).await,
+        ServerMsg::Ack { .. }
+    ));
+    let stored = server.state.store.doc(&id).unwrap().unwrap();
+    let heads = doc.get_heads();
+    doc.put(ROOT, "phone", "call me").unwrap();
+    doc.commit();
+    match push_as(&server, &rep, &id, &mut doc, &heads).await {
+        ServerMsg::Refused { path, error, .. } => {
+            assert_eq!(
+                (path.as_str(), error.code.as_str()),
+                ("phone", codes::PHONE_INVALID)
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    // The rep named themselves the owner of a buyer from Germany: the rules gave the lead to Emily.
+    let lead = eventually("the server assigns the lead", || {
+        let bytes = server.state.store.doc(&id).ok()??;
+        let lead = Lead::load(&AutoCommit::load(&bytes).ok()?).ok()?;
+        (!lead.assigned_rule.is_empty()).then_some(lead)
+    })
+    .await;
+    assert_eq!(lead.owner, "u-rep2");
+    assert_eq!(lead.phone, "+4915112345678");
+    let _ = stored;
 }
