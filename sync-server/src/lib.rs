@@ -6,6 +6,7 @@ mod admin;
 pub mod auth;
 pub mod automation;
 pub mod demo;
+pub mod logs;
 pub mod notify;
 pub mod session;
 pub mod store;
@@ -36,6 +37,9 @@ pub struct Settings {
     /// queue within the burst; one that keeps pushing faster is slowed down, never refused).
     pub push_kib_per_s: u32,
     pub push_burst_kib: u32,
+    /// Addresses of the reverse proxies in front of the server (a TLS terminator): for a request from one of them,
+    /// the client's address is read from `X-Forwarded-For`; from anyone else the header is ignored.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// 1 MiB/s per device, 16 MiB at once: a phone's day of leads is a few hundred KiB.
@@ -49,6 +53,7 @@ impl Settings {
             demo: false,
             push_kib_per_s: PUSH_KIB_PER_S,
             push_burst_kib: PUSH_BURST_KIB,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -120,10 +125,12 @@ pub struct Shared<S: Store> {
     pub store: S,
     pub(crate) hub: broadcast::Sender<Signal>,
     pub(crate) pokes: Pokes,
-    /// Sign-in attempts per e-mail (a password cannot be guessed at speed) and per client address (a whole team
-    /// behind one venue's NAT signs in at the start of a stream, so this one is wider).
-    pub(crate) sign_in_per_email: RateLimiter,
+    /// Sign-in attempts per e-mail and client address together (a password cannot be guessed at speed, and
+    /// someone else's failures never lock the account's holder out), and per client address (a whole team behind
+    /// one venue's NAT signs in at the start of a stream, so this one is wider).
+    pub(crate) sign_in_per_pair: RateLimiter,
     pub(crate) sign_in_per_ip: RateLimiter,
+    pub(crate) trusted_proxies: Vec<std::net::IpAddr>,
     /// Pushed KiB per device, and the most one push may take at once (a larger frame waits for a full burst).
     pub(crate) push_per_device: RateLimiter,
     pub(crate) push_burst_kib: NonZeroU32,
@@ -131,7 +138,8 @@ pub struct Shared<S: Store> {
 
 pub(crate) type RateLimiter = governor::DefaultKeyedRateLimiter<String>;
 
-/// Sign-in attempts allowed per minute for one e-mail (a burst of this many, then one every 6 s).
+/// Sign-in attempts allowed per minute for one e-mail from one client address (a burst of this many, then one
+/// every 6 s).
 pub const SIGN_IN_PER_EMAIL_MINUTE: u32 = 10;
 /// Sign-in attempts allowed per minute from one client address.
 pub const SIGN_IN_PER_IP_MINUTE: u32 = 60;
@@ -308,22 +316,49 @@ pub(crate) async fn authenticate<S: Store>(
     }
 }
 
+/// The client's address: the peer's, or for a request from a trusted proxy the nearest address in
+/// `X-Forwarded-For` that is not a trusted proxy itself (each proxy appends the address it heard from; anything
+/// left of that was written by the client, so it is not believed).
+pub fn client_ip(
+    peer: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[std::net::IpAddr],
+) -> std::net::IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|h| h.trim().parse::<std::net::IpAddr>())
+        .collect::<std::result::Result<_, _>>()
+        .unwrap_or_default();
+    hops.into_iter()
+        .rev()
+        .find(|h| !trusted.contains(h))
+        .unwrap_or(peer)
+}
+
 async fn sign_in<S: Store>(
     State(state): State<AppState<S>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     Json(req): Json<SignInRequest>,
 ) -> Result<Json<SignInResponse>, ApiError> {
-    let email_key = req.email.trim().to_lowercase();
-    let ip_key = peer.ip().to_string();
-    for l in [&state.sign_in_per_email, &state.sign_in_per_ip] {
+    let client = client_ip(peer.ip(), &headers, &state.trusted_proxies);
+    let ip_key = client.to_string();
+    let pair_key = format!("{}\u{0}{ip_key}", req.email.trim().to_lowercase());
+    for l in [&state.sign_in_per_pair, &state.sign_in_per_ip] {
         if l.len() > 100_000 {
             l.retain_recent();
         }
     }
     if state.sign_in_per_ip.check_key(&ip_key).is_err()
-        || state.sign_in_per_email.check_key(&email_key).is_err()
+        || state.sign_in_per_pair.check_key(&pair_key).is_err()
     {
-        tracing::warn!(peer = %peer.ip(), "sign-in rate limited");
+        tracing::warn!(client = %client, "sign-in rate limited");
         return Err(ApiError(
             StatusCode::TOO_MANY_REQUESTS,
             AppError::new(codes::RATE_LIMITED),
@@ -356,7 +391,8 @@ async fn sign_in<S: Store>(
     })?
     .map_err(internal)?;
     let Some(user) = user else {
-        tracing::info!(email = %req.email, "sign-in refused");
+        // The typed e-mail is not logged: it may be a password typed into the wrong box.
+        tracing::info!(client = %client, "sign-in refused");
         return Err(ApiError(
             StatusCode::UNAUTHORIZED,
             AppError::new(codes::BAD_CREDENTIALS),
@@ -470,8 +506,9 @@ pub fn open_state(settings: &Settings) -> anyhow::Result<AppState<SqliteStore>> 
         store,
         hub,
         pokes: Pokes::default(),
-        sign_in_per_email: limiter(SIGN_IN_PER_EMAIL_MINUTE),
+        sign_in_per_pair: limiter(SIGN_IN_PER_EMAIL_MINUTE),
         sign_in_per_ip: limiter(SIGN_IN_PER_IP_MINUTE),
+        trusted_proxies: settings.trusted_proxies.clone(),
         push_per_device: governor::RateLimiter::keyed(
             governor::Quota::per_second(non_zero(settings.push_kib_per_s))
                 .allow_burst(non_zero(settings.push_burst_kib)),

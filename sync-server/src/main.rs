@@ -38,6 +38,14 @@ struct Args {
     /// What one device may push at once, in KiB.
     #[arg(long, env = "LIVELINE_PUSH_BURST_KIB", default_value_t = liveline_sync_server::PUSH_BURST_KIB)]
     push_burst_kib: u32,
+    /// Address of a reverse proxy in front of the server (repeat, or separate with commas): requests from it name
+    /// the client in `X-Forwarded-For`, which sign-in's rate limits key on. Without one, that header is ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "LIVELINE_TRUSTED_PROXY",
+        value_delimiter = ','
+    )]
+    trusted_proxy: Vec<std::net::IpAddr>,
 }
 
 // Pushes run on the blocking pool and take turns at the store's one writer: a few dozen threads keep both cores
@@ -60,13 +68,18 @@ async fn run() -> anyhow::Result<()> {
             .json()
             .init();
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
+        // One event, one line: a value a client sent cannot start a forged line of its own.
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(liveline_sync_server::logs::OneLine::stdout)
+            .init();
     }
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     let settings = Settings {
         demo: args.demo,
         push_kib_per_s: args.push_kib_per_s,
         push_burst_kib: args.push_burst_kib,
+        trusted_proxies: args.trusted_proxy,
         ..Settings::new(args.data_dir)
     };
     launch(settings, listener, shutdown_signal()).await

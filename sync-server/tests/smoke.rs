@@ -141,3 +141,30 @@ async fn no_password_or_token_reaches_the_log() {
         assert!(!text.contains(secret), "a secret is in the server log");
     }
 }
+
+/// A refused sign-in is logged without what was typed as the e-mail (people type passwords into the wrong box);
+/// the log line names the client's address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_sign_in_logs_no_typed_email() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let log_path = tmp.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let server = common::server(&tmp.path().join("server"), port)
+        .env("LIVELINE_LOG", "info")
+        .stdout(log)
+        .spawn()
+        .expect("sync-server starts");
+    healthy(port).await;
+    let url = format!("http://127.0.0.1:{port}");
+    let typed = "hunter2-typed-in-the-email-box";
+    let e = sign_in(&url, typed, "demo", "smoke").await.unwrap_err();
+    assert_eq!(e.code, liveline_types::codes::BAD_CREDENTIALS);
+    terminate(server);
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(text.contains("sign-in refused"), "{text}");
+    assert!(
+        !text.contains(typed),
+        "the typed e-mail is in the log: {text}"
+    );
+}

@@ -666,32 +666,92 @@ async fn finance_cannot_touch_leads_and_a_rep_cannot_take_a_teammates_lead() {
     server.stop().await;
 }
 
+/// A sign-in over HTTP from `client` (as the trusted proxy in front names it); the error code, if refused.
+async fn sign_in_from(
+    server: &TestServer,
+    client: &str,
+    email: &str,
+    password: &str,
+) -> Option<String> {
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/sign-in", server.url()))
+        .header("x-forwarded-for", client)
+        .json(&serde_json::json!({"email": email, "password": password, "device_name": "t"}))
+        .send()
+        .await
+        .unwrap();
+    if r.status().is_success() {
+        return None;
+    }
+    let body: serde_json::Value = r.json().await.unwrap();
+    Some(body["code"].as_str().unwrap().to_string())
+}
+
+/// Someone guessing a rep's password from one address waits after ten tries, and so does their right guess; the
+/// rep, signing in from the venue, is not locked out (before, ten wrong guesses from anywhere locked the account
+/// for everyone). Behind the trusted proxy the client's address is the one it names; a client cannot name one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sign_in_attempts_are_rate_limited_per_account() {
+async fn sign_in_attempts_are_rate_limited_per_account_and_address() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&tmp.path().join("server")).await;
+    let addr = format!("127.0.0.1:{}", liveline_testkit::free_port())
+        .parse()
+        .unwrap();
+    let server = TestServer::start_with(&tmp.path().join("server"), addr, |s| {
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let attacker = "203.0.113.5";
     let mut codes_seen = Vec::new();
     for _ in 0..liveline_sync_server::SIGN_IN_PER_EMAIL_MINUTE + 1 {
-        let e = sign_in(&server.url(), "rep1@demo.liveline", "guess", "t")
-            .await
-            .unwrap_err();
-        codes_seen.push(e.code);
+        codes_seen.push(sign_in_from(&server, attacker, "rep1@demo.liveline", "guess").await);
     }
     assert!(codes_seen[..codes_seen.len() - 1]
         .iter()
-        .all(|c| c == codes::BAD_CREDENTIALS));
-    assert_eq!(codes_seen.last().unwrap(), codes::RATE_LIMITED);
-    // Even the right password waits now; another account is not affected.
+        .all(|c| c.as_deref() == Some(codes::BAD_CREDENTIALS)));
     assert_eq!(
-        sign_in(&server.url(), "rep1@demo.liveline", "demo", "t")
-            .await
-            .unwrap_err()
-            .code,
-        codes::RATE_LIMITED
+        codes_seen.last().unwrap().as_deref(),
+        Some(codes::RATE_LIMITED)
     );
-    assert!(sign_in(&server.url(), "rep2@demo.liveline", "demo", "t")
+    assert_eq!(
+        sign_in_from(&server, attacker, "rep1@demo.liveline", "demo")
+            .await
+            .as_deref(),
+        Some(codes::RATE_LIMITED),
+        "even the right password waits at the guesser's address"
+    );
+    assert_eq!(
+        sign_in_from(&server, "198.51.100.7", "rep1@demo.liveline", "demo").await,
+        None,
+        "the rep at the venue signs in"
+    );
+    // A client that writes its own X-Forwarded-For in front of the proxy's is still the address the proxy heard.
+    assert_eq!(
+        sign_in_from(
+            &server,
+            &format!("198.51.100.9, {attacker}"),
+            "rep1@demo.liveline",
+            "demo"
+        )
         .await
-        .is_ok());
+        .as_deref(),
+        Some(codes::RATE_LIMITED)
+    );
+    server.stop().await;
+
+    // Without a trusted proxy the header is ignored: changing it does not buy more guesses.
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let mut last = None;
+    for i in 0..liveline_sync_server::SIGN_IN_PER_EMAIL_MINUTE + 1 {
+        last = sign_in_from(
+            &server,
+            &format!("198.51.100.{i}"),
+            "rep2@demo.liveline",
+            "guess",
+        )
+        .await;
+    }
+    assert_eq!(last.as_deref(), Some(codes::RATE_LIMITED));
     server.stop().await;
 }
 
