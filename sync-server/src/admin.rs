@@ -480,13 +480,20 @@ pub(crate) async fn set_webhooks<S: Store>(
                     .with("index", (i + 1).to_string()),
             ));
         }
-        let ok = url::Url::parse(h.url.trim())
-            .map(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-            .unwrap_or(false);
-        if !ok {
+        let url = url::Url::parse(h.url.trim())
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        let Some(url) = url else {
             return Err(ApiError(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 AppError::new(codes::WEBHOOK_URL_INVALID).with("index", (i + 1).to_string()),
+            ));
+        };
+        // Nowhere inside the operator's network (unless the operator allows the host by name).
+        if let Err(code) = crate::notify::check_target(&url, &state.webhook_allow_hosts).await {
+            return Err(ApiError(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                AppError::new(code).with("index", (i + 1).to_string()),
             ));
         }
     }
@@ -501,6 +508,19 @@ pub(crate) async fn set_webhooks<S: Store>(
     }
     blocking(move || {
         let old = state.store.webhooks(&d.team_id).map_err(internal)?;
+        // A plain-JSON hook (an ERP) is signed, so it needs its secret: given now, or kept from before.
+        for (i, h) in input.iter().enumerate() {
+            let kept = old
+                .iter()
+                .any(|o| !h.id.is_empty() && o.id == h.id && !o.secret.is_empty());
+            if h.kind == "generic" && h.secret.trim().is_empty() && !kept {
+                return Err(ApiError(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    AppError::new(codes::WEBHOOK_SECRET_REQUIRED)
+                        .with("index", (i + 1).to_string()),
+                ));
+            }
+        }
         let rows: Vec<WebhookRow> = input
             .into_iter()
             .map(|h| {

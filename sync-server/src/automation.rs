@@ -882,9 +882,10 @@ impl Automations<'_> {
         let mut set = values.clone();
         let title = {
             let def = &rf.form.def;
+            // Only a field everyone reads names the record in a chat message or a task title.
             def.fields
                 .iter()
-                .filter(|f| !f.removed)
+                .filter(|f| !f.removed && f.read.is_empty())
                 .find_map(|f| match values.get(&f.key) {
                     Some(liveline_types::forms::Value::Text(s)) if !s.is_empty() => Some(s.clone()),
                     _ => None,

@@ -40,6 +40,9 @@ pub struct Settings {
     /// Addresses of the reverse proxies in front of the server (a TLS terminator): for a request from one of them,
     /// the client's address is read from `X-Forwarded-For`; from anyone else the header is ignored.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Hosts webhooks may reach although they resolve inside the operator's network (an on-premises ERP), by name
+    /// as written in the hook's URL. Every other internal address is refused, when a hook is saved and when sent.
+    pub webhook_allow_hosts: Vec<String>,
 }
 
 /// 1 MiB/s per device, 16 MiB at once: a phone's day of leads is a few hundred KiB.
@@ -54,6 +57,7 @@ impl Settings {
             push_kib_per_s: PUSH_KIB_PER_S,
             push_burst_kib: PUSH_BURST_KIB,
             trusted_proxies: Vec::new(),
+            webhook_allow_hosts: Vec::new(),
         }
     }
 }
@@ -131,6 +135,7 @@ pub struct Shared<S: Store> {
     pub(crate) sign_in_per_pair: RateLimiter,
     pub(crate) sign_in_per_ip: RateLimiter,
     pub(crate) trusted_proxies: Vec<std::net::IpAddr>,
+    pub(crate) webhook_allow_hosts: notify::AllowedHosts,
     /// Pushed KiB per device, and the most one push may take at once (a larger frame waits for a full burst).
     pub(crate) push_per_device: RateLimiter,
     pub(crate) push_burst_kib: NonZeroU32,
@@ -509,6 +514,7 @@ pub fn open_state(settings: &Settings) -> anyhow::Result<AppState<SqliteStore>> 
         sign_in_per_pair: limiter(SIGN_IN_PER_EMAIL_MINUTE),
         sign_in_per_ip: limiter(SIGN_IN_PER_IP_MINUTE),
         trusted_proxies: settings.trusted_proxies.clone(),
+        webhook_allow_hosts: notify::AllowedHosts(Arc::new(settings.webhook_allow_hosts.clone())),
         push_per_device: governor::RateLimiter::keyed(
             governor::Quota::per_second(non_zero(settings.push_kib_per_s))
                 .allow_burst(non_zero(settings.push_burst_kib)),

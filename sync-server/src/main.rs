@@ -46,6 +46,14 @@ struct Args {
         value_delimiter = ','
     )]
     trusted_proxy: Vec<std::net::IpAddr>,
+    /// A host webhooks may reach although it resolves inside this network (an on-premises ERP), by name as written
+    /// in the hook's URL (repeat, or separate with commas). Every other internal address is refused.
+    #[arg(
+        long = "webhook-allow-host",
+        env = "LIVELINE_WEBHOOK_ALLOW_HOSTS",
+        value_delimiter = ','
+    )]
+    webhook_allow_host: Vec<String>,
 }
 
 // Pushes run on the blocking pool and take turns at the store's one writer: a few dozen threads keep both cores
@@ -80,6 +88,7 @@ async fn run() -> anyhow::Result<()> {
         push_kib_per_s: args.push_kib_per_s,
         push_burst_kib: args.push_burst_kib,
         trusted_proxies: args.trusted_proxy,
+        webhook_allow_hosts: args.webhook_allow_host,
         ..Settings::new(args.data_dir)
     };
     launch(settings, listener, shutdown_signal()).await

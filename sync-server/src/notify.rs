@@ -15,6 +15,119 @@ use crate::automation::Event;
 use crate::store::{Store, WebhookRow};
 use crate::{now_ms, AppState};
 
+/// Whether a webhook may never reach `ip` unless the operator allows its host by name: this machine, the
+/// operator's own network and anything not meant for one public host (loopback, private, shared, link-local,
+/// unique-local, multicast, unspecified, broadcast, and IPv4 mapped into IPv6 the same way).
+pub fn forbidden(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            a.is_loopback()
+                || a.is_private()
+                || a.is_link_local()
+                || a.is_multicast()
+                || a.is_unspecified()
+                || a.is_broadcast()
+                || o[0] == 0
+                // 100.64.0.0/10, shared address space (carrier-grade NAT, cloud metadata neighbours).
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+        }
+        IpAddr::V6(a) => {
+            let first = a.segments()[0];
+            a.is_loopback()
+                || a.is_unspecified()
+                || a.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || a.to_ipv4_mapped()
+                    .is_some_and(|v4| forbidden(IpAddr::V4(v4)))
+        }
+    }
+}
+
+/// Hosts the operator lets webhooks reach on an internal address (an on-premises ERP), by name as in the URL.
+#[derive(Clone, Debug, Default)]
+pub struct AllowedHosts(pub std::sync::Arc<Vec<String>>);
+
+impl AllowedHosts {
+    fn allows(&self, host: &str) -> bool {
+        self.0.iter().any(|h| h.eq_ignore_ascii_case(host))
+    }
+}
+
+/// Checks where a hook's URL leads, when it is saved: a host the operator allows, or one whose every address is
+/// public. Errs with the refusal's code.
+pub async fn check_target(url: &url::Url, allowed: &AllowedHosts) -> Result<(), &'static str> {
+    use liveline_types::codes;
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_matches(|c| c == '[' || c == ']');
+    if allowed.allows(host) {
+        return Ok(());
+    }
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addrs: Vec<std::net::SocketAddr> = match tokio::net::lookup_host((host, port)).await {
+        Ok(a) => a.collect(),
+        Err(_) => return Err(codes::WEBHOOK_HOST_UNKNOWN),
+    };
+    if addrs.is_empty() {
+        return Err(codes::WEBHOOK_HOST_UNKNOWN);
+    }
+    if addrs.iter().any(|a| forbidden(a.ip())) {
+        return Err(codes::WEBHOOK_ADDRESS_FORBIDDEN);
+    }
+    Ok(())
+}
+
+/// The resolver webhook deliveries use: a host's internal addresses are dropped (unless the operator allows the
+/// host), so a name that resolved to a public address when the hook was saved cannot be pointed inside later.
+struct PublicOnly(AllowedHosts);
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allowed = self.0.allows(name.as_str());
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| allowed || !forbidden(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err("no public address".into());
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Whether a delivery may go to `url` as written: an address given literally is judged here (the resolver sees
+/// only names).
+fn literal_allowed(url: &str, allowed: &AllowedHosts) -> bool {
+    let Ok(u) = url::Url::parse(url) else {
+        return false;
+    };
+    let host = u.host_str().unwrap_or_default();
+    if allowed.allows(host.trim_matches(|c| c == '[' || c == ']')) {
+        return true;
+    }
+    match u.host() {
+        Some(url::Host::Ipv4(a)) => !forbidden(a.into()),
+        Some(url::Host::Ipv6(a)) => !forbidden(a.into()),
+        Some(url::Host::Domain(_)) => true,
+        None => false,
+    }
+}
+
+/// Mentions a chat bot would act on (`@all`, `<at user_id="all">`) are written as text: a buyer's name comes from
+/// whoever captured it.
+fn no_mentions(text: &str) -> String {
+    text.replace('@', "＠")
+        .replace('<', "＜")
+        .replace('>', "＞")
+}
+
 /// The kinds of hook a team can add.
 pub const KINDS: [&str; 4] = ["wecom", "dingtalk", "feishu", "generic"];
 
@@ -52,13 +165,15 @@ pub fn deliver<S: Store>(state: &AppState<S>, events: Vec<Event>) {
                     .map(|m| m.name.clone())
                     .unwrap_or_else(|| id.to_string())
             };
-            let text = message(&e, &name);
+            let text = no_mentions(&message(&e, &name));
+            let allowed = state.webhook_allow_hosts.clone();
             for h in hooks {
                 let st = state.clone();
                 let text = text.clone();
                 let json = event_json(&e);
+                let allowed = allowed.clone();
                 tokio::spawn(async move {
-                    let outcome = send_with_retry(&h, &text, &json).await;
+                    let outcome = send_with_retry(&h, &text, &json, &allowed).await;
                     let error = outcome.err().unwrap_or_default();
                     if !error.is_empty() {
                         tracing::warn!(hook = %h.id, kind = %h.kind, %error, "webhook delivery failed");
@@ -223,20 +338,50 @@ pub fn request(
     }
 }
 
+/// The signature a generic hook's request carries when the hook has a secret: `v1=` and the hex HMAC-SHA256,
+/// under the secret, of the timestamp (Unix seconds), a dot and the body, as sent in `X-Liveline-Timestamp` and
+/// `X-Liveline-Signature`. The receiver recomputes it and refuses a timestamp far from its clock (replays).
+pub fn generic_signature(secret: &str, timestamp_s: i64, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(timestamp_s.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
 /// One delivery with retries. `Err` says why the last attempt failed (status, the bot's own error code, or a
 /// time-out), without the URL.
 async fn send_with_retry(
     h: &WebhookRow,
     text: &str,
     json: &serde_json::Value,
+    allowed: &AllowedHosts,
 ) -> Result<(), String> {
+    // No redirects: a hook answering 3xx cannot send the delivery somewhere it was not saved to.
     let client = reqwest::Client::builder()
         .timeout(ATTEMPT_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(std::sync::Arc::new(PublicOnly(allowed.clone())))
         .build()
         .map_err(|e| e.to_string())?;
     let attempt = || async {
-        let (url, body) = request(h, text, json, now_ms());
-        let resp = client.post(&url).json(&body).send().await.map_err(|e| {
+        let now = now_ms();
+        let (url, body) = request(h, text, json, now);
+        if !literal_allowed(&url, allowed) {
+            return Err("address forbidden".to_string());
+        }
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let mut req = client
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        if h.kind == "generic" && !h.secret.is_empty() {
+            let ts = now / 1000;
+            req = req.header("x-liveline-timestamp", ts.to_string()).header(
+                "x-liveline-signature",
+                generic_signature(&h.secret, ts, &bytes),
+            );
+        }
+        let resp = req.body(bytes).send().await.map_err(|e| {
             if e.is_timeout() {
                 "timeout".to_string()
             } else {
@@ -254,16 +399,9 @@ async fn send_with_retry(
             .or_else(|| reply.get("code"))
             .and_then(|c| c.as_i64())
             .unwrap_or(0);
+        // The code only: the remote's own text is not shown to the admin (it could say anything).
         if code != 0 {
-            let msg = reply
-                .get("errmsg")
-                .or_else(|| reply.get("msg"))
-                .and_then(|m| m.as_str())
-                .unwrap_or("");
-            return Err(format!(
-                "bot error {code}: {}",
-                msg.chars().take(120).collect::<String>()
-            ));
+            return Err(format!("bot error {code}"));
         }
         Ok(())
     };

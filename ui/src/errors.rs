@@ -297,6 +297,15 @@ pub fn error_text(i18n: I18n, err: &AppError) -> String {
         codes::WEBHOOK_DUPLICATE => {
             t_string!(i18n, err.webhook_duplicate, index = arg("index")).to_string()
         }
+        codes::WEBHOOK_ADDRESS_FORBIDDEN => {
+            t_string!(i18n, err.webhook_address_forbidden, index = arg("index")).to_string()
+        }
+        codes::WEBHOOK_HOST_UNKNOWN => {
+            t_string!(i18n, err.webhook_host_unknown, index = arg("index")).to_string()
+        }
+        codes::WEBHOOK_SECRET_REQUIRED => {
+            t_string!(i18n, err.webhook_secret_required, index = arg("index")).to_string()
+        }
         codes::WEBHOOK_KIND_UNKNOWN => t_string!(
             i18n,
             err.webhook_kind_unknown,

@@ -607,6 +607,13 @@ pub mod codes {
     pub const WEBHOOK_URL_INVALID: &str = "webhook.url_invalid";
     pub const WEBHOOK_KIND_UNKNOWN: &str = "webhook.kind_unknown";
     pub const WEBHOOK_DUPLICATE: &str = "webhook.duplicate";
+    /// The hook's host resolves to an address inside the operator's network (loopback, private, link-local…);
+    /// args: `index`. The operator can allow a host by name (`--webhook-allow-host`).
+    pub const WEBHOOK_ADDRESS_FORBIDDEN: &str = "webhook.address_forbidden";
+    /// The hook's host has no address; args: `index`.
+    pub const WEBHOOK_HOST_UNKNOWN: &str = "webhook.host_unknown";
+    /// A plain-JSON hook needs a secret to sign its requests with; args: `index`.
+    pub const WEBHOOK_SECRET_REQUIRED: &str = "webhook.secret_required";
 
     // Records made with a form definition (args: `field`, and what each names).
     /// Not a number; or more decimals than the field takes (`scale`).

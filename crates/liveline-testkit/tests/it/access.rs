@@ -15,7 +15,7 @@ use liveline_sync::ServerMsg;
 use liveline_sync_server::{auth, demo, Store};
 use liveline_testkit::raw::{connect, hello, next_reply, push, WsExt};
 use liveline_testkit::{eventually, lead, Device, TestServer};
-use liveline_types::{codes, AppError, AuditEntryView, LeadInput};
+use liveline_types::{codes, AppError, AuditEntryView};
 use serde_json::json;
 
 /// Rows of the tables below follow this order.

@@ -9,8 +9,8 @@ use liveline_domain::{DocKind, Task};
 use liveline_sync::ServerMsg;
 use liveline_sync_server::Store;
 use liveline_testkit::{eventually, Device, TestServer};
-use liveline_types::codes;
 use liveline_types::forms::{Act, Value};
+use liveline_types::{codes, LeadInput};
 
 use crate::forms::{
     actor_of, creds_of, decide, lead_form_with_incoterm, order_input, proposal_input, push_as,
@@ -804,4 +804,164 @@ async fn stored_values_are_the_servers_to_check() {
     assert_eq!(lead.owner, "u-rep2");
     assert_eq!(lead.phone, "+4915112345678");
     let _ = stored;
+}
+
+/// An admin's webhooks cannot be pointed inside the operator's network: loopback, private, link-local and
+/// unique-local addresses are refused when saved (a server that allows no internal host by name). Where the
+/// operator allows loopback (an on-premises ERP): a hook that redirects is not followed, a plain-JSON hook needs a
+/// secret and signs each request, a bot's own error text is not shown to the admin, and a buyer named like a
+/// mention (`@all`, `<at user_id="all">`) reaches the chat as text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_cannot_reach_inside_and_say_only_what_they_should() {
+    use axum::routing::post;
+    use std::sync::{Arc, Mutex};
+    let tmp = tempfile::tempdir().unwrap();
+    let addr = format!("127.0.0.1:{}", liveline_testkit::free_port())
+        .parse()
+        .unwrap();
+    let strict = TestServer::start_with(&tmp.path().join("strict"), addr, |s| {
+        s.webhook_allow_hosts.clear();
+    })
+    .await;
+    let admin = Device::ready(&strict, tmp.path(), "admin@demo.liveline").await;
+    let http = reqwest::Client::new();
+    let put = |server: &TestServer, token: String, body: serde_json::Value| {
+        http.put(format!("{}/v1/admin/webhooks", server.url()))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://localhost:9/hook",
+        "http://[::1]:9/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.7/erp",
+        "http://192.168.1.1/",
+        "http://[fd00::1]/",
+        "http://[::ffff:127.0.0.1]/",
+    ] {
+        let r = put(
+            &strict,
+            admin.token(),
+            serde_json::json!([{"kind": "wecom", "url": url}]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 422, "{url}");
+        let e: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(e["code"], codes::WEBHOOK_ADDRESS_FORBIDDEN, "{url}");
+    }
+    strict.stop().await;
+
+    // The operator allows loopback: receivers that redirect, refuse with a chatty error, and check signatures.
+    let seen: Arc<Mutex<Vec<(String, axum::http::HeaderMap, Vec<u8>)>>> = Arc::default();
+    let record = |name: &'static str| {
+        let seen = seen.clone();
+        move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let seen = seen.clone();
+            async move {
+                seen.lock()
+                    .unwrap()
+                    .push((name.to_string(), headers, body.to_vec()));
+                axum::Json(serde_json::json!({"errcode": 0}))
+            }
+        }
+    };
+    let inside = axum::Router::new().route("/secret", post(record("inside")));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let inside_addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, inside).await.unwrap() });
+    let to_inside = format!("http://{inside_addr}/secret");
+    let outside = axum::Router::new()
+        .route(
+            "/redirect",
+            post(move || {
+                let to = to_inside.clone();
+                async move { axum::response::Redirect::temporary(&to) }
+            }),
+        )
+        .route(
+            "/chatty",
+            post(|| async {
+                axum::Json(serde_json::json!({"errcode": 93000, "errmsg": "invalid webhook url, internal host db-7.corp"}))
+            }),
+        )
+        .route("/erp", post(record("erp")))
+        .route("/wecom", post(record("wecom")));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let out = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, outside).await.unwrap() });
+
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let admin = Device::ready(&server, tmp.path(), "admin@demo.liveline").await;
+    let r = put(
+        &server,
+        admin.token(),
+        serde_json::json!([{"kind": "generic", "url": format!("http://{out}/erp")}]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(e["code"], codes::WEBHOOK_SECRET_REQUIRED);
+    let r = put(
+        &server,
+        admin.token(),
+        serde_json::json!([
+            {"kind": "wecom", "url": format!("http://{out}/redirect")},
+            {"kind": "wecom", "url": format!("http://{out}/chatty")},
+            {"kind": "generic", "url": format!("http://{out}/erp"), "secret": "erp-secret"},
+            {"kind": "wecom", "url": format!("http://{out}/wecom")}
+        ]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 204);
+
+    let assistant = Device::ready(&server, tmp.path(), "assistant@demo.liveline").await;
+    assistant.capture(&LeadInput {
+        buyer_name: "@all <at user_id=\"all\">所有人</at>".into(),
+        ..liveline_testkit::lead("x")
+    });
+    assistant.nudge();
+    assistant.synced().await;
+    eventually("the ERP and the chat got the lead", || {
+        let got = seen.lock().unwrap();
+        (got.iter().any(|s| s.0 == "erp") && got.iter().any(|s| s.0 == "wecom")).then_some(())
+    })
+    .await;
+    let statuses = eventually("the failures are recorded", || {
+        let s = server.state.store.webhook_status("demo").ok()?;
+        (s.iter().filter(|x| !x.2.is_empty()).count() >= 2).then_some(s)
+    })
+    .await;
+    let errors: Vec<&str> = statuses
+        .iter()
+        .map(|s| s.2.as_str())
+        .filter(|e| !e.is_empty())
+        .collect();
+    assert!(errors.contains(&"http 307"), "{errors:?}");
+    assert!(errors.contains(&"bot error 93000"), "{errors:?}");
+    assert!(errors.iter().all(|e| !e.contains("db-7")), "{errors:?}");
+    let got = seen.lock().unwrap().clone();
+    assert!(
+        got.iter().all(|s| s.0 != "inside"),
+        "the redirect was followed"
+    );
+    let (_, headers, body) = got.iter().find(|s| s.0 == "erp").unwrap();
+    let ts: i64 = headers["x-liveline-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        headers["x-liveline-signature"].to_str().unwrap(),
+        liveline_sync_server::notify::generic_signature("erp-secret", ts, body)
+    );
+    let (_, _, chat) = got.iter().find(|s| s.0 == "wecom").unwrap();
+    let chat: serde_json::Value = serde_json::from_slice(chat).unwrap();
+    let text = chat["text"]["content"].as_str().unwrap();
+    assert!(!text.contains('@') && !text.contains("<at"), "{text}");
+    assert!(text.contains("＠all"), "{text}");
 }

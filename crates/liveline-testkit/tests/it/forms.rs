@@ -703,7 +703,7 @@ async fn the_server_escalates_overdue_steps_and_carries_out_automatic_ones() {
     let r = reqwest::Client::new()
         .put(format!("{}/v1/admin/webhooks", server.url()))
         .bearer_auth(admin.token())
-        .json(&serde_json::json!([{"kind": "generic", "url": format!("http://{addr}/hook")}]))
+        .json(&serde_json::json!([{"kind": "generic", "url": format!("http://{addr}/hook"), "secret": "erp-secret"}]))
         .send()
         .await
         .unwrap();
