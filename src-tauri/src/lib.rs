@@ -140,3 +140,57 @@ fn setting(flag: &str, env: &str) -> Option<String> {
     }
     std::env::var(env).ok().filter(|v| !v.is_empty())
 }
+
+#[cfg(test)]
+mod tests {
+    //! The window's grants stay exactly the app's commands: the handler list, the command constants the UI calls,
+    //! and the capability file's permissions name the same commands; the content security policy forbids inline
+    //! scripts and `eval`.
+    use liveline_types::commands::ALL;
+
+    fn file(path: &str) -> String {
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_handler_list_is_the_command_list() {
+        let src = file("src/lib.rs");
+        let list = &src[src.find("generate_handler![").unwrap()..];
+        let list = &list[..list.find("])").unwrap()];
+        let mut handled: Vec<&str> = list
+            .split("commands::")
+            .skip(1)
+            .map(|s| s.split(',').next().unwrap().trim())
+            .collect();
+        let mut all = ALL.to_vec();
+        handled.sort_unstable();
+        all.sort_unstable();
+        assert_eq!(handled, all);
+    }
+
+    #[test]
+    fn the_main_window_is_granted_exactly_the_apps_commands() {
+        let cap: serde_json::Value = serde_json::from_str(&file("capabilities/main.json")).unwrap();
+        assert_eq!(cap["windows"], serde_json::json!(["main"]));
+        let granted: Vec<String> = serde_json::from_value(cap["permissions"].clone()).unwrap();
+        let wanted: Vec<String> = ALL
+            .iter()
+            .map(|c| format!("allow-{}", c.replace('_', "-")))
+            .collect();
+        assert_eq!(granted, wanted);
+    }
+
+    #[test]
+    fn the_content_security_policy_runs_no_inline_script() {
+        let conf: serde_json::Value = serde_json::from_str(&file("../tauri.conf.json")).unwrap();
+        let csp = &conf["app"]["security"]["csp"];
+        let script = csp["script-src"].as_str().unwrap();
+        assert!(
+            !script.contains("unsafe-inline") && !script.contains("'unsafe-eval'"),
+            "{script}"
+        );
+        assert_eq!(csp["default-src"], "'self'");
+        assert_eq!(csp["object-src"], "'none'");
+    }
+}

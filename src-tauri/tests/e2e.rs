@@ -1848,3 +1848,72 @@ async fn an_assistant_in_two_teams_switches_the_device_to_the_second_and_capture
     shot(&a, "settings-team-desktop-zh").await;
     server.stop().await;
 }
+
+/// The window runs only Liveline's code: an inline script or event handler injected into the page (as a buyer's
+/// name carrying markup would try) does not run under the content security policy, and the page may call the
+/// app's own commands but none of Tauri's core or plugin commands, which the capability file does not grant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_runs_only_our_code_and_calls_only_our_commands() {
+    let Rig {
+        _turn,
+        tmp,
+        server: _server,
+        url,
+    } = rig().await;
+    let driver = start_driver().await;
+    let c = open_app(&driver, &tmp.path().join("a"), &url).await;
+    wait_css(&c, "#signin-email").await;
+    let injected = c
+        .execute(
+            r#"
+            const s = document.createElement('script');
+            s.textContent = 'window.__inline_ran = true;';
+            document.body.appendChild(s);
+            const img = document.createElement('img');
+            img.setAttribute('src', 'data:,broken');
+            img.setAttribute('onerror', 'window.__handler_ran = true;');
+            document.body.appendChild(img);
+            return true;
+            "#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(injected, json!(true));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ran = c
+        .execute(
+            "return [window.__inline_ran === true, window.__handler_ran === true];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ran,
+        json!([false, false]),
+        "injected code ran in the window"
+    );
+    let calls = c
+        .execute_async(
+            r#"
+            const done = arguments[arguments.length - 1];
+            const invoke = window.__TAURI__.core.invoke;
+            const outcome = (p) => p.then(() => 'ok', (e) => 'refused: ' + String(e));
+            Promise.all([
+              outcome(invoke('session')),
+              outcome(invoke('plugin:notification|notify', { options: { title: 'x' } })),
+              outcome(invoke('plugin:app|version')),
+              outcome(invoke('plugin:webview|create_webview_window', { options: { label: 'evil', url: 'https://example.com' } })),
+            ]).then(done);
+            "#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    let calls: Vec<String> = serde_json::from_value(calls).unwrap();
+    assert_eq!(calls[0], "ok", "the app's own command");
+    for refused in &calls[1..] {
+        assert!(refused.starts_with("refused"), "{calls:?}");
+    }
+    c.close().await.unwrap();
+}
