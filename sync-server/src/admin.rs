@@ -106,17 +106,27 @@ pub(crate) async fn switch_team<S: Store>(
             AppError::new(codes::NOT_MEMBER).with("team", req.team_id),
         ));
     }
+    if state.team_switch_per_user.check_key(&d.user_id).is_err() {
+        return Err(ApiError(
+            StatusCode::TOO_MANY_REQUESTS,
+            AppError::new(codes::RATE_LIMITED),
+        ));
+    }
     let st = state.clone();
     let (device, team) = (d.device_id.clone(), req.team_id.clone());
-    let name = blocking(move || {
+    let (moved, name) = blocking(move || {
+        let before = st.store.device_team(&device).map_err(internal)?;
         st.store.set_device_team(&device, &team).map_err(internal)?;
-        st.store.device_team(&device).map_err(internal)
+        let after = st.store.device_team(&device).map_err(internal)?;
+        let moved = before.map(|b| b.0) != after.as_ref().map(|a| a.0.clone());
+        Ok((moved, after.map(|(_, name)| name).unwrap_or_default()))
     })
-    .await?
-    .map(|(_, name)| name)
-    .unwrap_or_default();
-    tracing::info!(user = %d.user_id, device = %d.device_id, team = %req.team_id, "device switched team");
-    crate::access_changed(&state, &d.user_id);
+    .await?;
+    // The user's connections re-subscribe only when the device really moved.
+    if moved {
+        tracing::info!(user = %d.user_id, device = %d.device_id, team = %req.team_id, "device switched team");
+        crate::access_changed(&state, &d.user_id);
+    }
     Ok(Json(TeamView {
         id: req.team_id,
         name,

@@ -135,6 +135,8 @@ pub struct Shared<S: Store> {
     pub(crate) sign_in_per_pair: RateLimiter,
     pub(crate) sign_in_per_ip: RateLimiter,
     pub(crate) trusted_proxies: Vec<std::net::IpAddr>,
+    /// Team switches per user: each one re-subscribes all of the user's connections.
+    pub(crate) team_switch_per_user: RateLimiter,
     pub(crate) webhook_allow_hosts: notify::AllowedHosts,
     /// Pushed KiB per device, and the most one push may take at once (a larger frame waits for a full burst).
     pub(crate) push_per_device: RateLimiter,
@@ -146,6 +148,8 @@ pub(crate) type RateLimiter = governor::DefaultKeyedRateLimiter<String>;
 /// Sign-in attempts allowed per minute for one e-mail from one client address (a burst of this many, then one
 /// every 6 s).
 pub const SIGN_IN_PER_EMAIL_MINUTE: u32 = 10;
+/// Team switches allowed per minute for one user (a person switches a few times a day).
+pub const TEAM_SWITCH_PER_MINUTE: u32 = 10;
 /// Sign-in attempts allowed per minute from one client address.
 pub const SIGN_IN_PER_IP_MINUTE: u32 = 60;
 
@@ -514,6 +518,7 @@ pub fn open_state(settings: &Settings) -> anyhow::Result<AppState<SqliteStore>> 
         sign_in_per_pair: limiter(SIGN_IN_PER_EMAIL_MINUTE),
         sign_in_per_ip: limiter(SIGN_IN_PER_IP_MINUTE),
         trusted_proxies: settings.trusted_proxies.clone(),
+        team_switch_per_user: limiter(TEAM_SWITCH_PER_MINUTE),
         webhook_allow_hosts: notify::AllowedHosts(Arc::new(settings.webhook_allow_hosts.clone())),
         push_per_device: governor::RateLimiter::keyed(
             governor::Quota::per_second(non_zero(settings.push_kib_per_s))

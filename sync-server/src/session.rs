@@ -490,6 +490,15 @@ impl Pusher {
             |reader| {
                 let mut commits = Vec::new();
                 let mut replies = Vec::new();
+                // Revoked while this push waited (the news may not have reached the connection): nothing is
+                // stored, and the device is told so for good.
+                if reader.device_revoked(device_id).unwrap_or(true) {
+                    replies.push(ServerMsg::Error {
+                        error: AppError::new(codes::DEVICE_REVOKED),
+                        fatal: true,
+                    });
+                    return (commits, (replies, Vec::new()));
+                }
                 let mut auto = Automations::new(reader, now);
                 for (d, early) in judged {
                     if liveline_forms::ids::canonical(&d.doc).is_none() {

@@ -263,6 +263,8 @@ pub trait Store: Send + Sync + 'static {
     /// Every team the user belongs to: `(id, name, roles)`, the user's first team first.
     fn teams_of(&self, user: &str) -> Result<Vec<(String, String, String)>>;
     fn revoke_device(&self, id: &str, now: i64) -> Result<bool>;
+    /// Whether the device was revoked (or is unknown): a connection that missed news reads it again.
+    fn device_revoked(&self, id: &str) -> Result<bool>;
     /// Every device the user ever signed in with, revoked or not.
     fn user_devices(&self, user: &str) -> Result<Vec<String>>;
     fn members(&self, team: &str) -> Result<Vec<MemberView>>;
@@ -314,6 +316,8 @@ pub trait DocReader {
     fn rules_doc(&self, team: &str) -> Result<Option<(String, Vec<u8>)>>;
     /// The team's members with their roles there.
     fn team_roles(&self, team: &str) -> Result<Vec<(String, Vec<Role>)>>;
+    /// Whether the device was revoked (or is unknown), as committed: a push checks it inside its write.
+    fn device_revoked(&self, device: &str) -> Result<bool>;
     /// Open leads per owner and what each rule gave to whom, as committed.
     fn load_of(&self, team: &str) -> Result<Load>;
     /// The oldest other lead of the team with this phone or e-mail: `(id, owner)`.
@@ -460,6 +464,10 @@ impl DocReader for TxReader<'_> {
             )?
             .query_row(params![id, team], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
+    }
+
+    fn device_revoked(&self, device: &str) -> Result<bool> {
+        revoked_in(self.0, device)
     }
 
     fn team_roles(&self, team: &str) -> Result<Vec<(String, Vec<Role>)>> {
@@ -860,6 +868,10 @@ impl Store for SqliteStore {
         Ok(n > 0)
     }
 
+    fn device_revoked(&self, id: &str) -> Result<bool> {
+        self.with_reader(|c| revoked_in(c, id))
+    }
+
     fn members(&self, team: &str) -> Result<Vec<MemberView>> {
         self.with_reader(|c| {
             let mut st = c.prepare_cached(
@@ -1245,6 +1257,14 @@ fn split_list(s: &str) -> Vec<String> {
 /// SQL for the team a device (`d`, of user `u`) works in: the team it moved to while the user is still a member
 /// there, else the user's first team.
 const DEVICE_TEAM: &str = "COALESCE((SELECT m.team_id FROM memberships m WHERE m.user_id = d.user_id AND m.team_id = d.team_id), u.team_id)";
+
+fn revoked_in(c: &Connection, device: &str) -> Result<bool> {
+    let revoked: Option<bool> = c
+        .prepare_cached("SELECT revoked_at IS NOT NULL FROM devices WHERE id = ?1")?
+        .query_row([device], |r| r.get(0))
+        .optional()?;
+    Ok(revoked.unwrap_or(true))
+}
 
 fn memberships_of(c: &Connection, user: &str) -> Result<Vec<Membership>> {
     let mut st = c.prepare_cached(

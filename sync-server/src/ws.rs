@@ -127,14 +127,9 @@ async fn session<S: Store>(state: AppState<S>, device: DeviceAuth, socket: WebSo
                     }
                     Ok(Signal::Shutdown) => false,
                     Ok(_) => true,
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        let mut ok = true;
-                        for b in conn.session.buckets() {
-                            let pager = conn.session.catch_up(&b);
-                            ok = ok && conn.run(pager).await;
-                        }
-                        ok
-                    }
+                    // News was missed (the connection was busy while many signals passed): whatever it was, the
+                    // device's revocation and its user's memberships are read again, and the device re-subscribes.
+                    Err(broadcast::error::RecvError::Lagged(_)) => conn.missed_news().await,
                     Err(broadcast::error::RecvError::Closed) => false,
                 };
                 if !ok { break; }
@@ -228,6 +223,24 @@ impl<S: Store> Conn<S> {
         true
     }
 
+    /// The connection missed signals: a revoked device is closed; otherwise it re-subscribes as after a change of
+    /// access (memberships and team read again, every bucket caught up).
+    async fn missed_news(&mut self) -> bool {
+        if self.is_revoked().await {
+            return self.revoked().await;
+        }
+        self.access_changed().await
+    }
+
+    async fn is_revoked(&self) -> bool {
+        let st = self.state.clone();
+        let device = self.session.device.device_id.clone();
+        tokio::task::spawn_blocking(move || st.store.device_revoked(&device))
+            .await
+            .map(|r| r.unwrap_or(true))
+            .unwrap_or(true)
+    }
+
     /// An admin changed this user's roles or teams: read them again and send a new `Welcome`. The device drops
     /// buckets it no longer holds (and their documents); new buckets arrive as snapshots.
     async fn access_changed(&mut self) -> bool {
@@ -263,6 +276,11 @@ impl<S: Store> Conn<S> {
                     Ok(Signal::Revoked { device_id }) if device_id == *device => return self.revoked().await,
                     Ok(Signal::AccessChanged { user_id }) if user_id == *user => return false,
                     Ok(Signal::Shutdown) | Err(broadcast::error::RecvError::Closed) => return false,
+                    // Missed news: a revoked device is closed; otherwise the device reconnects and its push is
+                    // judged by its rights then.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        return if self.is_revoked().await { self.revoked().await } else { false };
+                    }
                     _ => {}
                 },
             }
@@ -283,6 +301,9 @@ impl<S: Store> Conn<S> {
         };
         for r in &pushed.replies {
             if !self.send(r).await {
+                return false;
+            }
+            if matches!(r, ServerMsg::Error { fatal: true, .. }) {
                 return false;
             }
         }

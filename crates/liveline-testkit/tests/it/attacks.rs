@@ -965,3 +965,111 @@ async fn webhooks_cannot_reach_inside_and_say_only_what_they_should() {
     assert!(!text.contains('@') && !text.contains("<at"), "{text}");
     assert!(text.contains("＠all"), "{text}");
 }
+
+/// A rep's device pushes more than its allowance, so its push waits; meanwhile a flood of signals passes (more
+/// than the connection's news ring holds) with the device's revocation in the middle of it, so the connection never
+/// hears of the revocation itself. It still learns of it: the waiting push is not stored and the device is told it
+/// was signed out. Team switches are limited per user and signal only when the device really moves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_is_never_lost_in_a_flood_of_news() {
+    use liveline_domain::Lead;
+    use liveline_testkit::raw::{connect, hello, next, push};
+    let tmp = tempfile::tempdir().unwrap();
+    let addr = format!("127.0.0.1:{}", liveline_testkit::free_port())
+        .parse()
+        .unwrap();
+    let server = TestServer::start_with(&tmp.path().join("server"), addr, |s| {
+        s.push_kib_per_s = 8;
+        s.push_burst_kib = 16;
+    })
+    .await;
+    let rep = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
+    let creds = creds_of(&rep);
+    let mut ws = connect(&server, Some(&creds.token)).await.unwrap();
+    futures_util::SinkExt::send(&mut ws, hello()).await.unwrap();
+    // Eight leads with long notes: about 40 KiB, so the push waits for its allowance for a few seconds.
+    let mut docs = Vec::new();
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        let id = uuid::Uuid::now_v7().to_string();
+        let mut doc = AutoCommit::new().with_actor(actor_of(&creds.device_id));
+        Lead {
+            kind: "lead".into(),
+            team: "demo".into(),
+            buyer_name: format!("After revocation {i}"),
+            created_by: creds.user_id.clone(),
+            status: "new".into(),
+            notes: "n".repeat(5_000),
+            ..Default::default()
+        }
+        .save_into(&mut doc)
+        .unwrap();
+        doc.commit();
+        let change = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
+        docs.push(liveline_sync::DocChanges {
+            doc: id.clone(),
+            changes: vec![change],
+        });
+        ids.push(id);
+    }
+    let frame = liveline_sync::encode(&liveline_sync::ClientMsg::Push { docs });
+    assert!(frame.len() > 32 * 1024, "{} bytes", frame.len());
+    futures_util::SinkExt::send(
+        &mut ws,
+        tokio_tungstenite::tungstenite::Message::Binary(frame.into()),
+    )
+    .await
+    .unwrap();
+    let _ = push; // (the frame above carries several documents)
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    for _ in 0..2_000 {
+        liveline_sync_server::access_changed(&server.state, "u-somebody-else");
+    }
+    liveline_sync_server::revoke_device(&server.state, &creds.device_id).unwrap();
+    for _ in 0..18_000 {
+        liveline_sync_server::access_changed(&server.state, "u-somebody-else");
+    }
+    let told = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            match futures_util::StreamExt::next(&mut ws).await {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Binary(b))) => {
+                    if let Ok(ServerMsg::Error { error, fatal: true }) = liveline_sync::decode(&b) {
+                        return Some(error.code);
+                    }
+                }
+                Some(Ok(_)) => continue,
+                None | Some(Err(_)) => return None,
+            }
+        }
+    })
+    .await
+    .expect("the revoked connection is closed");
+    assert_eq!(told.as_deref(), Some(codes::DEVICE_REVOKED));
+    for id in &ids {
+        assert!(
+            server.state.store.doc(id).unwrap().is_none(),
+            "a revoked device's push was stored"
+        );
+    }
+    let _ = next;
+
+    // Team switches: the current team again signals nobody; past ten a minute, the user waits.
+    let assistant = Device::ready(&server, tmp.path(), "assistant@demo.liveline").await;
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for _ in 0..liveline_sync_server::TEAM_SWITCH_PER_MINUTE + 1 {
+        let r = http
+            .put(format!("{}/v1/me/team", server.url()))
+            .bearer_auth(assistant.token())
+            .json(&serde_json::json!({"team_id": "demo"}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert!(
+        statuses[..statuses.len() - 1].iter().all(|s| *s == 200),
+        "{statuses:?}"
+    );
+    assert_eq!(*statuses.last().unwrap(), 429);
+}
