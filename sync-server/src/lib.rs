@@ -12,10 +12,11 @@ pub mod session;
 pub mod store;
 mod ws;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -135,6 +136,9 @@ pub struct Shared<S: Store> {
     pub(crate) sign_in_per_pair: RateLimiter,
     pub(crate) sign_in_per_ip: RateLimiter,
     pub(crate) trusted_proxies: Vec<std::net::IpAddr>,
+    /// Open sync connections per device and per user, and new ones per user a minute (a reconnect loop).
+    pub(crate) conns: std::sync::Arc<Mutex<ConnCounts>>,
+    pub(crate) connects_per_user: RateLimiter,
     /// Team switches per user: each one re-subscribes all of the user's connections.
     pub(crate) team_switch_per_user: RateLimiter,
     pub(crate) webhook_allow_hosts: notify::AllowedHosts,
@@ -148,6 +152,68 @@ pub(crate) type RateLimiter = governor::DefaultKeyedRateLimiter<String>;
 /// Sign-in attempts allowed per minute for one e-mail from one client address (a burst of this many, then one
 /// every 6 s).
 pub const SIGN_IN_PER_EMAIL_MINUTE: u32 = 10;
+/// Sync connections one device may hold open at once (the app holds one; a reconnect may overlap the old one).
+pub const CONNECTIONS_PER_DEVICE: usize = 8;
+/// Sync connections one user may hold open at once, over all their devices.
+pub const CONNECTIONS_PER_USER: usize = 16;
+/// New sync connections per user: a burst (a team's devices coming back online), then one a second.
+pub const CONNECTS_PER_USER_MINUTE: u32 = 60;
+pub const CONNECTS_PER_USER_BURST: u32 = 30;
+
+#[derive(Default)]
+pub(crate) struct ConnCounts {
+    by_device: HashMap<String, usize>,
+    by_user: HashMap<String, usize>,
+}
+
+/// One open sync connection's place in the counts, given back when dropped.
+pub(crate) struct ConnSlot {
+    counts: std::sync::Arc<Mutex<ConnCounts>>,
+    device: String,
+    user: String,
+}
+
+impl ConnSlot {
+    /// A place for a new connection of `device` (of `user`), unless either is at its limit.
+    pub(crate) fn take(
+        counts: &std::sync::Arc<Mutex<ConnCounts>>,
+        device: &str,
+        user: &str,
+    ) -> Option<ConnSlot> {
+        let mut c = counts.lock().unwrap_or_else(|p| p.into_inner());
+        let d = c.by_device.get(device).copied().unwrap_or(0);
+        let u = c.by_user.get(user).copied().unwrap_or(0);
+        if d >= CONNECTIONS_PER_DEVICE || u >= CONNECTIONS_PER_USER {
+            return None;
+        }
+        *c.by_device.entry(device.to_string()).or_default() += 1;
+        *c.by_user.entry(user.to_string()).or_default() += 1;
+        Some(ConnSlot {
+            counts: counts.clone(),
+            device: device.to_string(),
+            user: user.to_string(),
+        })
+    }
+}
+
+impl Drop for ConnSlot {
+    fn drop(&mut self) {
+        let mut guard = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let c = &mut *guard;
+        for (map, key) in [
+            (&mut c.by_device, &self.device),
+            (&mut c.by_user, &self.user),
+        ] {
+            if let Some(n) = map.get_mut(key) {
+                *n -= 1;
+                if *n == 0 {
+                    map.remove(key);
+                }
+            }
+        }
+    }
+}
+
 /// Team switches allowed per minute for one user (a person switches a few times a day).
 pub const TEAM_SWITCH_PER_MINUTE: u32 = 10;
 /// Sign-in attempts allowed per minute from one client address.
@@ -519,6 +585,11 @@ pub fn open_state(settings: &Settings) -> anyhow::Result<AppState<SqliteStore>> 
         sign_in_per_ip: limiter(SIGN_IN_PER_IP_MINUTE),
         trusted_proxies: settings.trusted_proxies.clone(),
         team_switch_per_user: limiter(TEAM_SWITCH_PER_MINUTE),
+        conns: Default::default(),
+        connects_per_user: governor::RateLimiter::keyed(
+            governor::Quota::per_minute(non_zero(CONNECTS_PER_USER_MINUTE))
+                .allow_burst(non_zero(CONNECTS_PER_USER_BURST)),
+        ),
         webhook_allow_hosts: notify::AllowedHosts(Arc::new(settings.webhook_allow_hosts.clone())),
         push_per_device: governor::RateLimiter::keyed(
             governor::Quota::per_second(non_zero(settings.push_kib_per_s))

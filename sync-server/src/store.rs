@@ -40,6 +40,9 @@ impl StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// Reader connections the store lends out at once.
+pub const MAX_READERS: usize = 8;
+
 /// A stored document's bytes, loaded (a document that does not load counts as absent, as it always has).
 fn hydrate(bytes: Option<Vec<u8>>) -> Option<AutoCommit> {
     bytes.and_then(|b| AutoCommit::load(&b).ok())
@@ -336,7 +339,10 @@ pub trait DocReader {
 
 pub struct SqliteStore {
     writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+    /// Idle reader connections, and how many are lent out: at most [`MAX_READERS`] at once, so a burst of reads
+    /// waits its turn instead of opening a connection (and a file) each.
+    readers: Mutex<(Vec<Connection>, usize)>,
+    reader_free: std::sync::Condvar,
     path: std::path::PathBuf,
     /// The newest log entries of each bucket, so connections woken by a commit read them from memory.
     tails: Mutex<Tails>,
@@ -392,7 +398,8 @@ impl SqliteStore {
             .optional()?;
         let store = Self {
             writer: Mutex::new(writer),
-            readers: Mutex::new(Vec::new()),
+            readers: Mutex::new((Vec::new(), 0)),
+            reader_free: std::sync::Condvar::new(),
             path,
             tails: Mutex::default(),
             docs: Mutex::default(),
@@ -416,16 +423,45 @@ impl SqliteStore {
     }
 
     fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let conn = self.readers.lock().unwrap().pop();
-        let conn = match conn {
+        let idle = {
+            let mut pool = lock(&self.readers);
+            loop {
+                if let Some(c) = pool.0.pop() {
+                    pool.1 += 1;
+                    break Some(c);
+                }
+                if pool.1 < MAX_READERS {
+                    pool.1 += 1;
+                    break None;
+                }
+                pool = self
+                    .reader_free
+                    .wait(pool)
+                    .unwrap_or_else(|p| p.into_inner());
+            }
+        };
+        // Gives the slot back (and the connection, while the pool has room), waking one waiting reader.
+        let release = |conn: Option<Connection>| {
+            let mut pool = lock(&self.readers);
+            pool.1 -= 1;
+            if let Some(c) = conn.filter(|_| pool.0.len() < MAX_READERS) {
+                pool.0.push(c);
+            }
+            drop(pool);
+            self.reader_free.notify_one();
+        };
+        let conn = match idle {
             Some(c) => c,
-            None => open(&self.path)?,
+            None => match open(&self.path) {
+                Ok(c) => c,
+                Err(e) => {
+                    release(None);
+                    return Err(e);
+                }
+            },
         };
         let out = f(&conn);
-        let mut pool = self.readers.lock().unwrap();
-        if pool.len() < 8 {
-            pool.push(conn);
-        }
+        release(Some(conn));
         out
     }
 }

@@ -14,6 +14,10 @@ use crate::session::{Pager, Session};
 use crate::store::{DeviceAuth, Store};
 use crate::{now_ms, AppState, Signal};
 
+/// How many `Hello`s one connection may say within [`HELLO_WINDOW`] (the app says one per connection).
+const HELLOS_PER_WINDOW: usize = 2;
+const HELLO_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// How much a socket read asks for at once. tungstenite zero-fills this much on every read attempt (128 KiB by
 /// default, which cost the server a sixth of its time in memset with 50 busy devices); sync frames are small, and a
 /// larger frame still arrives whole, over several reads.
@@ -28,10 +32,28 @@ pub(crate) async fn upgrade<S: Store>(
         Ok(d) => d,
         Err(e) => return e.into_response(),
     };
+    // A few connections per device and per user, opened at a bounded rate: one account opening sockets in a loop
+    // cannot crowd out others.
+    let slot = state
+        .connects_per_user
+        .check_key(&device.user_id)
+        .ok()
+        .and_then(|_| crate::ConnSlot::take(&state.conns, &device.device_id, &device.user_id));
+    let Some(slot) = slot else {
+        tracing::info!(device = %device.device_id, "too many connections refused");
+        return crate::ApiError(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            AppError::new(codes::RATE_LIMITED),
+        )
+        .into_response();
+    };
     ws.max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
         .read_buffer_size(READ_BUFFER)
-        .on_upgrade(move |socket| session(state, device, socket))
+        .on_upgrade(move |socket| async move {
+            session(state, device, socket).await;
+            drop(slot);
+        })
 }
 
 struct Conn<S: Store> {
@@ -39,6 +61,8 @@ struct Conn<S: Store> {
     session: Session,
     out: mpsc::Sender<Vec<u8>>,
     live: bool,
+    /// When the device last said `Hello` on this connection (a client says it once; a loop of them is refused).
+    hellos: Vec<std::time::Instant>,
     /// This connection's registration for pokes of the buckets it holds.
     id: u64,
     wake: std::sync::Arc<crate::Wake>,
@@ -91,6 +115,7 @@ async fn session<S: Store>(state: AppState<S>, device: DeviceAuth, socket: WebSo
         session,
         out,
         live: false,
+        hellos: Vec::new(),
         id,
         wake: std::sync::Arc::default(),
     };
@@ -179,7 +204,23 @@ impl<S: Store> Conn<S> {
                 .await
             }
             Ok(ClientMsg::Ping) => self.send(&ServerMsg::Pong).await,
-            Ok(ClientMsg::Hello { cursors }) => self.hello(cursors).await,
+            Ok(ClientMsg::Hello { cursors }) => {
+                let now = std::time::Instant::now();
+                self.hellos
+                    .retain(|t| now.duration_since(*t) < HELLO_WINDOW);
+                if self.hellos.len() >= HELLOS_PER_WINDOW {
+                    tracing::info!(device = %self.session.device.device_id, "repeated Hello refused");
+                    let _ = self
+                        .send(&ServerMsg::Error {
+                            error: AppError::new(codes::RATE_LIMITED),
+                            fatal: true,
+                        })
+                        .await;
+                    return false;
+                }
+                self.hellos.push(now);
+                self.hello(cursors).await
+            }
             Ok(ClientMsg::Push { docs }) => {
                 self.throttle(bytes.len()).await && self.push(docs).await
             }
@@ -189,7 +230,10 @@ impl<S: Store> Conn<S> {
     /// Sends a pager's messages until it is done.
     async fn run(&mut self, mut pager: Pager) -> bool {
         loop {
-            match self.session.next(&self.state.store, &mut pager) {
+            // The store's reads run off the async workers (which keep serving every other connection).
+            let next =
+                tokio::task::block_in_place(|| self.session.next(&self.state.store, &mut pager));
+            match next {
                 Ok(Some(msg)) => {
                     if !self.send(&msg).await {
                         return false;
@@ -202,7 +246,8 @@ impl<S: Store> Conn<S> {
     }
 
     async fn hello(&mut self, cursors: Vec<Cursor>) -> bool {
-        let (welcome, pagers) = match self.session.hello(&self.state.store, &cursors) {
+        let hello = tokio::task::block_in_place(|| self.session.hello(&self.state.store, &cursors));
+        let (welcome, pagers) = match hello {
             Ok(r) => r,
             Err(e) => return self.storage_error(e).await,
         };

@@ -357,6 +357,74 @@ pub mod raw {
     pub fn hello() -> Message {
         Message::Binary(encode(&ClientMsg::Hello { cursors: vec![] }).into())
     }
+
+    /// One round trip of a `Ping` on `ws` (other messages that arrive meanwhile are read and dropped).
+    pub async fn round_trip(ws: &mut Ws) -> std::time::Duration {
+        use futures_util::SinkExt;
+        let t = std::time::Instant::now();
+        let ping = Message::Binary(encode(&ClientMsg::Ping).into());
+        ws.send(ping).await.expect("send");
+        loop {
+            if let ServerMsg::Pong = next(ws).await {
+                return t.elapsed();
+            }
+        }
+    }
+
+    /// What a flood of `Hello`s met: connections refused at the door, and connections the server closed.
+    #[derive(Default)]
+    pub struct Flood {
+        pub refused: std::sync::atomic::AtomicUsize,
+        pub closed: std::sync::atomic::AtomicUsize,
+        pub stop: std::sync::atomic::AtomicBool,
+    }
+
+    /// `sockets` connections of one account saying `Hello` as fast as their sockets take it (reading and dropping
+    /// what the server sends), reconnecting when closed or refused, until `flood.stop` is set. An attack for the
+    /// tests and the bench.
+    pub fn hello_flood(
+        server: &TestServer,
+        token: &str,
+        sockets: usize,
+        flood: std::sync::Arc<Flood>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        use std::sync::atomic::Ordering;
+        (0..sockets)
+            .map(|_| {
+                let (addr, token, flood) = (server.addr, token.to_string(), flood.clone());
+                tokio::spawn(async move {
+                    let url = format!("ws://{addr}/v1/sync");
+                    while !flood.stop.load(Ordering::Relaxed) {
+                        let mut req = url.as_str().into_client_request().unwrap();
+                        req.headers_mut()
+                            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+                        let Ok((ws, _)) = tokio_tungstenite::connect_async(req).await else {
+                            flood.refused.fetch_add(1, Ordering::Relaxed);
+                            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                            continue;
+                        };
+                        let (mut sink, mut stream) = ws.split();
+                        let reader =
+                            tokio::spawn(
+                                async move { while let Some(Ok(_)) = stream.next().await {} },
+                            );
+                        while !flood.stop.load(Ordering::Relaxed) && !reader.is_finished() {
+                            if futures_util::SinkExt::send(&mut sink, hello())
+                                .await
+                                .is_err()
+                            {
+                                break;
+                            }
+                        }
+                        if reader.is_finished() {
+                            flood.closed.fetch_add(1, Ordering::Relaxed);
+                        }
+                        reader.abort();
+                    }
+                })
+            })
+            .collect()
+    }
 }
 
 /// A port on 127.0.0.1 that was free a moment ago.

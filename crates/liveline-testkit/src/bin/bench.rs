@@ -34,6 +34,11 @@ async fn main() -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let server = TestServer::start(&tmp.path().join("server")).await;
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    if only == "doors" {
+        doors(&server, tmp.path()).await?;
+        server.stop().await;
+        return Ok(());
+    }
     // The import first: the dashboards' 100,000 leads leave the server sweeping their tasks, which the import's
     // figure should not pay for.
     import(&server, tmp.path()).await?;
@@ -44,6 +49,7 @@ async fn main() -> anyhow::Result<()> {
         server.stop().await;
         return Ok(());
     }
+    doors(&server, tmp.path()).await?;
 
     // capture: validate + automerge change + replica rows, one transaction per save.
     {
@@ -190,6 +196,69 @@ async fn main() -> anyhow::Result<()> {
         fresh.offline().await;
     }
     server.stop().await;
+    Ok(())
+}
+
+/// One `GET /health` over a fresh connection, as a load balancer's check would make it.
+async fn health(addr: std::net::SocketAddr) -> anyhow::Result<Duration> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let t = Instant::now();
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    s.write_all(b"GET /health HTTP/1.0\r\n\r\n").await?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await?;
+    anyhow::ensure!(out.starts_with(b"HTTP/1.0 200") || out.starts_with(b"HTTP/1.1 200"));
+    Ok(t.elapsed())
+}
+
+/// The server's doors under one hostile account: a manager's round trip (a `Ping` on its sync connection) and
+/// the health check, idle and while one rep's account says `Hello` on 20 sockets in a loop.
+async fn doors(server: &TestServer, dir: &std::path::Path) -> anyhow::Result<()> {
+    use liveline_testkit::raw::{connect, hello, hello_flood, round_trip, Flood};
+    use std::sync::atomic::Ordering;
+    let rep = Device::sign_in(server, dir, "rep1@demo.liveline").await;
+    let manager = Device::sign_in(server, dir, "manager@demo.liveline").await;
+    let mut probe = connect(server, Some(&manager.token())).await?;
+    futures_util::SinkExt::send(&mut probe, hello()).await?;
+    let rounds = |name: &str, h: &mut Histogram<u64>, worst_health: Duration| {
+        println!(
+            "round_trip {name} p50_ms={:.3} p99_ms={:.3} health_max_ms={:.1} n={}",
+            ms(h, 0.5),
+            ms(h, 0.99),
+            worst_health.as_secs_f64() * 1000.0,
+            h.len()
+        );
+    };
+    for phase in ["idle", "hello_flood=20"] {
+        let flood = std::sync::Arc::new(Flood::default());
+        let attackers = if phase == "idle" {
+            Vec::new()
+        } else {
+            let a = hello_flood(server, &rep.token(), 20, flood.clone());
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            a
+        };
+        let mut h = Histogram::<u64>::new(3)?;
+        let mut worst = Duration::ZERO;
+        for i in 0..2_000 {
+            h.record(round_trip(&mut probe).await.as_micros() as u64)?;
+            if i % 20 == 0 {
+                worst = worst.max(health(server.addr).await?);
+            }
+        }
+        flood.stop.store(true, Ordering::Relaxed);
+        for a in attackers {
+            let _ = a.await;
+        }
+        rounds(phase, &mut h, worst);
+        if phase != "idle" {
+            println!(
+                "hello_flood refused_connections={} closed_connections={}",
+                flood.refused.load(Ordering::Relaxed),
+                flood.closed.load(Ordering::Relaxed)
+            );
+        }
+    }
     Ok(())
 }
 
