@@ -400,6 +400,7 @@ fn approve(id: &str, en: &str, zh: &str, approvers: Vec<Approver>, next: Vec<Edg
             approvers,
             sign: Sign::Any,
             requires: Vec::new(),
+            others_decide: false,
         },
         next,
         limit_minutes: None,
@@ -496,8 +497,15 @@ pub fn product_selection_flow() -> FlowDef {
             to: "manager".into(),
         }],
     );
-    if let NodeKind::Approve { requires, .. } = &mut review.kind {
+    // The rep who proposes picks the category lead, but never reviews their own proposal.
+    if let NodeKind::Approve {
+        requires,
+        others_decide,
+        ..
+    } = &mut review.kind
+    {
         requires.push("cost".into());
+        *others_decide = true;
     }
     FlowDef {
         id: "product_selection".into(),

@@ -684,10 +684,22 @@ impl Flow {
                 left_ms: None,
             });
             match &node.kind {
-                NodeKind::Approve { approvers, .. } => {
+                NodeKind::Approve {
+                    approvers,
+                    others_decide,
+                    ..
+                } => {
                     let mut who = self.resolve(approvers, people, st.submitter.as_deref(), values);
+                    let submitter = st.submitter.as_deref().filter(|_| *others_decide);
+                    who.retain(|u| Some(u.as_str()) != submitter);
                     if who.is_empty() {
                         who = people.leads();
+                        who.retain(|u| Some(u.as_str()) != submitter);
+                    }
+                    if who.is_empty() {
+                        // The submitter is the team's only lead: a manager decides instead.
+                        who = people.with_role("manager");
+                        who.retain(|u| Some(u.as_str()) != submitter);
                     }
                     st.waiting = Some(Waiting {
                         node: n.clone(),

@@ -262,6 +262,7 @@ fn countersign_flow() -> FlowDef {
                 approvers: vec![Approver::Role("finance".into())],
                 sign: Sign::All,
                 requires: vec![],
+                others_decide: false,
             },
             next: vec![],
             limit_minutes: Some(30),
@@ -492,7 +493,8 @@ fn invalid_flows_are_refused_naming_the_fault() {
         refused(|d| node(d, "finance").kind = NodeKind::Approve {
             approvers: vec![],
             sign: Sign::Any,
-            requires: vec![]
+            requires: vec![],
+            others_decide: false,
         }),
         vec![f("node:finance", "def.node.no_approver []")]
     );
@@ -518,7 +520,8 @@ fn invalid_flows_are_refused_naming_the_fault() {
         refused(|d| node(d, "sales").kind = NodeKind::Approve {
             approvers: vec![Approver::FieldUser("customer".into())],
             sign: Sign::Any,
-            requires: vec![]
+            requires: vec![],
+            others_decide: false,
         }),
         vec![f("node:sales", "def.flow.field [\"customer\"]")]
     );
@@ -590,6 +593,7 @@ fn countersign_approvals_made_apart_move_the_flow_on() {
             approvers: vec![Approver::Role("warehouse".into())],
             sign: Sign::Any,
             requires: vec!["tracking_no".into()],
+            others_decide: false,
         },
         next: vec![],
         limit_minutes: None,
@@ -662,4 +666,29 @@ fn the_server_refuses_a_decision_that_is_not_what_the_flow_gives() {
             .map_err(|e| e.code),
         Err(codes::FLOW_REQUIRES.into())
     );
+}
+
+/// A proposal's category lead is a user field the rep who proposes fills; naming themselves does not let them
+/// review their own proposal: the step waits for the team's leads instead, and the rep's approval is refused.
+#[test]
+fn a_proposer_who_names_themselves_category_lead_does_not_review_their_proposal() {
+    let form = Form::compile(&builtin::product_selection_form()).unwrap();
+    let flow = Flow::compile(&builtin::product_selection_flow(), &form).unwrap();
+    let values = Values::from([
+        ("category_lead".to_string(), Value::Text("rep".into())),
+        ("cost".to_string(), money("9.00")),
+    ]);
+    let mut r = Run::with(form, flow, values);
+    r.act("rep", Act::Submit).unwrap();
+    assert_eq!(r.waiting(), at("category_lead", &["lead"]));
+    assert_eq!(
+        r.act("rep", Act::Approve),
+        Err(codes::FLOW_NOT_APPROVER.into())
+    );
+    // Another rep named category lead decides as usual.
+    r.values
+        .insert("category_lead".into(), Value::Text("rep2".into()));
+    let mut fresh = Run::with(r.form.clone(), r.flow.clone(), r.values.clone());
+    fresh.act("rep", Act::Submit).unwrap();
+    assert_eq!(fresh.waiting(), at("category_lead", &["rep2"]));
 }

@@ -258,6 +258,10 @@ pub enum NodeKind {
         /// Fields that must be filled before this node can be approved (a tracking number to ship).
         #[serde(default)]
         requires: Vec<String>,
+        /// Someone other than the submitter decides this step (a proposal's category lead): the submitter is never
+        /// among its approvers, even when a user field names them.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        others_decide: bool,
     },
     /// Copies the people named; the flow goes straight on.
     Cc { to: Vec<Approver> },

@@ -605,6 +605,7 @@ fn add_step_after(flow: &mut FlowDef, i: usize) {
                 approvers: vec![Approver::Role("manager".into())],
                 sign: Sign::Any,
                 requires: Vec::new(),
+                others_decide: false,
             },
             next,
             limit_minutes: None,

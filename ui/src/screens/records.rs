@@ -108,6 +108,7 @@ pub fn node_lines(
             approvers,
             sign,
             requires,
+            ..
         } => {
             let mut l = approvers_text(i18n, app, approvers, form);
             if approvers.len() > 1 || approvers.iter().any(|a| matches!(a, Approver::Role(_))) {

@@ -428,6 +428,7 @@ async fn two_countersign_approvals_made_offline_move_the_order_on() {
         ],
         sign: Sign::All,
         requires: Vec::new(),
+        others_decide: false,
     };
     assert_eq!(
         admin.replica.lock().unwrap().publish_flow(&flow).unwrap(),
@@ -1137,4 +1138,39 @@ async fn one_account_saying_hello_in_a_loop_does_not_starve_the_others() {
         health < std::time::Duration::from_millis(250),
         "health took {health:?}"
     );
+}
+
+/// The rep who proposes a product picks its category lead; naming themselves does not make them its reviewer: the
+/// proposal waits for the team's sales lead, on the server and on the rep's device.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proposer_who_names_themselves_category_lead_is_not_the_reviewer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let rep = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
+    let mut input = proposal_input(None, "");
+    input.insert(
+        "category_lead".into(),
+        liveline_types::forms::FieldInput::Text("u-rep1".into()),
+    );
+    let id = rep
+        .replica
+        .lock()
+        .unwrap()
+        .save_record("product_selection", None, &input, "UTC")
+        .unwrap()
+        .unwrap();
+    decide(&rep, &id, Act::Submit).unwrap();
+    rep.synced().await;
+    let waiting = eventually("the server places the proposal", || {
+        let doc = AutoCommit::load(&server.state.store.doc(&id).ok()??).ok()?;
+        liveline_domain::doc::read_str(&doc, "waiting_for").filter(|w| !w.is_empty())
+    })
+    .await;
+    assert_eq!(waiting, "u-lead");
+    assert!(
+        decide(&rep, &id, Act::Approve).is_err(),
+        "the rep reviewed their own proposal"
+    );
+    let st = crate::forms::state_of(&rep, &id).unwrap();
+    assert_eq!(st.waiting.unwrap().approvers, ["u-lead"]);
 }
