@@ -34,7 +34,7 @@ pub use store::{SqliteStore, Store};
 pub struct Settings {
     pub data_dir: PathBuf,
     pub demo: bool,
-    /// What one device may push, in KiB per second, and in one burst (a device back online after a day sends its
+    /// What one user's devices together may push, in KiB per second, and in one burst (a device back online after a day sends its
     /// queue within the burst; one that keeps pushing faster is slowed down, never refused).
     pub push_kib_per_s: u32,
     pub push_burst_kib: u32,
@@ -46,7 +46,7 @@ pub struct Settings {
     pub webhook_allow_hosts: Vec<String>,
 }
 
-/// 1 MiB/s per device, 16 MiB at once: a phone's day of leads is a few hundred KiB.
+/// 1 MiB/s per user, 16 MiB at once: a phone's day of leads is a few hundred KiB.
 pub const PUSH_KIB_PER_S: u32 = 1024;
 pub const PUSH_BURST_KIB: u32 = 16 * 1024;
 
@@ -142,8 +142,9 @@ pub struct Shared<S: Store> {
     /// Team switches per user: each one re-subscribes all of the user's connections.
     pub(crate) team_switch_per_user: RateLimiter,
     pub(crate) webhook_allow_hosts: notify::AllowedHosts,
-    /// Pushed KiB per device, and the most one push may take at once (a larger frame waits for a full burst).
-    pub(crate) push_per_device: RateLimiter,
+    /// Pushed KiB per user (all their devices together), and the most one push may take at once (a larger frame
+    /// waits for a full burst).
+    pub(crate) push_per_user: RateLimiter,
     pub(crate) push_burst_kib: NonZeroU32,
 }
 
@@ -591,7 +592,7 @@ pub fn open_state(settings: &Settings) -> anyhow::Result<AppState<SqliteStore>> 
                 .allow_burst(non_zero(CONNECTS_PER_USER_BURST)),
         ),
         webhook_allow_hosts: notify::AllowedHosts(Arc::new(settings.webhook_allow_hosts.clone())),
-        push_per_device: governor::RateLimiter::keyed(
+        push_per_user: governor::RateLimiter::keyed(
             governor::Quota::per_second(non_zero(settings.push_kib_per_s))
                 .allow_burst(non_zero(settings.push_burst_kib)),
         ),

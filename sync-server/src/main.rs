@@ -32,10 +32,10 @@ struct Args {
     /// Seed the demo team on first start (users `*@demo.liveline`, password `demo`).
     #[arg(long, env = "LIVELINE_DEMO")]
     demo: bool,
-    /// What one device may push, in KiB per second; past it, its pushes are slowed down (never refused).
+    /// What one user's devices together may push, in KiB per second; past it, its pushes are slowed down (never refused).
     #[arg(long, env = "LIVELINE_PUSH_KIB_PER_S", default_value_t = liveline_sync_server::PUSH_KIB_PER_S)]
     push_kib_per_s: u32,
-    /// What one device may push at once, in KiB.
+    /// What one user may push at once, in KiB.
     #[arg(long, env = "LIVELINE_PUSH_BURST_KIB", default_value_t = liveline_sync_server::PUSH_BURST_KIB)]
     push_burst_kib: u32,
     /// Address of a reverse proxy in front of the server (repeat, or separate with commas): requests from it name

@@ -294,29 +294,30 @@ impl<S: Store> Conn<S> {
         self.hello(cursors).await
     }
 
-    /// Holds a push of `len` bytes until the device's push allowance covers it (the allowance belongs to the
-    /// device, not the connection: reconnecting does not renew it). Frames queue on the socket meanwhile. If the
+    /// Holds a push of `len` bytes until the user's push allowance covers it (the allowance belongs to the user,
+    /// not the connection or the device: reconnecting or signing in another device does not renew it). Frames queue on the socket meanwhile. If the
     /// device is revoked or its user's access changes while it waits, the push is dropped unjudged and the
     /// connection closes (`false`): a revoked device writes nothing more, and a device whose access changed pushes
     /// again after reconnecting, judged by its new rights.
     async fn throttle(&self, len: usize) -> bool {
         let kib = u32::try_from(len.div_ceil(1024)).unwrap_or(u32::MAX).max(1);
         let burst = self.state.push_burst_kib;
-        let limiter = &self.state.push_per_device;
+        let limiter = &self.state.push_per_user;
         let device = &self.session.device.device_id;
+        let key = &self.session.device.user_id;
         if let Some(n) = std::num::NonZeroU32::new(kib).filter(|n| *n <= burst) {
-            if limiter.check_key_n(device, n).is_ok_and(|r| r.is_ok()) {
+            if limiter.check_key_n(key, n).is_ok_and(|r| r.is_ok()) {
                 return true;
             }
         }
-        tracing::info!(device = %device, kib, "push slowed down: over the device's allowance");
+        tracing::info!(device = %device, kib, "push slowed down: over the user's allowance");
         let mut hub = self.state.hub.subscribe();
         let user = &self.session.device.user_id;
         // A frame larger than one burst is charged a burst at a time.
         let mut left = kib;
         while let Some(n) = std::num::NonZeroU32::new(left.min(burst.get())) {
             tokio::select! {
-                _ = limiter.until_key_n_ready(device, n) => left -= n.get(),
+                _ = limiter.until_key_n_ready(key, n) => left -= n.get(),
                 sig = hub.recv() => match sig {
                     Ok(Signal::Revoked { device_id }) if device_id == *device => return self.revoked().await,
                     Ok(Signal::AccessChanged { user_id }) if user_id == *user => return false,

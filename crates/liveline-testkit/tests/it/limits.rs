@@ -1,5 +1,6 @@
-//! The server's per-device push allowance, against a real server on loopback with real replicas: a device that
-//! pushes more than its allowance is slowed down, never refused, loses nothing, and slows nobody else.
+//! The server's per-user push allowance, against a real server on loopback with real replicas: a device that
+//! pushes more than its allowance is slowed down, never refused, loses nothing, and slows nobody else; a second
+//! device of the same user shares the allowance.
 
 use std::time::{Duration, Instant};
 
@@ -85,5 +86,52 @@ async fn a_device_over_its_push_allowance_is_slowed_not_refused_and_nobody_else_
         (manager.find("Allowance buyer").len() == 80).then_some(())
     })
     .await;
+    server.stop().await;
+}
+
+/// Two devices of one user (signed in twice, as a hand-written client could do as often as it likes) share one
+/// allowance: together they take as long as one device with both queues would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_device_of_the_same_user_shares_the_allowance() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(tmp.path(), "127.0.0.1:0".parse().unwrap(), |s| {
+        s.push_kib_per_s = KIB_PER_S;
+        s.push_burst_kib = BURST_KIB;
+    })
+    .await;
+    let mut one =
+        Device::sign_in(&server, &tmp.path().join("one"), "assistant@demo.liveline").await;
+    let mut two =
+        Device::sign_in(&server, &tmp.path().join("two"), "assistant@demo.liveline").await;
+    let mut queued = 0usize;
+    for (d, dev) in [&one, &two].into_iter().enumerate() {
+        for i in 0..40 {
+            let mut input = lead(&format!("Shared allowance {d}-{i:02}"));
+            input.notes = noise((d * 100 + i) as u64, 4500);
+            dev.capture(&input);
+        }
+        let r = dev.replica.lock().unwrap();
+        queued += r
+            .pending(10_000)
+            .unwrap()
+            .iter()
+            .map(|p| p.bytes.len())
+            .sum::<usize>();
+    }
+    let queued_kib = (queued / 1024) as u32;
+    let started = Instant::now();
+    one.online();
+    two.online();
+    one.synced_within(Duration::from_secs(120)).await;
+    two.synced_within(Duration::from_secs(120)).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let least = f64::from(queued_kib - BURST_KIB) / f64::from(KIB_PER_S);
+    assert!(
+        elapsed >= least * 0.9,
+        "{queued_kib} KiB from two devices of one user went through in {elapsed:.1} s; one allowance needs {least:.1} s"
+    );
+    for dev in [&one, &two] {
+        assert_eq!(dev.replica.lock().unwrap().refused_count().unwrap(), 0);
+    }
     server.stop().await;
 }
