@@ -635,18 +635,7 @@ impl Automations<'_> {
         doc: &AutoCommit,
         form: &liveline_forms::Form,
     ) -> Result<Values> {
-        let mut parts = Vec::new();
-        let team = liveline_domain::doc::read_str(doc, "team").unwrap_or_default();
-        for (_, part_id) in liveline_forms::record::parts_of(form, id) {
-            let part = self.load(&part_id)?;
-            parts.extend(liveline_forms::ids::verified(
-                &part_id,
-                part,
-                DocKind::RecordPart,
-                &team,
-            ));
-        }
-        Ok(liveline_forms::record::values_with_parts(form, doc, &parts))
+        self.values_seen(id, doc, form, &HashMap::new())
     }
 
     /// Keeps a record's hidden parts where the record is: each part's `people` is set to the people the record

@@ -172,18 +172,7 @@ async fn a_rep_cannot_squat_the_teams_form_or_flow_and_publishing_still_works() 
     refused_as_reserved(&server, &rep, &form_id, &mut squat).await;
 
     // An order the rep submits waits for its sales rep, as the team's flow says, and calls no webhook.
-    let order = rep
-        .replica
-        .lock()
-        .unwrap()
-        .save_record(
-            "live_order",
-            None,
-            &order_input(&[("SKU-1", "2", "10.00")]),
-            "UTC",
-        )
-        .unwrap()
-        .unwrap();
+    let order = new_order(&rep);
     decide(&rep, &order, Act::Submit).unwrap();
     rep.synced().await;
     let stored = eventually("the server places the order", || {
@@ -296,18 +285,7 @@ async fn the_server_works_out_every_decision_again() {
     let tmp = tempfile::tempdir().unwrap();
     let server = TestServer::start(&tmp.path().join("server")).await;
     let rep = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
-    let id = rep
-        .replica
-        .lock()
-        .unwrap()
-        .save_record(
-            "live_order",
-            None,
-            &order_input(&[("SKU-1", "2", "10.00")]),
-            "UTC",
-        )
-        .unwrap()
-        .unwrap();
+    let id = new_order(&rep);
     rep.nudge();
     rep.synced().await;
     let now = liveline_replica::now_ms();
@@ -355,32 +333,33 @@ async fn the_server_works_out_every_decision_again() {
     );
 }
 
-/// A submit dated at the epoch, with the right route, is kept (the device's clock is its own), but the step's time
-/// limit runs from when the server saw it: it is not auto-approved at once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_backdated_decision_does_not_fire_a_time_limit() {
-    use liveline_types::forms::OnTimeout;
-    let tmp = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&tmp.path().join("server")).await;
-    let admin = Device::ready(&server, tmp.path(), "admin@demo.liveline").await;
+/// The admin changes the order flow's first step (`sales`) and publishes it; the version published.
+fn publish_sales_step(
+    admin: &Device,
+    change: impl FnOnce(&mut liveline_types::forms::FlowNode),
+) -> u32 {
     let mut flow = admin.replica.lock().unwrap().flow("live_order").unwrap();
-    let sales = flow.nodes.iter_mut().find(|n| n.id == "sales").unwrap();
-    sales.limit_minutes = Some(60);
-    sales.on_timeout = OnTimeout::AutoApprove;
+    change(flow.nodes.iter_mut().find(|n| n.id == "sales").unwrap());
     assert_eq!(
         admin.replica.lock().unwrap().publish_flow(&flow).unwrap(),
         vec![]
     );
     admin.nudge();
-    admin.synced().await;
-    let rep = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
-    eventually("the rep has the flow with a time limit", || {
-        let f = rep.replica.lock().unwrap().flow("live_order").ok()?;
-        (f.version == flow.version + 1).then_some(())
+    flow.version + 1
+}
+
+/// Waits until `dev` has version `version` of the order flow.
+async fn has_order_flow(dev: &Device, version: u32) {
+    eventually("the device has the published order flow", || {
+        let f = dev.replica.lock().unwrap().flow("live_order").ok()?;
+        (f.version == version).then_some(())
     })
     .await;
-    let id = rep
-        .replica
+}
+
+/// A one-line order saved on `dev`; its id.
+fn new_order(dev: &Device) -> String {
+    dev.replica
         .lock()
         .unwrap()
         .save_record(
@@ -390,7 +369,25 @@ async fn a_backdated_decision_does_not_fire_a_time_limit() {
             "UTC",
         )
         .unwrap()
-        .unwrap();
+        .unwrap()
+}
+
+/// A submit dated at the epoch, with the right route, is kept (the device's clock is its own), but the step's time
+/// limit runs from when the server saw it: it is not auto-approved at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backdated_decision_does_not_fire_a_time_limit() {
+    use liveline_types::forms::OnTimeout;
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server")).await;
+    let admin = Device::ready(&server, tmp.path(), "admin@demo.liveline").await;
+    let version = publish_sales_step(&admin, |sales| {
+        sales.limit_minutes = Some(60);
+        sales.on_timeout = OnTimeout::AutoApprove;
+    });
+    admin.synced().await;
+    let rep = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
+    has_order_flow(&rep, version).await;
+    let id = new_order(&rep);
     rep.nudge();
     rep.synced().await;
     let got = push_decision(&server, &rep, &id, &submit(&rep, &["sales"], 0)).await;
@@ -419,43 +416,23 @@ async fn two_countersign_approvals_made_offline_move_the_order_on() {
     let tmp = tempfile::tempdir().unwrap();
     let server = TestServer::start(&tmp.path().join("server")).await;
     let admin = Device::ready(&server, tmp.path(), "admin@demo.liveline").await;
-    let mut flow = admin.replica.lock().unwrap().flow("live_order").unwrap();
-    let sales = flow.nodes.iter_mut().find(|n| n.id == "sales").unwrap();
-    sales.kind = NodeKind::Approve {
-        approvers: vec![
-            Approver::FieldUser("sales_rep".into()),
-            Approver::Role("sales_lead".into()),
-        ],
-        sign: Sign::All,
-        requires: Vec::new(),
-        others_decide: false,
-    };
-    assert_eq!(
-        admin.replica.lock().unwrap().publish_flow(&flow).unwrap(),
-        vec![]
-    );
-    admin.nudge();
+    let version = publish_sales_step(&admin, |sales| {
+        sales.kind = NodeKind::Approve {
+            approvers: vec![
+                Approver::FieldUser("sales_rep".into()),
+                Approver::Role("sales_lead".into()),
+            ],
+            sign: Sign::All,
+            requires: Vec::new(),
+            others_decide: false,
+        };
+    });
     admin.synced().await;
     let mut rep = Device::ready(&server, tmp.path(), "rep1@demo.liveline").await;
     let mut lead = Device::ready(&server, tmp.path(), "lead@demo.liveline").await;
     let finance = Device::ready(&server, tmp.path(), "finance@demo.liveline").await;
-    eventually("the rep has the countersign flow", || {
-        let f = rep.replica.lock().unwrap().flow("live_order").ok()?;
-        (f.version == flow.version + 1).then_some(())
-    })
-    .await;
-    let id = rep
-        .replica
-        .lock()
-        .unwrap()
-        .save_record(
-            "live_order",
-            None,
-            &order_input(&[("SKU-1", "2", "10.00")]),
-            "UTC",
-        )
-        .unwrap()
-        .unwrap();
+    has_order_flow(&rep, version).await;
+    let id = new_order(&rep);
     decide(&rep, &id, Act::Submit).unwrap();
     rep.synced().await;
     eventually("the lead gets the order", || {
