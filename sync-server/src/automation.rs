@@ -799,21 +799,12 @@ impl Automations<'_> {
         form: &liveline_forms::Form,
         pushed: &HashMap<String, AutoCommit>,
     ) -> Result<Values> {
-        let team = liveline_domain::doc::read_str(doc, "team").unwrap_or_default();
-        let mut parts = Vec::new();
-        for (_, part_id) in liveline_forms::record::parts_of(form, id) {
-            let part = match pushed.get(&part_id) {
-                Some(p) => Some(p.clone()),
-                None => self.load(&part_id)?,
-            };
-            parts.extend(liveline_forms::ids::verified(
-                &part_id,
-                part,
-                DocKind::RecordPart,
-                &team,
-            ));
-        }
-        Ok(liveline_forms::record::values_with_parts(form, doc, &parts))
+        liveline_forms::record::values_loading_parts(form, id, doc, |part_id| {
+            match pushed.get(part_id) {
+                Some(p) => Ok(Some(p.clone())),
+                None => self.load(part_id),
+            }
+        })
     }
 
     /// The team's form `form_id` as published (else the built-in one of that id).

@@ -269,25 +269,8 @@ impl Lead {
     /// lengths, a whole quantity). What the form asks for but the server need not insist on (a country, a channel,
     /// one way to reach the buyer) is left to the form. The first fault names its field.
     pub fn check_stored(&self, changed: &[String]) -> Result<(), FieldError> {
-        let input = LeadInput {
-            buyer_name: self.buyer_name.clone(),
-            company: self.company.clone(),
-            country: self.country.clone(),
-            phone: self.phone.clone(),
-            email: self.email.clone(),
-            contact_kind: self.contact_kind.clone(),
-            contact: self.contact.clone(),
-            channel: self.channel.clone(),
-            live_session: self.live_session.clone(),
-            product_interest: self.product_interest.clone(),
-            language: self.language.clone(),
-            quantity: self.quantity.map(|q| q.to_string()).unwrap_or_default(),
-            notes: self.notes.clone(),
-            status: self.status.clone(),
-            owner: self.owner.clone(),
-            // Added fields are the published lead form's to judge.
-            extra: Default::default(),
-        };
+        // Added fields (`extra`, which a view leaves empty) are the published lead form's to judge.
+        let input = self.view("").to_input();
         // Who may own it and which sessions exist are judged elsewhere (the write policy, the automations).
         let owner = [self.owner.clone()];
         let session = [self.live_session.clone()];

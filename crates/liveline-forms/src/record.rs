@@ -367,6 +367,28 @@ pub fn parts_of(form: &Form, record: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A record's values with those of its hidden parts, each read through `load` by its computed id and counted only
+/// if it is that record's part (`ids::verified`): the device and the server read a record this one way.
+pub fn values_loading_parts<E>(
+    form: &Form,
+    id: &str,
+    doc: &AutoCommit,
+    mut load: impl FnMut(&str) -> Result<Option<AutoCommit>, E>,
+) -> Result<Values, E> {
+    let team = liveline_domain::doc::read_str(doc, "team").unwrap_or_default();
+    let mut parts = Vec::new();
+    for (_, part_id) in parts_of(form, id) {
+        let part = load(&part_id)?;
+        parts.extend(crate::ids::verified(
+            &part_id,
+            part,
+            liveline_domain::DocKind::RecordPart,
+            &team,
+        ));
+    }
+    Ok(values_with_parts(form, doc, &parts))
+}
+
 /// A record's values together with those of the parts at hand (none where the reader may not read them), the
 /// formulas worked out again over all of them: whoever last wrote a part may not have seen a later change to the
 /// record (a rep changing the price cannot update the profit in a part they do not hold).

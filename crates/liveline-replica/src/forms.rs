@@ -373,18 +373,9 @@ impl Replica {
 
     /// A record's values with those of its hidden parts this device holds (none where its user may not read them).
     fn values_of(&self, id: &str, doc: &AutoCommit, form: &Form) -> Result<liveline_forms::Values> {
-        let mut parts = Vec::new();
-        let team = read_str(doc, "team").unwrap_or_default();
-        for (_, part_id) in liveline_forms::record::parts_of(form, id) {
-            let part = load_doc(&self.conn, &part_id)?;
-            parts.extend(liveline_forms::ids::verified(
-                &part_id,
-                part,
-                DocKind::RecordPart,
-                &team,
-            ));
-        }
-        Ok(liveline_forms::record::values_with_parts(form, doc, &parts))
+        liveline_forms::record::values_loading_parts(form, id, doc, |part_id| {
+            load_doc(&self.conn, part_id)
+        })
     }
 
     fn record_doc(&self, id: &str) -> Result<AutoCommit> {
